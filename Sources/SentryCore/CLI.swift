@@ -1,0 +1,154 @@
+// argv/stdin -> options -> event -> envelope -> transport, and what to say about it.
+// Quiet by design: under uWSGI our output IS the log, matched by alarm regexes.
+// Success prints nothing (unless on a terminal or --check); a failure is one line
+// on stderr starting with "uwsgi-sentry:".
+
+public enum ExitCode: Int32 {
+    case accepted = 0
+    case internalError = 1   // libcurl missing, cannot start a transfer
+    case usage = 2           // bad flags, options, DSN, nothing to send; --check problems
+    case network = 3         // no HTTP answer: refused, DNS, timeout, TLS, reset
+    case rejected = 4        // HTTP answer other than 2xx/429
+    case rateLimited = 5     // HTTP 429
+}
+
+public struct CLI {
+    var check = false
+    var dryRun = false
+
+    public static func main(_ args: [String]) -> Int32 {
+        System.resetSignals()
+        var cli = CLI()
+        var i = 1
+        flags: while i < args.count, args[i].hasPrefix("-"), args[i] != "-" {
+            let flag = args[i]
+            i += 1
+            switch flag {
+            case "--": break flags
+            case "-h", "--help": System.write(1, Help.text); return ExitCode.accepted.rawValue
+            case "-V", "--version": System.write(1, Version.client + "\n"); return ExitCode.accepted.rawValue
+            case "--check": cli.check = true
+            case "-n", "--dry-run": cli.dryRun = true
+            default:
+                System.diagnostic("unknown flag '\(flag)' (see --help)")
+                return ExitCode.usage.rawValue
+            }
+        }
+        return cli.run(words: Array(args[i...])).rawValue
+    }
+
+    func run(words: [String]) -> ExitCode {
+        // 1. The option string: argv words joined with spaces, or stdin's first line.
+        var optionText: String
+        var stdinMessage: String? = nil
+        if words.isEmpty {
+            let input = Input.read()
+            guard input.source == .data else {
+                return usage("no option string: give it as arguments or as the first line of stdin (see --help)")
+            }
+            (optionText, stdinMessage) = Input.splitFirstLine(input.bytes)
+        } else {
+            optionText = words.joined(separator: " ")
+        }
+
+        // 2. Options. A problem is a warning (the alarm still goes out) unless --check.
+        var (options, problems) = Options.parse(optionText)
+        if options.message == nil && stdinMessage == nil && !words.isEmpty {
+            let input = Input.read()
+            if input.source == .data { stdinMessage = Input.text(input.bytes[...]) }
+        }
+        let message = options.message ?? stdinMessage.flatMap { $0.isEmpty ? nil : $0 }
+        if message == nil && options.exceptionType == nil && options.exceptionValue == nil {
+            return usage("nothing to send: give message=..., pipe the message on stdin, or set exception_type/exception_value")
+        }
+
+        // 3. The event and its envelope.
+        let host = HostFacts.current()
+        let (event, eventProblems) = Event.build(options: options, message: message, host: host)
+        problems += eventProblems
+        var dsn: DSN? = nil
+        if let text = options.dsn {
+            do { dsn = try DSN(parsing: text) } catch let e as DSN.ParseError { return usage(e.description) } catch { return usage("invalid DSN") }
+        } else if !dryRun {
+            return usage("no DSN: give dsn=... or set SENTRY_DSN")
+        }
+        if !problems.isEmpty {
+            for p in problems { System.diagnostic((check ? "" : "warning: ") + p.text) }
+            if check { return .usage }
+        }
+        let envelope = Envelope.make(eventID: event.eventID, payload: event.json(), dsn: dsn)
+        if dryRun {
+            System.write(1, envelope)
+            return .accepted
+        }
+        guard let dsn else { return .usage }
+
+        // 4. Delivery.
+        let redact = Redactor(dsn: dsn)
+        let request = Transport.request(envelope: envelope, dsn: dsn, options: options)
+        if check {
+            report("sending event \(event.eventID) to \(redact(request.url)) (DSN \(dsn.masked), timeout \(options.timeout) s)")
+        }
+        if options.debug { debugRequest(request, redact) }
+        let delivery = Transport.send(request)
+        let id = event.eventID
+        switch delivery {
+        case .accepted(let r):
+            if options.debug || check { debugResponse(r, redact) }
+            if check || (System.isTerminal(1) && host.uwsgi == nil) {
+                System.write(1, "event \(id) accepted by \(dsn.origin) (project \(dsn.projectID), HTTP \(r.status))\n")
+            }
+            return .accepted
+        case .rateLimited(let r, let seconds):
+            if options.debug || check { debugResponse(r, redact) }
+            System.diagnostic("event \(id) dropped: \(dsn.origin) is rate-limiting (HTTP 429), retry after \(Int(seconds)) s")
+            return .rateLimited
+        case .rejected(let r):
+            if options.debug || check { debugResponse(r, redact) }
+            System.diagnostic("event \(id) rejected by \(dsn.origin): HTTP \(r.status): \(redact(Transport.reason(r)))")
+            return .rejected
+        case .networkFailure(let text):
+            System.diagnostic("event \(id) not delivered: no answer from \(dsn.origin): \(redact(text))")
+            return .network
+        case .libraryMissing:
+            System.diagnostic("event \(id) not delivered: cannot load libcurl.so.4 (install libcurl4)")
+            return .internalError
+        }
+    }
+
+    func usage(_ text: String) -> ExitCode {
+        System.diagnostic(text)
+        return .usage
+    }
+
+    func report(_ text: String) { System.diagnostic(text) }
+
+    func debugRequest(_ r: HTTPRequest, _ redact: Redactor) {
+        System.diagnostic("debug: > POST \(redact(r.url))")
+        for h in r.headers { System.diagnostic("debug: > \(redact(h))") }
+        for line in String(decoding: r.body, as: UTF8.self).split(separator: "\n") {
+            System.diagnostic("debug: > \(redact(String(line)))")
+        }
+    }
+
+    func debugResponse(_ r: HTTPResponse, _ redact: Redactor) {
+        System.diagnostic("debug: < HTTP \(r.status)")
+        for (k, v) in r.headers { System.diagnostic("debug: < \(k): \(redact(v))") }
+        for line in r.body.split(separator: "\n") { System.diagnostic("debug: < \(redact(String(line)))") }
+    }
+}
+
+/// Replaces the DSN's key and secret wherever they would be printed.
+struct Redactor {
+    let secrets: [(String, String)]
+    init(dsn: DSN) {
+        var s = [(dsn.publicKey, DSN.maskKey(dsn.publicKey))]
+        if let secret = dsn.secretKey { s.append((secret, "****")) }
+        secrets = s
+    }
+    func callAsFunction(_ text: String) -> String {
+        var out = text
+        for (secret, mask) in secrets { out = out.replacingAll(secret, with: mask) }
+        return out
+    }
+}

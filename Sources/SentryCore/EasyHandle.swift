@@ -1,0 +1,106 @@
+// The small typed Swift surface over libcurl; nothing else in the project touches
+// curl. libcurl is loaded here, on the first transfer, never at start-up.
+import CCurl
+
+public struct HTTPRequest {
+    public var url: String
+    public var headers: [String]
+    public var body: [UInt8]
+    public var timeout: Double
+    public var verifyTLS = true
+    public var caFile: String?
+}
+
+public struct HTTPResponse {
+    public var status: Int
+    /// Header names lower-cased, in arrival order, of the final response only.
+    public var headers: [(String, String)]
+    /// The first 8 KiB of the body, UTF-8 repaired.
+    public var body: String
+
+    public func header(_ name: String) -> String? {
+        let n = name.lowercased()
+        return headers.last(where: { $0.0 == n })?.1
+    }
+}
+
+public enum TransferError: Error, Equatable {
+    /// libcurl.so.4 could not be loaded.
+    case libraryMissing
+    /// No HTTP answer: refused, DNS, timeout, TLS, reset...
+    case network(String)
+}
+
+final class EasyHandle {
+    private static var api = uws_curl_api()
+
+    static func perform(_ request: HTTPRequest) -> Result<HTTPResponse, TransferError> {
+        guard uws_curl_load(&api) == 0 else { return .failure(.libraryMissing) }
+        guard let h = uws_easy_init(&api) else { return .failure(.network("libcurl could not start a transfer")) }
+        defer { uws_easy_cleanup(&api, h) }
+        let transfer = UnsafeMutablePointer<uws_transfer>.allocate(capacity: 1)
+        defer { transfer.deallocate() }
+        uws_capture_into(&api, h, transfer)
+
+        var list: UnsafeMutablePointer<curl_slist>? = nil
+        for header in request.headers { list = uws_slist_append(&api, list, header) }
+        defer { uws_slist_free_all(&api, list) }
+
+        let ms = max(1, Int(request.timeout * 1000))
+        _ = uws_setopt_string(&api, h, CURLOPT_URL, request.url)
+        _ = uws_setopt_string(&api, h, CURLOPT_PROTOCOLS_STR, "http,https")
+        _ = uws_setopt_long(&api, h, CURLOPT_NOSIGNAL, 1)  // never SIGALRM (uWSGI may block it)
+        _ = uws_setopt_long(&api, h, CURLOPT_CONNECTTIMEOUT_MS, ms)
+        _ = uws_setopt_long(&api, h, CURLOPT_TIMEOUT_MS, ms)
+        _ = uws_setopt_long(&api, h, CURLOPT_POST, 1)
+        _ = uws_setopt_offset(&api, h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
+        request.body.withUnsafeBufferPointer { buf in
+            buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) {
+                _ = uws_setopt_string(&api, h, CURLOPT_COPYPOSTFIELDS, $0)
+            }
+        }
+        _ = uws_setopt_slist(&api, h, CURLOPT_HTTPHEADER, list)
+        if !request.verifyTLS {
+            _ = uws_setopt_long(&api, h, CURLOPT_SSL_VERIFYPEER, 0)
+            _ = uws_setopt_long(&api, h, CURLOPT_SSL_VERIFYHOST, 0)
+        }
+        if let ca = request.caFile {
+            // CAINFO replaces the default bundle; CAPATH keeps the system CAs trusted too.
+            _ = uws_setopt_string(&api, h, CURLOPT_CAINFO, ca)
+            _ = uws_setopt_string(&api, h, CURLOPT_CAPATH, "/etc/ssl/certs")
+        }
+
+        let code = uws_easy_perform(&api, h)
+        let status = uws_getinfo_long(&api, h, CURLINFO_RESPONSE_CODE)
+        if code != CURLE_OK || status == 0 {
+            let detail = String(cString: uws_transfer_error(transfer))
+            let text = detail.isEmpty ? String(cString: uws_easy_strerror(&api, code)) : detail
+            return .failure(.network(text))
+        }
+        let headers = EasyHandle.parseHeaders(bytes(of: &transfer.pointee.headers))
+        let body = String(decoding: bytes(of: &transfer.pointee.body), as: UTF8.self)
+        return .success(HTTPResponse(status: status, headers: headers, body: body))
+    }
+
+    private static func bytes(of capture: inout uws_capture) -> [UInt8] {
+        let count = capture.len
+        let base = UnsafeRawPointer(uws_capture_bytes(&capture)!)
+        return Array(UnsafeRawBufferPointer(start: base, count: count))
+    }
+
+    /// Header lines of the LAST response in `raw` (a proxy's CONNECT answer or a
+    /// 100 Continue may come first), names lower-cased.
+    static func parseHeaders(_ raw: [UInt8]) -> [(String, String)] {
+        var headers: [(String, String)] = []
+        for line in raw.split(separator: 10) {
+            var l = Array(line)
+            if l.last == 13 { l.removeLast() }
+            if l.starts(with: Array("HTTP/".utf8)) { headers.removeAll(); continue }
+            guard let colon = l.firstIndex(of: UInt8(ascii: ":")) else { continue }
+            let name = String(decoding: l[..<colon], as: UTF8.self).lowercased()
+            let value = String(decoding: l[(colon + 1)...], as: UTF8.self).trimmingSpaces()
+            headers.append((name, value))
+        }
+        return headers
+    }
+}

@@ -1,0 +1,30 @@
+// Event JSON -> a Sentry envelope: a header line, an item header with the payload's
+// exact byte length, the payload. One event per envelope.
+
+public enum Envelope {
+    public static func make(eventID: String, payload: [UInt8], dsn: DSN?, sentAt: String = System.now(),
+                            type: String = "event") -> [UInt8] {
+        var header = JSONWriter(capacity: 160)
+        header.openObject()
+        header.string("event_id", eventID)
+        header.string("sent_at", sentAt)
+        if let dsn { header.string("dsn", dsn.publicDSN) }
+        header.closeObject()
+
+        var item = JSONWriter(capacity: 64)
+        item.openObject()
+        item.string("type", type)
+        item.int("length", payload.count)
+        item.string("content_type", "application/json")
+        item.closeObject()
+
+        var out = header.bytes
+        out.reserveCapacity(out.count + item.bytes.count + payload.count + 3)
+        out.append(10)
+        out += item.bytes
+        out.append(10)
+        out += payload
+        out.append(10)
+        return out
+    }
+}

@@ -1,0 +1,56 @@
+// `--help`. Kept in step with man/uwsgi-sentry.1 and README.md (tests check that
+// every option key and exit code appears in all three).
+public enum Help {
+    public static let text = """
+    usage: uwsgi-sentry [--check] [--dry-run] OPTION-STRING...
+           uwsgi-sentry [--check] [--dry-run] < FILE   (first line: option string; rest: message)
+           uwsgi-sentry --help | --version
+
+    Sends one event to Sentry, built from the old uwsgi-sentry plugin's option string:
+      key=value,key=value,...   (a backslash escapes the next character; words after
+                                 the flags are joined with single spaces)
+
+    Options:
+      dsn=URL              Sentry DSN, http(s)://KEY[:SECRET]@HOST[:PORT][/PREFIX]/PROJECT
+                           (default: $SENTRY_DSN)
+      message=TEXT         the message; otherwise read from stdin (at most 1 MiB)
+      level=LEVEL          fatal, error, warning, info, debug (warn, critical accepted)
+      logger=NAME          logger name
+      platform=NAME        Sentry platform (default: other)
+      culprit=TEXT         culprit (deprecated by Sentry; see transaction)
+      transaction=TEXT     transaction name
+      server_name=NAME     host name (default: this machine's host name)
+      release=VERSION      release (default: $SENTRY_RELEASE)
+      dist=NAME            distribution of the release
+      environment=NAME     environment (default: $SENTRY_ENVIRONMENT)
+      tags=K:V;K2:V2       tags
+      extra=K:V;K2:V2      extra data
+      fingerprint=A;B      grouping fingerprint
+      user=id:42;email:E   user (id, username, email, ip_address, name; others go to data)
+      exception_type=T     exception type
+      exception_value=V    exception value
+      timeout=SECONDS      bound on connect and the whole transfer (default: 5)
+      no_verify[=BOOL]     do not verify the server's TLS certificate
+      ca_file=PATH         also trust the CA certificates in PATH
+      debug[=BOOL]         print the request and response on stderr (key masked)
+
+    Flags:
+      --check              test a DSN by hand: every problem is fatal, report in full
+      -n, --dry-run        print the envelope on stdout, send nothing
+      -h, --help           this text
+      -V, --version        the version
+
+    Exit codes:
+      0  accepted by the server (HTTP 2xx), or --dry-run/--help/--version
+      1  internal error (libcurl could not be loaded)
+      2  usage error: bad flag, option string or DSN, nothing to send (or any problem under --check)
+      3  network failure: no HTTP answer (refused, DNS, timeout, TLS, reset)
+      4  rejected: HTTP answer other than 2xx and 429
+      5  rate-limited: HTTP 429
+
+    Proxies: libcurl's http_proxy, https_proxy, HTTPS_PROXY, ALL_PROXY and NO_PROXY.
+    On success nothing is printed (unless on a terminal or with --check);
+    a failure is one line on stderr starting with "uwsgi-sentry:".
+
+    """
+}

@@ -1,0 +1,137 @@
+// Option string -> typed options. Every key of the old plugin, plus what current
+// Sentry users expect. A problem here never loses an alarm: it becomes a warning and
+// a sensible default, unless --check asked for every problem to be fatal.
+
+public struct Options {
+    public var dsn: String?
+    public var level: String?
+    public var logger: String?
+    public var message: String?
+    public var platform: String?
+    public var culprit: String?
+    public var serverName: String?
+    public var release: String?
+    public var exceptionType: String?
+    public var exceptionValue: String?
+    public var noVerify = false
+    public var debug = false
+    public var tags: [(String, String)] = []
+    public var extra: [(String, String)] = []
+    public var timeout: Double = Options.defaultTimeout
+    public var environment: String?
+    public var dist: String?
+    public var transaction: String?
+    public var fingerprint: [String] = []
+    public var user: [(String, String)] = []
+    public var caFile: String?
+
+    /// Seconds for connect plus the whole transfer, when `timeout=` is absent.
+    public static let defaultTimeout = 5.0
+
+    /// Every key the option string accepts, in the order `--help` lists them.
+    public static let keys = [
+        "dsn", "message", "level", "logger", "platform", "culprit", "transaction",
+        "server_name", "release", "dist", "environment", "tags", "extra", "fingerprint",
+        "user", "exception_type", "exception_value", "timeout", "no_verify", "ca_file", "debug",
+    ]
+
+    public init() {}
+
+    /// A problem found while reading options: a warning normally, fatal under --check.
+    public struct Problem: Equatable, CustomStringConvertible {
+        public var text: String
+        public var description: String { text }
+    }
+
+    /// Parses `text` (the old plugin's grammar), then fills absent options from the
+    /// environment (SENTRY_DSN, SENTRY_RELEASE, SENTRY_ENVIRONMENT).
+    public static func parse(_ text: String, environment env: (String) -> String? = System.environment)
+        -> (Options, [Problem]) {
+        var o = Options()
+        var problems: [Problem] = []
+        func flag(_ item: KVItem) -> Bool {
+            guard let v = item.value?.lowercased(), !v.isEmpty else { return true }
+            switch v {
+            case "1", "true", "yes", "on": return true
+            case "0", "false", "no", "off": return false
+            default:
+                problems.append(Problem(text: "\(item.key)=\(v) is not a boolean (use 1/0, true/false); taken as true"))
+                return true
+            }
+        }
+        for item in KVList.parse(text) {
+            // An empty value means "not set" (`level=` behaves as if absent).
+            let value: String? = (item.value?.isEmpty ?? true) ? nil : item.value
+            let raw = item.rawValue ?? ""
+            switch item.key {
+            case "no_verify": o.noVerify = flag(item); continue
+            case "debug": o.debug = flag(item); continue
+            default: break
+            }
+            guard Options.keys.contains(item.key) else {
+                let shown = item.key.isEmpty ? "(empty key)" : "'\(item.key)'"
+                problems.append(Problem(text: "unknown option \(shown), did you mean '\(nearestKey(to: item.key))'?"))
+                continue
+            }
+            guard let value else { continue }
+            switch item.key {
+            case "dsn": o.dsn = value
+            case "message": o.message = value
+            case "level": o.level = value
+            case "logger": o.logger = value
+            case "platform": o.platform = value
+            case "culprit": o.culprit = value
+            case "transaction": o.transaction = value
+            case "server_name": o.serverName = value
+            case "release": o.release = value
+            case "dist": o.dist = value
+            case "environment": o.environment = value
+            case "exception_type": o.exceptionType = value
+            case "exception_value": o.exceptionValue = value
+            case "ca_file": o.caFile = value
+            // List options accumulate when repeated; scalars: the last one wins.
+            case "tags": o.tags += KVList.pairs(raw)
+            case "extra": o.extra += KVList.pairs(raw)
+            case "user": o.user += KVList.pairs(raw)
+            case "fingerprint": o.fingerprint += KVList.list(raw)
+            case "timeout":
+                if let t = Double(value), t > 0, t <= 3600 {
+                    o.timeout = t
+                } else {
+                    problems.append(Problem(text: "timeout=\(value) is not a number of seconds in (0, 3600]; using \(Options.defaultTimeout)"))
+                }
+            default: break
+            }
+        }
+        if o.dsn == nil { o.dsn = env("SENTRY_DSN").flatMap { $0.isEmpty ? nil : $0 } }
+        if o.release == nil { o.release = env("SENTRY_RELEASE").flatMap { $0.isEmpty ? nil : $0 } }
+        if o.environment == nil { o.environment = env("SENTRY_ENVIRONMENT").flatMap { $0.isEmpty ? nil : $0 } }
+        return (o, problems)
+    }
+
+    /// The known key closest to `key` by edit distance, for "did you mean".
+    public static func nearestKey(to key: String) -> String {
+        var best = keys[0], bestDistance = Int.max
+        for candidate in keys {
+            let d = editDistance(Array(key.lowercased().utf8), Array(candidate.utf8))
+            if d < bestDistance { best = candidate; bestDistance = d }
+        }
+        return best
+    }
+
+    static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        if a.isEmpty { return b.count }
+        var previous = Array(0...b.count)
+        var current = previous
+        for i in 1...a.count {
+            current[0] = i
+            if b.isEmpty { previous = current; continue }
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+}

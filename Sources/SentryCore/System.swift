@@ -1,0 +1,130 @@
+// The few operating-system facts an event needs, read straight from libc.
+// No Foundation: Date/UUID/ProcessInfo cost milliseconds of start-up per event.
+import Glibc
+
+// glibc's getrandom(2) wrapper; its header is not part of the Glibc module map.
+@_silgen_name("getrandom")
+private func getrandom(_ buffer: UnsafeMutableRawPointer?, _ length: Int, _ flags: UInt32) -> Int
+
+public enum System {
+    /// Writes all of `bytes` to `fd`, tolerating what uWSGI's log sockets do to a
+    /// child: EINTR, EAGAIN (non-blocking SOCK_SEQPACKET under log-master) and EPIPE.
+    /// Output is best effort: a full or closed log must never fail the send.
+    public static func write(_ fd: Int32, _ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            var stalls = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n > 0 { offset += n; continue }
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 && errno == EAGAIN && stalls < 20 {
+                    stalls += 1
+                    var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                    _ = poll(&p, 1, 50)
+                    continue
+                }
+                return
+            }
+        }
+    }
+
+    public static func write(_ fd: Int32, _ text: String) { write(fd, Array(text.utf8)) }
+
+    /// One line on stderr. Every diagnostic the tool prints goes through here, so each
+    /// starts with the prefix the shipped `not-alarm-log` rule matches (loop guard).
+    public static func diagnostic(_ text: String) {
+        write(2, "uwsgi-sentry: " + text.replacingNewlines() + "\n")
+    }
+
+    public static func environment(_ name: String) -> String? {
+        guard let p = getenv(name) else { return nil }
+        return String(cString: p)
+    }
+
+    /// 16 bytes from the kernel's random source, as a UUIDv4 in 32 lowercase hex digits.
+    public static func randomEventID() -> String {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let got = bytes.withUnsafeMutableBytes { getrandom($0.baseAddress, 16, 0) }
+        if got != 16 {
+            // getrandom only fails on ancient kernels; /dev/urandom is the same source.
+            let fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+            if fd >= 0 {
+                _ = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, 16) }
+                close(fd)
+            }
+        }
+        bytes[6] = (bytes[6] & 0x0f) | 0x40
+        bytes[8] = (bytes[8] & 0x3f) | 0x80
+        return hex(bytes)
+    }
+
+    public static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Current UTC time as RFC 3339 with milliseconds, e.g. 2026-11-24T20:51:41.343Z.
+    public static func now() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return rfc3339(seconds: Int(ts.tv_sec), milliseconds: Int(ts.tv_nsec / 1_000_000))
+    }
+
+    public static func rfc3339(seconds: Int, milliseconds: Int) -> String {
+        var t = time_t(seconds)
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        return pad(Int(tm.tm_year) + 1900, 4) + "-" + pad(Int(tm.tm_mon) + 1, 2) + "-" + pad(Int(tm.tm_mday), 2)
+            + "T" + pad(Int(tm.tm_hour), 2) + ":" + pad(Int(tm.tm_min), 2) + ":" + pad(Int(tm.tm_sec), 2)
+            + "." + pad(milliseconds, 3) + "Z"
+    }
+
+    private static func pad(_ value: Int, _ width: Int) -> String {
+        let s = String(value)
+        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    }
+
+    public static func hostName() -> String {
+        var buf = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buf, buf.count - 1) == 0 else { return "localhost" }
+        return String(cString: buf)
+    }
+
+    public struct Uname { public var sysname, release, version, machine: String }
+
+    public static func uname() -> Uname {
+        var u = utsname()
+        _ = Glibc.uname(&u)
+        func field<T>(_ value: inout T) -> String {
+            withUnsafePointer(to: &value) { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
+        }
+        return Uname(sysname: field(&u.sysname), release: field(&u.release),
+                     version: field(&u.version), machine: field(&u.machine))
+    }
+
+    /// uWSGI's alarm thread hands its children a mask with SIGTERM, SIGALRM and ~58
+    /// more blocked; a sender that inherits it could not be stopped. SIGPIPE is
+    /// ignored so a closed log or socket is an error code, not a death.
+    public static func resetSignals() {
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        sigprocmask(SIG_SETMASK, &empty, nil)
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+
+    /// Seconds on the monotonic clock, for deadlines.
+    public static func monotonic() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}

@@ -1,0 +1,46 @@
+// Small string helpers the stdlib lacks without Foundation or _StringProcessing
+// (both cost start-up time in a process-per-event tool).
+
+extension String {
+    /// Diagnostics are single lines: a newline inside one would split it in uWSGI's log.
+    func replacingNewlines() -> String {
+        guard utf8.contains(where: { $0 == 10 || $0 == 13 }) else { return self }
+        return String(decoding: utf8.map { $0 == 10 || $0 == 13 ? 32 : $0 }, as: UTF8.self)
+    }
+
+    func trimmingSpaces() -> String {
+        let bytes = Array(utf8)
+        var lo = 0, hi = bytes.count
+        while lo < hi && (bytes[lo] == 32 || bytes[lo] == 9) { lo += 1 }
+        while hi > lo && (bytes[hi - 1] == 32 || bytes[hi - 1] == 9) { hi -= 1 }
+        if lo == 0 && hi == bytes.count { return self }
+        return String(decoding: bytes[lo..<hi], as: UTF8.self)
+    }
+
+    /// The first occurrence of `needle`, compared byte by byte.
+    func find(_ needle: String) -> Range<String.Index>? {
+        let n = Array(needle.utf8)
+        guard !n.isEmpty else { return nil }
+        var i = startIndex
+        while i < endIndex {
+            if self[i...].utf8.starts(with: n) {
+                return i..<utf8.index(i, offsetBy: n.count)
+            }
+            i = index(after: i)
+        }
+        return nil
+    }
+
+    /// Every occurrence of `needle` replaced by `replacement`.
+    func replacingAll(_ needle: String, with replacement: String) -> String {
+        guard !needle.isEmpty else { return self }
+        var out = ""
+        var rest = self[...]
+        while let r = String(rest).find(needle) {
+            let s = String(rest)
+            out += s[..<r.lowerBound] + replacement
+            rest = s[r.upperBound...]
+        }
+        return out + rest
+    }
+}

@@ -1,0 +1,76 @@
+// Envelope -> Sentry's envelope endpoint, and the answer -> what happened.
+// Sentry's rule: only a failure WITHOUT an HTTP answer may be retried; any HTTP
+// status is final (2xx delivered, 429 rate-limited, anything else rejected).
+
+public enum Delivery {
+    case accepted(HTTPResponse)
+    case rateLimited(HTTPResponse, retryAfter: Double)
+    case rejected(HTTPResponse)
+    case networkFailure(String)
+    case libraryMissing
+}
+
+public enum Transport {
+    public static func request(envelope: [UInt8], dsn: DSN, options: Options) -> HTTPRequest {
+        HTTPRequest(
+            url: dsn.envelopeURL,
+            headers: [
+                dsn.authHeader(client: Version.client),
+                "Content-Type: application/x-sentry-envelope",
+                "User-Agent: " + Version.client,
+                "Expect:",  // no 100-continue round trip
+            ],
+            body: envelope, timeout: options.timeout, verifyTLS: !options.noVerify, caFile: options.caFile)
+    }
+
+    public static func send(_ request: HTTPRequest) -> Delivery {
+        switch EasyHandle.perform(request) {
+        case .failure(.libraryMissing): return .libraryMissing
+        case .failure(.network(let text)): return .networkFailure(text)
+        case .success(let response):
+            switch response.status {
+            case 200..<300: return .accepted(response)
+            case 429: return .rateLimited(response, retryAfter: retryAfter(response))
+            default: return .rejected(response)
+            }
+        }
+    }
+
+    /// Seconds to stay away: X-Sentry-Rate-Limits (longest limit), else Retry-After, else 60.
+    public static func retryAfter(_ r: HTTPResponse) -> Double {
+        if let limits = r.header("x-sentry-rate-limits") {
+            let seconds = limits.split(separator: ",").compactMap { Double($0.split(separator: ":").first.map { String($0).trimmingSpaces() } ?? "") }
+            if let longest = seconds.max() { return longest }
+        }
+        if let ra = r.header("retry-after"), let s = Double(ra.trimmingSpaces()) { return s }
+        return 60
+    }
+
+    /// Why the server refused, in one short line: X-Sentry-Error, a JSON `detail`, or
+    /// a word on what came back when it was not Sentry at all.
+    public static func reason(_ r: HTTPResponse) -> String {
+        if let e = r.header("x-sentry-error"), !e.isEmpty { return Event.clip(e.replacingNewlines(), 200) }
+        if let detail = jsonStringField("detail", in: r.body) { return Event.clip(detail.replacingNewlines(), 200) }
+        let type = r.header("content-type") ?? ""
+        if type.hasPrefix("text/html") { return "the server answered with an HTML page: is the DSN pointing at Sentry?" }
+        let body = r.body.trimmingSpaces()
+        return body.isEmpty ? "no details given" : Event.clip(body.replacingNewlines(), 200)
+    }
+
+    /// The string value of `"name": "..."` in a small JSON body (no full parser needed).
+    static func jsonStringField(_ name: String, in body: String) -> String? {
+        guard let key = body.find("\"\(name)\"") else { return nil }
+        var rest = body[key.upperBound...].drop(while: { $0 == " " || $0 == ":" })
+        guard rest.first == "\"" else { return nil }
+        rest = rest.dropFirst()
+        var out = ""
+        var escaped = false
+        for c in rest {
+            if escaped { out.append(c); escaped = false; continue }
+            if c == "\\" { escaped = true; continue }
+            if c == "\"" { return out }
+            out.append(c)
+        }
+        return nil
+    }
+}
