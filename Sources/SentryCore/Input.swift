@@ -49,9 +49,9 @@ public enum Input {
         }
         var truncated = false
         if out.count >= limit {
-            // Is there more? Peek without blocking.
+            // Is there more? A brief look, only ever paid by oversized input.
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            if poll(&p, 1, 0) > 0 && (p.revents & Int16(POLLIN)) != 0 { truncated = true }
+            if poll(&p, 1, 100) > 0 && (p.revents & Int16(POLLIN)) != 0 { truncated = true }
         }
         return StdinRead(source: out.isEmpty ? .empty : .data, bytes: out, truncated: truncated)
     }

@@ -57,7 +57,7 @@ public enum KVList {
         }
         // A dangling backslash at the very end stands for itself.
         if escaped {
-            if inValue { value.append(UInt8(ascii: "\\")); raw.append(UInt8(ascii: "\\")) }
+            if inValue { value.append(UInt8(ascii: "\\")) }  // raw already holds it
             else { key.append(UInt8(ascii: "\\")) }
         }
         finish()
