@@ -15,7 +15,7 @@ import time
 import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VENV = os.environ.get("BUGSINK_VENV", os.path.join(ROOT, ".venv", "bugsink"))
+VENV = os.environ.get("BUGSINK_VENV", os.path.join(ROOT, ".venv", "py"))
 
 KEY = "0123456789abcdef0123456789abcdef"
 SECRET_PROJECT_KEY = "fedcba9876543210fedcba9876543210"

@@ -30,7 +30,7 @@ struct uws_curl_api {
 /* Returns 0 on success, -1 when libcurl is missing or incomplete. */
 static inline int uws_curl_load(struct uws_curl_api *api) {
     if (api->lib) return 0;
-    void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    void *lib = dlopen("libcurl.so.4", RTLD_LAZY | RTLD_LOCAL);
     if (!lib) return -1;
 #define UWS_SYM(field, name) if (!(api->field = dlsym(lib, name))) { dlclose(lib); return -1; }
     UWS_SYM(easy_init, "curl_easy_init")

@@ -1,0 +1,69 @@
+# uwsgi-sentry. `make` builds the release binary; `make test` installs what it
+# needs (Debian packages when missing and run as root; a Python venv under .venv/)
+# and runs every test; `make demo` sends real events to a local Bugsink.
+PREFIX   ?= /usr/local
+SWIFT    ?= swift
+PYTHON   ?= python3
+VENV     := .venv/py
+BIN      := .build/release/uwsgi-sentry
+# Lean start-up (see README "Performance"): static Swift stdlib, libstdc++ linked
+# statically too (its dynamic loading was 60% of our own start-up instructions),
+# and no exported symbols (each one slows every symbol lookup of the dlopen'ed libcurl).
+# The Swift driver hard-codes -lstdc++; a linker script named libstdc++.so in
+# .build-link/ points that at the static archive.
+LINK_DIR := $(CURDIR)/.build-link
+RELEASE_FLAGS := -c release --static-swift-stdlib -Xlinker -L$(LINK_DIR) -Xlinker --no-export-dynamic
+APT_PACKAGES := libcurl4-openssl-dev uwsgi-core uwsgi-plugin-python3 uwsgi-dev python3-dev \
+                nginx-light mandoc man-db hyperfine sqlite3 time
+
+.PHONY: all build deps venv test unit e2e bench demo install clean lint-man
+
+all: build
+
+build: $(LINK_DIR)/libstdc++.so
+	$(SWIFT) build $(RELEASE_FLAGS)
+
+$(LINK_DIR)/libstdc++.so:
+	mkdir -p $(LINK_DIR)
+	a=$$(g++ -print-file-name=libstdc++.a); if [ -f "$$a" ]; then echo "INPUT($$a)" > $@; else touch $(LINK_DIR)/.no-static-libstdc++; fi
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing (run as root or install them)"; exit 1; fi; \
+	fi
+
+venv: $(VENV)/.ready
+
+$(VENV)/.ready: tests/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+unit:
+	$(SWIFT) test
+
+e2e: build venv
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider tests
+
+test: deps venv build lint-man unit e2e
+
+lint-man:
+	@out=$$(mandoc -Tlint -W warning man/uwsgi-sentry.1 2>&1); if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
+
+bench: deps venv build
+	$(VENV)/bin/python bench/sender.py
+
+demo: deps venv build
+	$(VENV)/bin/python demo/demo.py
+
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/uwsgi-sentry
+	install -D -m 0644 man/uwsgi-sentry.1 $(DESTDIR)$(PREFIX)/share/man/man1/uwsgi-sentry.1
+	install -d $(DESTDIR)$(PREFIX)/share/uwsgi-sentry
+	cp -r examples/. $(DESTDIR)$(PREFIX)/share/uwsgi-sentry/
+
+clean:
+	rm -rf .build .venv

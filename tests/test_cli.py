@@ -1,0 +1,166 @@
+"""The process as uWSGI and operators see it: flags, exit codes, stdin, signals, output."""
+import os
+import pty
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+from conftest import BIN, clean_env, run
+
+DSN = "http://0123456789abcdef@127.0.0.1:9/1"
+
+
+def test_help_and_version():
+    r = run("--help")
+    assert r.returncode == 0 and b"Exit codes:" in r.stdout
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.startswith(b"uwsgi-sentry/")
+
+
+def test_unknown_flag_is_a_usage_error():
+    r = run("--frobnicate")
+    assert r.returncode == 2 and r.stderr == b"uwsgi-sentry: unknown flag '--frobnicate' (see --help)\n"
+
+
+def test_nothing_to_send():
+    r = run("dsn=" + DSN)
+    assert r.returncode == 2 and r.stderr.startswith(b"uwsgi-sentry: nothing to send")
+
+
+def test_no_option_string_anywhere():
+    r = run()
+    assert r.returncode == 2 and b"no option string" in r.stderr
+
+
+def test_no_dsn():
+    r = run("message=x")
+    assert r.returncode == 2 and r.stderr == b"uwsgi-sentry: no DSN: give dsn=... or set SENTRY_DSN\n"
+
+
+def test_bad_dsn_is_shown_masked():
+    r = run("dsn=http://0123456789abcdef:topsecret@host:99999/1,message=x")
+    assert r.returncode == 2
+    line = r.stderr.decode()
+    assert line.count("\n") == 1 and "bad port" in line
+    assert "0123456789abcdef" not in line and "topsecret" not in line and "0123****" in line
+
+
+def test_dry_run_prints_the_envelope_and_sends_nothing():
+    r = run("--dry-run", "dsn=%s,message=x" % DSN)
+    assert r.returncode == 0
+    header = r.stdout.split(b"\n")[0]
+    assert b'"dsn":"http://0123456789abcdef@127.0.0.1:9/1"' in header
+
+
+def test_dry_run_does_not_load_libcurl():
+    env = clean_env(LD_DEBUG="files")
+    out = subprocess.run([BIN, "--dry-run", "dsn=%s,message=x" % DSN], capture_output=True, env=env)
+    assert b"libcurl" not in out.stderr and b"calling init" in out.stderr
+
+
+def test_hook_stdin_pipe_that_never_closes_does_not_hang():
+    r_fd, w_fd = os.pipe()
+    try:
+        start = time.monotonic()
+        p = subprocess.run([BIN, "--dry-run", "dsn=" + DSN], stdin=r_fd, capture_output=True, timeout=10, env=clean_env())
+        elapsed = time.monotonic() - start
+    finally:
+        os.close(r_fd)
+        os.close(w_fd)
+    assert p.returncode == 2 and b"nothing to send" in p.stderr
+    assert elapsed < 1.0
+
+
+def test_message_forced_does_not_touch_stdin():
+    r_fd, w_fd = os.pipe()
+    try:
+        start = time.monotonic()
+        p = subprocess.run([BIN, "--dry-run", "dsn=%s,message=forced" % DSN], stdin=r_fd, capture_output=True,
+                           timeout=10, env=clean_env())
+    finally:
+        os.close(r_fd)
+        os.close(w_fd)
+    assert p.returncode == 0 and time.monotonic() - start < 0.15
+
+
+def test_terminal_stdin_is_not_read():
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([BIN, "--dry-run", "dsn=" + DSN], stdin=slave, capture_output=True, timeout=10, env=clean_env())
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert p.returncode == 2 and b"nothing to send" in p.stderr
+
+
+def test_nonblocking_socket_stdin_like_an_alarm():
+    a, b = socket.socketpair()
+    a.sendall(b"listen queue of socket \"127.0.0.1:8000\" (fd: 3) full !!! (2/2)\n")
+    a.close()
+    b.setblocking(False)
+    p = subprocess.run([BIN, "--dry-run", "dsn=" + DSN], stdin=b.fileno(), capture_output=True, timeout=10, env=clean_env())
+    b.close()
+    assert p.returncode == 0, p.stderr
+    assert b'"formatted":"listen queue of socket \\"127.0.0.1:8000\\" (fd: 3) full !!! (2/2)"' in p.stdout
+
+
+def test_huge_binary_stdin():
+    data = os.urandom(10 << 20)
+    p = run("--dry-run", "dsn=" + DSN, stdin=data, timeout=20)
+    assert p.returncode == 0, p.stderr
+    assert b"characters in all]" in p.stdout
+
+
+def test_success_is_silent_without_a_terminal_but_reported_on_one():
+    # A local HTTP 200 is the simplest acceptor here; Bugsink e2e tests cover storing.
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(5)
+    port = srv.getsockname()[1]
+
+    def answer():
+        for _ in range(2):
+            c, _ = srv.accept()
+            c.recv(65536)
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\n{\"id\":1}\n")
+            c.close()
+    t = threading.Thread(target=answer, daemon=True)
+    t.start()
+    dsn = "http://k@127.0.0.1:%d/1" % port
+    quiet = run("dsn=%s,message=x" % dsn)
+    assert quiet.returncode == 0 and quiet.stdout == b"" and quiet.stderr == b""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([BIN, "dsn=%s,message=x" % dsn], stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=clean_env())
+    os.close(slave)
+    assert p.wait(10) == 0
+    out = os.read(master, 4096)
+    os.close(master)
+    assert b"accepted by http://127.0.0.1:%d" % port in out
+    srv.close()
+
+
+def test_inherited_blocked_sigterm_is_unblocked():
+    # A server that accepts and never answers; the sender waits up to its timeout.
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(5)
+    port = srv.getsockname()[1]
+
+    def block():
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGALRM})
+    p = subprocess.Popen([BIN, "dsn=http://k@127.0.0.1:%d/1,message=x,timeout=30" % port], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=block, env=clean_env())
+    time.sleep(0.5)
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(5) == -signal.SIGTERM
+    srv.close()
+
+
+def test_closed_stdout_and_stderr_do_not_crash():
+    r_fd, w_fd = os.pipe()
+    os.close(r_fd)  # writes get EPIPE
+    p = subprocess.run([BIN, "--dry-run", "dsn=%s,message=x" % DSN], stdout=w_fd, stderr=w_fd, env=clean_env())
+    os.close(w_fd)
+    assert p.returncode == 0

@@ -1,0 +1,65 @@
+"""Every event shape the sender can produce passes Sentry's own normaliser with no errors."""
+import json
+import os
+
+import pytest
+
+from conftest import clean_env, run
+from relay import normalize, payload_of
+
+DSN = "http://0123456789abcdef@127.0.0.1:9/1"
+
+SHAPES = {
+    "minimal": ("message=hello", b""),
+    "all options": (",".join([
+        "message=m", "level=CRITICAL", "logger=l", "platform=python", "culprit=c", "transaction=/t",
+        "server_name=s", "release=1.0", "dist=d", "environment=prod", "tags=a:1;b:2", "extra=x:y",
+        "fingerprint={{ default }};x", "user=id:1;username:u;email:e@example.com;ip_address:127.0.0.1;team:t",
+        "exception_type=ValueError", "exception_value=bad", "timeout=2", "no_verify", "debug=0"]), b""),
+    "exception only": ("exception_type=KeyError,exception_value='x'", b""),
+    "exception value only": ("exception_value=lonely", b""),
+    "stdin message": ("logger=uwsgi", b"DAMN ! worker 1 (pid: 18352) died :( trying respawn ...\n"),
+    "control characters": ("message=a\x01b\tc\x7fd\"e\\\\f", b""),
+    "unicode": ("message=h\u00e9llo \u2713 \U0001F40D,tags=lang:\u65e5\u672c", b""),
+    "binary stdin": ("level=info", bytes(range(256)) * 4),
+    "long message": ("level=info", b"x" * 100_000),
+    "multi-line segfault": ("", b"!!! uWSGI process 1 got Segmentation Fault !!!\n*** backtrace of 1 ***\nuwsgi(+0x1) [0x1]\n"),
+    "invalid level and platform fall back": ("message=m,level=loud,platform=cobol", b""),
+    "hostile names": ("message=m,release=a/b\\\\c,environment=x/y,dist=latest,tags=bad key!:v\nw;:z", b""),
+    "long identifiers": ("message=m,logger=%s,culprit=%s,transaction=%s,tags=%s:%s,fingerprint=%s" % (
+        "l" * 300, "c" * 300, "t" * 300, "k" * 300, "v" * 300, "f" * 300), b""),
+    "big extra": ("message=m,extra=%s" % ";".join("k%d:%s" % (i, "v" * 20000) for i in range(3)), b""),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_shape_normalises_without_errors(name):
+    options, stdin = SHAPES[name]
+    r = run("--dry-run", "dsn=%s,%s" % (DSN, options) if options else "dsn=" + DSN, stdin=stdin)
+    assert r.returncode == 0, r.stderr
+    event, problems = normalize(payload_of(r.stdout))
+    assert problems == []
+    assert event["sdk"]["name"] == "uwsgi-sentry"
+    assert "environ" not in json.dumps(event.get("extra", {}))
+
+
+def test_uwsgi_context_normalises():
+    r = run("--dry-run", "dsn=%s,message=m" % DSN,
+            env=clean_env(UWSGI_RELOADS="3", UWSGI_ORIGINAL_PROC_NAME="uwsgi"))
+    event, problems = normalize(payload_of(r.stdout))
+    assert problems == []
+    assert event["contexts"]["uwsgi"]["reloads"] == "3"
+    assert event["contexts"]["uwsgi"]["parent_pid"] == os.getpid()
+
+
+def test_truncated_message_is_marked():
+    r = run("--dry-run", "dsn=" + DSN, stdin=b"y" * 20000)
+    event = json.loads(payload_of(r.stdout))
+    text = event["logentry"]["formatted"]
+    assert len(text) == 8192 and text.endswith("20000 characters in all]")
+
+
+def test_environment_never_leaks_into_the_event():
+    r = run("--dry-run", "message=m", env=clean_env(SENTRY_DSN="http://leakykey@127.0.0.1:9/1", SECRET_THING="s3cr3t"))
+    payload = payload_of(r.stdout)
+    assert b"s3cr3t" not in payload and b"leakykey" not in payload
