@@ -61,7 +61,7 @@ public struct DSN: Equatable {
         func fail(_ reason: String) -> ParseError { ParseError(reason: reason, masked: DSN.mask(text)) }
         let bytes = Array(text.utf8)
         guard let sep = text.find("://") else { throw fail("expected scheme://key@host/project") }
-        let scheme = text[..<sep.lowerBound].lowercased()
+        let scheme = String(text[..<sep.lowerBound]).asciiLowercased()
         guard scheme == "http" || scheme == "https" else { throw fail("scheme must be http or https") }
         if bytes.contains(where: { $0 <= 32 || $0 >= 127 }) { throw fail("contains spaces, control or non-ASCII characters") }
         let rest = String(text[sep.upperBound...])

@@ -19,7 +19,7 @@ public struct HTTPResponse {
     public var body: String
 
     public func header(_ name: String) -> String? {
-        let n = name.lowercased()
+        let n = name.asciiLowercased()
         return headers.last(where: { $0.0 == n })?.1
     }
 }
@@ -97,7 +97,7 @@ final class EasyHandle {
             if l.last == 13 { l.removeLast() }
             if l.starts(with: Array("HTTP/".utf8)) { headers.removeAll(); continue }
             guard let colon = l.firstIndex(of: UInt8(ascii: ":")) else { continue }
-            let name = String(decoding: l[..<colon], as: UTF8.self).lowercased()
+            let name = String(decoding: l[..<colon], as: UTF8.self).asciiLowercased()
             let value = String(decoding: l[(colon + 1)...], as: UTF8.self).trimmingSpaces()
             headers.append((name, value))
         }

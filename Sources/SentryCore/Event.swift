@@ -121,7 +121,7 @@ public struct Event {
 
     /// `warn`, `critical` and any case are accepted; nil for anything else.
     public static func normalizeLevel(_ raw: String) -> String? {
-        switch raw.lowercased().trimmingSpaces() {
+        switch raw.asciiLowercased().trimmingSpaces() {
         case "fatal", "critical", "crit", "emerg", "emergency", "alert", "panic": return "fatal"
         case "error", "err": return "error"
         case "warning", "warn": return "warning"
@@ -137,7 +137,7 @@ public struct Event {
     ]
 
     public static func normalizePlatform(_ raw: String) -> String? {
-        let p = raw.lowercased().trimmingSpaces()
+        let p = raw.asciiLowercased().trimmingSpaces()
         return platforms.contains(p) ? p : nil
     }
 
@@ -178,7 +178,7 @@ public struct Event {
             value = String(decoding: value.utf8.map { bad.contains($0) || $0 < 32 ? UInt8(ascii: "-") : $0 }, as: UTF8.self)
             problems.append(.init(text: "\(what) may not contain '/', '\\', tabs or newlines; sent as '\(value)'"))
         }
-        if value.isEmpty || value == "." || value == ".." || value.lowercased() == "latest" {
+        if value.isEmpty || value == "." || value == ".." || value.asciiLowercased() == "latest" {
             problems.append(.init(text: "\(what) '\(raw)' is not allowed by Sentry; left out"))
             return nil
         }

@@ -50,7 +50,7 @@ public struct Options {
         var o = Options()
         var problems: [Problem] = []
         func flag(_ item: KVItem) -> Bool {
-            guard let v = item.value?.lowercased(), !v.isEmpty else { return true }
+            guard let v = item.value?.asciiLowercased(), !v.isEmpty else { return true }
             switch v {
             case "1", "true", "yes", "on": return true
             case "0", "false", "no", "off": return false
@@ -113,7 +113,7 @@ public struct Options {
     public static func nearestKey(to key: String) -> String {
         var best = keys[0], bestDistance = Int.max
         for candidate in keys {
-            let d = editDistance(Array(key.lowercased().utf8), Array(candidate.utf8))
+            let d = editDistance(Array(key.asciiLowercased().utf8), Array(candidate.utf8))
             if d < bestDistance { best = candidate; bestDistance = d }
         }
         return best

@@ -43,4 +43,11 @@ extension String {
         }
         return out + rest
     }
+
+    /// ASCII-only lowercasing: keys, levels, schemes and header names are ASCII, and
+    /// String.lowercased() pages in Unicode case tables (~1 MiB of RSS per process).
+    func asciiLowercased() -> String {
+        guard utf8.contains(where: { $0 >= 65 && $0 <= 90 }) else { return self }
+        return String(decoding: utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
+    }
 }
