@@ -8,6 +8,9 @@ let lean: [SwiftSetting] = [
     .unsafeFlags([
         "-Xfrontend", "-disable-implicit-concurrency-module-import",
         "-Xfrontend", "-disable-implicit-string-processing-module-import",
+        // Direct metadata accessors instead of runtime lookups by mangled name: the
+        // demangler they wake is large, sparse code (RSS) and slow on first use.
+        "-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors",
     ]),
 ]
 

@@ -105,7 +105,8 @@ class Bugsink:
                            cwd=self.dir, check=True)
             script = SETUP % {"user": USER, "password": PASSWORD, "p1": "uwsgi", "k1": KEY,
                               "p2": "uwsgi-secret", "k2": SECRET_PROJECT_KEY}
-            subprocess.run([manage, "shell", "-c", script], env=self._env(), cwd=self.dir, check=True)
+            subprocess.run([manage, "shell", "-c", script], env=self._env(), cwd=self.dir, check=True,
+                           stdout=subprocess.DEVNULL)
 
     def start(self):
         self.setup()
@@ -143,7 +144,7 @@ class Bugsink:
         with self._db() as db:
             return [dict(r) for r in db.execute(
                 "select e.*, p.name as project_name from events_event e join projects_project p "
-                "on p.id = e.project_id where " + where + " order by e.id", args)]
+                "on p.id = e.project_id where " + where + " order by e.ingested_at, e.digest_order", args)]
 
     def event(self, event_id, wait=5.0):
         """The stored row of `event_id` (32 hex) with its parsed event data, or None."""

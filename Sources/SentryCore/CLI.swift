@@ -48,7 +48,9 @@ public struct CLI {
             }
             (optionText, stdinMessage) = Input.splitFirstLine(input.bytes)
         } else {
-            optionText = words.joined(separator: " ")
+            // A plain loop: the generic joined(separator:) resolves types at run time.
+            optionText = words[0]
+            for word in words.dropFirst() { optionText += " " + word }
         }
 
         // 2. Options. A problem is a warning (the alarm still goes out) unless --check.

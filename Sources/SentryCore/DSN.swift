@@ -73,13 +73,13 @@ public struct DSN: Equatable {
         let userinfo = authority[..<at]
         let hostPort = String(authority[authority.index(after: at)...])
 
-        let keyParts = userinfo.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-        let key = String(keyParts[0])
+        let colon = userinfo.firstIndex(of: ":")
+        let key = String(userinfo[..<(colon ?? userinfo.endIndex)])
         guard !key.isEmpty else { throw fail("missing public key") }
         guard DSN.isToken(key) else { throw fail("public key has characters outside [A-Za-z0-9._~-]") }
         var secret: String? = nil
-        if keyParts.count == 2 {
-            let s = String(keyParts[1])
+        if let colon {
+            let s = String(userinfo[userinfo.index(after: colon)...])
             guard DSN.isToken(s) else { throw fail("secret key has characters outside [A-Za-z0-9._~-]") }
             if !s.isEmpty { secret = s }
         }

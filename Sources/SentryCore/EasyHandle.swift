@@ -92,10 +92,14 @@ final class EasyHandle {
     /// 100 Continue may come first), names lower-cased.
     static func parseHeaders(_ raw: [UInt8]) -> [(String, String)] {
         var headers: [(String, String)] = []
-        for line in raw.split(separator: 10) {
-            var l = Array(line)
-            if l.last == 13 { l.removeLast() }
-            if l.starts(with: Array("HTTP/".utf8)) { headers.removeAll(); continue }
+        var start = 0
+        while start < raw.count {
+            var end = raw[start...].firstIndex(of: 10) ?? raw.count
+            let next = end + 1
+            if end > start && raw[end - 1] == 13 { end -= 1 }
+            let l = raw[start..<end]
+            start = next
+            if l.starts(with: "HTTP/".utf8) { headers.removeAll(); continue }
             guard let colon = l.firstIndex(of: UInt8(ascii: ":")) else { continue }
             let name = String(decoding: l[..<colon], as: UTF8.self).asciiLowercased()
             let value = String(decoding: l[(colon + 1)...], as: UTF8.self).trimmingSpaces()

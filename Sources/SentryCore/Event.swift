@@ -131,7 +131,7 @@ public struct Event {
         }
     }
 
-    public static let platforms: Set<String> = [
+    public static let platforms: [String] = [
         "as3", "c", "cfml", "cocoa", "csharp", "elixir", "go", "groovy", "haskell", "java",
         "javascript", "native", "node", "objc", "other", "perl", "php", "python", "ruby",
     ]
@@ -172,7 +172,7 @@ public struct Event {
 
     /// release, dist and environment: Sentry rejects `/`, `\`, newlines and tabs in them.
     static func sanitizeName(_ raw: String, what: String, limit: Int, _ problems: inout [Options.Problem]) -> String? {
-        let bad: Set<UInt8> = [10, 13, 9, 47, 92]
+        let bad: [UInt8] = [10, 13, 9, 47, 92]
         var value = raw.trimmingSpaces()
         if value.utf8.contains(where: { bad.contains($0) || $0 < 32 }) {
             value = String(decoding: value.utf8.map { bad.contains($0) || $0 < 32 ? UInt8(ascii: "-") : $0 }, as: UTF8.self)
@@ -234,7 +234,7 @@ public struct Event {
     }
 
     private func writeUser(_ w: inout JSONWriter) {
-        let known: Set<String> = ["id", "username", "email", "ip_address", "name"]
+        let known = ["id", "username", "email", "ip_address", "name"]
         w.openObject("user")
         for (k, v) in user where known.contains(k) { w.string(k, v) }
         let data = user.filter { !known.contains($0.0) }

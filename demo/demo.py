@@ -1,0 +1,81 @@
+"""`make demo`: real events into a real, local Sentry-compatible server you can look at.
+
+Starts Bugsink on 127.0.0.1 (DEMO_PORT, default 8000), sends events through the
+sender the way operators and uWSGI do, prints what Bugsink STORED, and leaves the
+web UI up with its login until Ctrl-C. DEMO_NO_WAIT=1 exits after the table.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from bugsink import PASSWORD, USER, Bugsink  # noqa: E402
+
+BIN = os.environ.get("UWSGI_SENTRY_BIN", os.path.join(ROOT, ".build", "release", "uwsgi-sentry"))
+
+
+def port_free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def send(label, args, stdin=b""):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SENTRY_")}
+    r = subprocess.run([BIN, *args], input=stdin, capture_output=True, env=env)
+    status = "ok" if r.returncode == 0 else "exit %d: %s" % (r.returncode, r.stderr.decode().strip())
+    print("  %-44s %s" % (label, status))
+
+
+def main():
+    port = int(os.environ.get("DEMO_PORT", "8000"))
+    if not port_free(port):
+        from bugsink import free_port
+        port = free_port()
+    workdir = os.path.join(ROOT, ".work", "demo-bugsink")
+    shutil.rmtree(workdir, ignore_errors=True)
+    print("Starting Bugsink on http://127.0.0.1:%d/ ..." % port)
+    server = Bugsink(workdir, port).start()
+    dsn = server.dsn
+    try:
+        print("Sending events with %s:" % os.path.relpath(BIN, ROOT))
+        send("a hook's message (words joined)", ["dsn=%s,logger=uwsgi.sentry,message=uWSGI IS" % dsn, "STARTING"])
+        send("an alarm line on stdin, level inferred", ["dsn=%s,logger=uwsgi" % dsn],
+             b"*** HARAKIRI ON WORKER 1 (pid: 4242, try: 1) ***\n")
+        send("tags, extra, user, release, environment",
+             ["dsn=%s,message=listen queue full,level=warning,tags=socket:127.0.0.1\\:8000;worker:2,"
+              "extra=backlog:100,user=id:42;username:ops,release=app@1.0,environment=demo" % dsn])
+        send("an exception", ["dsn=%s,exception_type=ZeroDivisionError,exception_value=division by zero,"
+                              "culprit=app.views.divide" % dsn])
+        send("option string on stdin (DSN out of ps)", [], ("dsn=%s,level=info\nhello from stdin\n" % dsn).encode())
+        send("a key:secret DSN (project uwsgi-secret)", ["dsn=%s,message=old-style DSN with a secret" % server.secret_dsn])
+        time.sleep(0.5)
+        print("\nWhat Bugsink stored:")
+        print("  %-14s %-8s %-12s %-22s %s" % ("project", "level", "logger", "type", "value"))
+        for row in server.rows():
+            print("  %-14s %-8s %-12s %-22s %s" % (row["project_name"], row["level"], row["logger"] or "-",
+                                                   row["calculated_type"][:22], row["calculated_value"][:60]))
+        print("\nOpen http://127.0.0.1:%d/ and log in as %s / %s" % (port, USER, PASSWORD))
+        print("DSN for your own tries: %s" % dsn)
+        print("  %s --check dsn=%s,message=hello" % (os.path.relpath(BIN, ROOT), dsn))
+        if os.environ.get("DEMO_NO_WAIT"):
+            return 0
+        print("\nBugsink keeps running until Ctrl-C.")
+        while server.proc.poll() is None:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print()
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""README, --help and the man page stay true to the code."""
+import os
+import re
+import subprocess
+
+from conftest import BIN, ROOT
+
+KEYS = re.findall(r'"(\w+)"', re.search(r"static let keys = \[(.*?)\]", open(
+    os.path.join(ROOT, "Sources/SentryCore/Options.swift")).read(), re.S).group(1))
+EXIT_CODES = dict(re.findall(r"case (\w+) = (\d+)", open(os.path.join(ROOT, "Sources/SentryCore/CLI.swift")).read()))
+
+
+def texts():
+    man = subprocess.run(["man", "-l", os.path.join(ROOT, "man/uwsgi-sentry.1")], capture_output=True, text=True,
+                         env=dict(os.environ, MANWIDTH="200", MAN_KEEP_FORMATTING="0")).stdout
+    man = re.sub(r".\x08", "", man)
+    return {"--help": subprocess.run([BIN, "--help"], capture_output=True, text=True).stdout,
+            "man": man, "README": open(os.path.join(ROOT, "README.md")).read()}
+
+
+def test_every_option_key_is_documented():
+    assert len(KEYS) >= 21
+    for name, text in texts().items():
+        missing = [k for k in KEYS if k not in text]
+        assert missing == [], "%s lacks %s" % (name, missing)
+
+
+def test_every_exit_code_is_documented():
+    assert len(EXIT_CODES) >= 6
+    for name, text in texts().items():
+        for code in EXIT_CODES.values():
+            assert re.search(r"(^|\s|\|)\s*%s\s" % code, text, re.M), "%s lacks exit code %s" % (name, code)
+
+
+def test_man_page_lints_clean():
+    r = subprocess.run(["mandoc", "-Tlint", "-W", "warning", os.path.join(ROOT, "man/uwsgi-sentry.1")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout + r.stderr == ""
+
+
+def test_versions_agree():
+    version = subprocess.run([BIN, "--version"], capture_output=True, text=True).stdout.strip().split("/")[1]
+    assert '"uwsgi-sentry %s"' % version in open(os.path.join(ROOT, "man/uwsgi-sentry.1")).read()
