@@ -15,6 +15,9 @@ public enum ExitCode: Int32 {
 public struct CLI {
     var check = false
     var dryRun = false
+    /// Set by the `sentry` loader plugin: stdin is the option string, a newline, and
+    /// uWSGI's raw exception packet.
+    var uwsgiException = false
 
     public static func main(_ args: [String]) -> Int32 {
         System.resetSignals()
@@ -29,6 +32,7 @@ public struct CLI {
             case "-V", "--version": System.write(1, Version.client + "\n"); return ExitCode.accepted.rawValue
             case "--check": cli.check = true
             case "-n", "--dry-run": cli.dryRun = true
+            case "--uwsgi-exception": cli.uwsgiException = true
             default:
                 System.diagnostic("unknown flag '\(flag)' (see --help)")
                 return ExitCode.usage.rawValue
@@ -41,32 +45,51 @@ public struct CLI {
         // 1. The option string: argv words joined with spaces, or stdin's first line.
         var optionText: String
         var stdinMessage: String? = nil
-        if words.isEmpty {
+        var packet: ExceptionPacket? = nil
+        var packetProblem: Options.Problem? = nil
+        if uwsgiException {
+            let input = Input.read()
+            guard input.source == .data, !words.isEmpty || input.bytes.contains(10) else {
+                return usage("--uwsgi-exception: expected the option string and a packet on stdin")
+            }
+            let nl = input.bytes.firstIndex(of: 10) ?? input.bytes.count
+            optionText = words.isEmpty ? Input.text(input.bytes[..<nl]) : CLI.join(words)
+            let body = words.isEmpty ? input.bytes[min(nl + 1, input.bytes.count)...] : input.bytes[...]
+            do {
+                packet = try ExceptionPacket.decode(body)
+            } catch {
+                // Still an exception in uWSGI: report it rather than lose it.
+                packetProblem = .init(text: "undecodable exception packet (\(error)); sending what is known")
+                var p = ExceptionPacket()
+                p.className = "uWSGIException"
+                p.message = "an exception whose packet could not be decoded: \(error)"
+                packet = p
+            }
+        } else if words.isEmpty {
             let input = Input.read()
             guard input.source == .data else {
                 return usage("no option string: give it as arguments or as the first line of stdin (see --help)")
             }
             (optionText, stdinMessage) = Input.splitFirstLine(input.bytes)
         } else {
-            // A plain loop: the generic joined(separator:) resolves types at run time.
-            optionText = words[0]
-            for word in words.dropFirst() { optionText += " " + word }
+            optionText = CLI.join(words)
         }
 
         // 2. Options. A problem is a warning (the alarm still goes out) unless --check.
         var (options, problems) = Options.parse(optionText)
-        if options.message == nil && stdinMessage == nil && !words.isEmpty {
+        if let packetProblem { problems.append(packetProblem) }
+        if options.message == nil && stdinMessage == nil && !words.isEmpty && !uwsgiException {
             let input = Input.read()
             if input.source == .data { stdinMessage = Input.text(input.bytes[...]) }
         }
         let message = options.message ?? stdinMessage.flatMap { $0.isEmpty ? nil : $0 }
-        if message == nil && options.exceptionType == nil && options.exceptionValue == nil {
+        if message == nil && options.exceptionType == nil && options.exceptionValue == nil && packet == nil {
             return usage("nothing to send: give message=..., pipe the message on stdin, or set exception_type/exception_value")
         }
 
         // 3. The event and its envelope.
         let host = HostFacts.current()
-        let (event, eventProblems) = Event.build(options: options, message: message, host: host)
+        let (event, eventProblems) = Event.build(options: options, message: message, host: host, packet: packet)
         problems += eventProblems
         var dsn: DSN? = nil
         if let text = options.dsn {
@@ -116,6 +139,14 @@ public struct CLI {
             System.diagnostic("event \(id) not delivered: cannot load libcurl.so.4 (install libcurl4)")
             return .internalError
         }
+    }
+
+    /// argv words joined with single spaces (a plain loop: the generic
+    /// joined(separator:) resolves types at run time, a cost on every start).
+    static func join(_ words: [String]) -> String {
+        var out = words.first ?? ""
+        for word in words.dropFirst() { out += " " + word }
+        return out
     }
 
     func usage(_ text: String) -> ExitCode {

@@ -81,7 +81,7 @@ public struct Event {
     // MARK: building
 
     /// Builds the event; returns the problems met on the way (warnings, or fatal under --check).
-    public static func build(options o: Options, message: String?, host: HostFacts,
+    public static func build(options o: Options, message: String?, host: HostFacts, packet: ExceptionPacket? = nil,
                              eventID: String = System.randomEventID(), timestamp: String = System.now())
         -> (Event, [Options.Problem]) {
         var problems: [Options.Problem] = []
@@ -89,13 +89,15 @@ public struct Event {
         if let raw = o.level {
             if let level = normalizeLevel(raw) { e.level = level }
             else { problems.append(.init(text: "level '\(raw)' is not one of fatal, error, warning, info, debug; using error")) }
+        } else if let message, packet == nil, let level = Grouping.inferLevel(message) {
+            e.level = level
         }
         if let raw = o.platform {
             if let platform = normalizePlatform(raw) { e.platform = platform }
             else { problems.append(.init(text: "platform '\(raw)' is not a Sentry platform; using other")) }
         }
         e.message = message.map { truncate($0, to: messageLimit) }
-        e.logger = o.logger.map { clip($0, 64) }
+        e.logger = clip(o.logger ?? "uwsgi", 64)
         e.culprit = o.culprit.map { clip($0, 200) }
         e.transaction = o.transaction.map { clip($0, 200) }
         e.serverName = clip(o.serverName ?? host.hostName, 200)
@@ -111,12 +113,34 @@ public struct Event {
         }
         e.extra = o.extra.map { (clip($0.0, 200), clip($0.1, 16_384)) }
         e.fingerprint = o.fingerprint.map { clip($0, 200) }
+        if e.fingerprint.isEmpty, packet == nil, o.exceptionType == nil, o.exceptionValue == nil, let message = e.message {
+            // Same trouble, other pid/worker/address: one Sentry issue.
+            e.fingerprint = [clip(Grouping.mask(message), 200)]
+        }
         e.user = o.user
         if o.exceptionType != nil || o.exceptionValue != nil {
             e.exception = ExceptionInfo(type: o.exceptionType.map { clip($0, 256) },
                                         value: o.exceptionValue.map { truncate($0, to: messageLimit) })
         }
+        if let packet { e.apply(packet, options: o) }
         return (e, problems)
+    }
+
+    /// What uWSGI's exception packet says; the packet wins over exception_type/value
+    /// (as in the old plugin), explicit options win for the rest.
+    mutating func apply(_ p: ExceptionPacket, options o: Options) {
+        let (type, module) = p.typeAndModule ?? (o.exceptionType ?? "Exception", nil)
+        let value = (p.message ?? o.exceptionValue).map { Event.truncate($0, to: Event.messageLimit) }
+        exception = ExceptionInfo(type: Event.clip(type, 256), value: value, module: module, frames: p.frames)
+        request = p.request
+        if let wid = p.workerID { tags.append(("worker", wid)) }
+        if let pid = p.pid { tags.append(("pid", pid)) }
+        if o.serverName == nil, let node = p.node, !node.isEmpty { serverName = Event.clip(node, 200) }
+        if let unix = p.unix, unix > 0 { timestamp = System.rfc3339(seconds: unix, milliseconds: 0) }
+        if o.platform == nil && p.isPython { platform = "python" }
+        if transaction == nil, let path = p.vars.last(where: { $0.0 == "PATH_INFO" })?.1, !path.isEmpty {
+            transaction = Event.clip(path, 200)
+        }
     }
 
     /// `warn`, `critical` and any case are accepted; nil for anything else.

@@ -1,0 +1,184 @@
+// uWSGI's exception packet (core/exceptions.c), as the `sentry` loader plugin hands
+// it over on stdin: a bare sequence of `u16le keylen, key, u16le vallen, value`.
+// `vars` is itself such a sequence (the request's CGI vars); `backtrace` is a uwsgi
+// array, `u16le len, item` repeated, 5 items per frame (filename, lineno, function,
+// text, custom), oldest frame first. Every length is checked: a packet that lies
+// about its lengths is an error, never a crash.
+
+public struct ExceptionPacket: Equatable {
+    public var vars: [(String, String)] = []
+    public var frames: [StackFrame] = []
+    public var className: String?
+    public var message: String?
+    public var repr: String?
+    public var unix: Int?
+    public var workerID: String?
+    public var pid: String?
+    public var node: String?
+
+    public struct DecodeError: Error, Equatable, CustomStringConvertible {
+        public var description: String
+    }
+
+    public static func == (a: ExceptionPacket, b: ExceptionPacket) -> Bool {
+        a.vars.elementsEqual(b.vars, by: ==) && a.frames == b.frames && a.className == b.className
+            && a.message == b.message && a.repr == b.repr && a.unix == b.unix && a.workerID == b.workerID
+            && a.pid == b.pid && a.node == b.node
+    }
+
+    public init() {}
+
+    public static func decode(_ bytes: ArraySlice<UInt8>) throws -> ExceptionPacket {
+        var p = ExceptionPacket()
+        for (key, value) in try pairs(bytes, what: "packet") {
+            let text = String(decoding: value, as: UTF8.self)
+            switch String(decoding: key, as: UTF8.self) {
+            case "vars":
+                p.vars = try pairs(value, what: "vars").map {
+                    (String(decoding: $0.0, as: UTF8.self), String(decoding: $0.1, as: UTF8.self))
+                }
+            case "backtrace": p.frames = try frames(value)
+            case "class": p.className = text
+            case "msg": p.message = text
+            case "repr": p.repr = text
+            case "unix": p.unix = Int(text)
+            case "wid": p.workerID = text
+            case "pid": p.pid = text
+            case "node": p.node = text
+            default: break  // `core` and whatever a later uWSGI adds
+            }
+        }
+        return p
+    }
+
+    /// `u16le len, bytes` read at `offset`, or an error naming where the packet lied.
+    private static func item(_ b: ArraySlice<UInt8>, _ offset: inout Int, what: String) throws -> ArraySlice<UInt8> {
+        guard b.endIndex - offset >= 2 else {
+            throw DecodeError(description: "\(what): truncated length at byte \(offset - b.startIndex)")
+        }
+        let len = Int(b[offset]) | Int(b[offset + 1]) << 8
+        offset += 2
+        guard b.endIndex - offset >= len else {
+            throw DecodeError(description: "\(what): item of \(len) bytes at byte \(offset - b.startIndex) runs past the end")
+        }
+        defer { offset += len }
+        return b[offset..<(offset + len)]
+    }
+
+    static func pairs(_ b: ArraySlice<UInt8>, what: String) throws -> [(ArraySlice<UInt8>, ArraySlice<UInt8>)] {
+        var out: [(ArraySlice<UInt8>, ArraySlice<UInt8>)] = []
+        var offset = b.startIndex
+        while offset < b.endIndex {
+            let key = try item(b, &offset, what: what)
+            let value = try item(b, &offset, what: what)
+            out.append((key, value))
+        }
+        return out
+    }
+
+    static func frames(_ b: ArraySlice<UInt8>) throws -> [StackFrame] {
+        var items: [String] = []
+        var offset = b.startIndex
+        while offset < b.endIndex {
+            items.append(String(decoding: try item(b, &offset, what: "backtrace"), as: UTF8.self))
+        }
+        guard items.count % 5 == 0 else {
+            throw DecodeError(description: "backtrace: \(items.count) items is not 5 per frame")
+        }
+        var frames: [StackFrame] = []
+        var i = 0
+        while i < items.count {
+            let line = Int(items[i + 1]).flatMap { $0 > 0 ? $0 : nil }
+            let frame = StackFrame(filename: items[i].isEmpty ? nil : items[i],
+                                   function: items[i + 2].isEmpty ? nil : items[i + 2],
+                                   lineno: line,
+                                   contextLine: items[i + 3].isEmpty ? nil : items[i + 3])
+            // uWSGI < 2.0.27 on Python >= 3.5 sends blank frames; never send those.
+            if frame.filename != nil || frame.function != nil { frames.append(frame) }
+            i += 5
+        }
+        return frames
+    }
+
+    // MARK: the request, scrubbed
+
+    /// Headers and vars whose names look like credentials are sent as this.
+    public static let filtered = "[Filtered]"
+
+    static func looksSecret(_ name: String) -> Bool {
+        let n = name.asciiLowercased()
+        for word in ["auth", "cookie", "token", "secret", "passw", "pwd", "session", "csrf", "credential",
+                     "signature", "api_key", "apikey", "api-key", "private", "dsn"] where n.find(word) != nil {
+            return true
+        }
+        return n.hasSuffix("_key") || n.hasSuffix("-key")
+    }
+
+    /// HTTP_X_FORWARDED_FOR -> X-Forwarded-For.
+    static func headerName(_ cgi: String) -> String {
+        var out = ""
+        var upper = true
+        for c in cgi.utf8 {
+            if c == UInt8(ascii: "_") { out += "-"; upper = true; continue }
+            let lower = c >= 65 && c <= 90 ? c + 32 : c
+            out.unicodeScalars.append(Unicode.Scalar(upper && lower >= 97 && lower <= 122 ? lower - 32 : lower))
+            upper = false
+        }
+        return out
+    }
+
+    /// `a=1&token=x` -> `a=1&token=[Filtered]`.
+    static func scrubQuery(_ q: String) -> String {
+        var parts: [String] = []
+        for part in q.split(separator: "&", omittingEmptySubsequences: false) {
+            if let eq = part.firstIndex(of: "="), looksSecret(String(part[..<eq])) {
+                parts.append(String(part[..<eq]) + "=" + filtered)
+            } else {
+                parts.append(String(part))
+            }
+        }
+        var out = parts.first ?? ""
+        for p in parts.dropFirst() { out += "&" + p }
+        return out
+    }
+
+    public var request: RequestInfo? {
+        guard !vars.isEmpty else { return nil }
+        func v(_ k: String) -> String? { vars.last(where: { $0.0 == k }).map(\.1).flatMap { $0.isEmpty ? nil : $0 } }
+        var r = RequestInfo()
+        r.method = v("REQUEST_METHOD")
+        let https = v("HTTPS").map { $0.asciiLowercased() == "on" || $0 == "1" } ?? false
+        let scheme = v("UWSGI_SCHEME") ?? v("REQUEST_SCHEME") ?? (https ? "https" : "http")
+        var host = v("HTTP_HOST") ?? v("SERVER_NAME") ?? "localhost"
+        if v("HTTP_HOST") == nil, let port = v("SERVER_PORT"), port != (scheme == "https" ? "443" : "80") {
+            host += ":" + port
+        }
+        var path = v("REQUEST_URI") ?? v("PATH_INFO") ?? "/"
+        if let q = path.firstIndex(of: "?") { path = String(path[..<q]) }
+        r.url = scheme + "://" + host + path
+        r.queryString = v("QUERY_STRING").map(ExceptionPacket.scrubQuery)
+        for (k, value) in vars {
+            let isHeader = k.hasPrefix("HTTP_") || k == "CONTENT_TYPE" || k == "CONTENT_LENGTH"
+            if isHeader {
+                let name = ExceptionPacket.headerName(k.hasPrefix("HTTP_") ? String(k.dropFirst(5)) : k)
+                r.headers.append((name, ExceptionPacket.looksSecret(name) ? ExceptionPacket.filtered : value))
+            } else if !["REQUEST_URI", "QUERY_STRING", "PATH_INFO"].contains(k) {
+                r.env.append((k, ExceptionPacket.looksSecret(k) ? ExceptionPacket.filtered : value))
+            }
+        }
+        return r
+    }
+
+    /// `builtins.ValueError` -> (ValueError, nil); `app.errors.Boom` -> (Boom, app.errors).
+    public var typeAndModule: (String, String?)? {
+        guard let c = className, !c.isEmpty else { return nil }
+        guard let dot = c.lastIndex(of: ".") else { return (c, nil) }
+        let module = String(c[..<dot])
+        return (String(c[c.index(after: dot)...]), module == "builtins" ? nil : module)
+    }
+
+    /// The Python plugin writes `module.Class` names and `.py` frames.
+    public var isPython: Bool {
+        (className?.hasPrefix("builtins.") ?? false) || frames.contains { $0.filename?.hasSuffix(".py") ?? false }
+    }
+}
