@@ -16,9 +16,22 @@ RELEASE_FLAGS := -c release --static-swift-stdlib -Xlinker -L$(LINK_DIR) -Xlinke
 APT_PACKAGES := libcurl4-openssl-dev uwsgi-core uwsgi-plugin-python3 uwsgi-dev python3-dev \
                 nginx-light mandoc man-db hyperfine sqlite3 time
 
-.PHONY: all build deps venv test unit e2e bench demo install clean lint-man
+PLUGIN_OUT := .build/uwsgi-plugins
+PLUGINS  := $(PLUGIN_OUT)/sentry_plugin.so $(PLUGIN_OUT)/sentry_pyframes_plugin.so
+# Where `make install` puts the uWSGI plugins (Debian's uWSGI looks in /usr/lib/uwsgi/plugins).
+PLUGINDIR ?= $(PREFIX)/lib/uwsgi/plugins
+SHAREDIR  ?= $(PREFIX)/share/uwsgi-sentry
 
-all: build
+.PHONY: all build plugin deps venv test unit e2e bench demo install clean lint-man
+
+all: build plugin
+
+# uWSGI plugins are built by uWSGI itself, against the exact uWSGI installed.
+plugin: $(PLUGINS)
+
+$(PLUGIN_OUT)/%_plugin.so: plugin/%/*.c plugin/%/uwsgiplugin.py
+	mkdir -p $(PLUGIN_OUT)
+	cd $(PLUGIN_OUT) && PYTHON=/usr/bin/python3 uwsgi --build-plugin $(CURDIR)/plugin/$* >/dev/null
 
 build: $(LINK_DIR)/libstdc++.so
 	$(SWIFT) build $(RELEASE_FLAGS)
@@ -45,7 +58,7 @@ $(VENV)/.ready: tests/requirements.txt
 unit:
 	$(SWIFT) test
 
-e2e: build venv
+e2e: build plugin venv
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider tests
 
 test: deps venv build lint-man unit e2e
@@ -56,14 +69,17 @@ lint-man:
 bench: deps venv build
 	$(VENV)/bin/python bench/sender.py
 
-demo: deps venv build
+demo: deps venv build plugin
 	$(VENV)/bin/python demo/demo.py
 
-install: build
+install: build plugin
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/uwsgi-sentry
 	install -D -m 0644 man/uwsgi-sentry.1 $(DESTDIR)$(PREFIX)/share/man/man1/uwsgi-sentry.1
-	install -d $(DESTDIR)$(PREFIX)/share/uwsgi-sentry
-	cp -r examples/. $(DESTDIR)$(PREFIX)/share/uwsgi-sentry/
+	install -D -m 0644 -t $(DESTDIR)$(PLUGINDIR) $(PLUGINS)
+	install -d $(DESTDIR)$(SHAREDIR)
+	for f in examples/*.ini; do \
+	  sed -e 's|@SHARE@|$(SHAREDIR)|g' -e 's|@PLUGINDIR@|$(PLUGINDIR)|g' -e 's|^set-placeholder = sentry_bin=uwsgi-sentry$$|set-placeholder = sentry_bin=$(PREFIX)/bin/uwsgi-sentry|' $$f > $(DESTDIR)$(SHAREDIR)/$$(basename $$f); \
+	done
 
 clean:
 	rm -rf .build .venv

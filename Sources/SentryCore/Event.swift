@@ -9,6 +9,9 @@ public struct StackFrame: Equatable {
     public var function: String?
     public var lineno: Int?
     public var contextLine: String?
+    /// Native frames (a segfault's backtrace): the object file and the address.
+    public var package: String?
+    public var instructionAddr: String?
     public init(filename: String? = nil, function: String? = nil, lineno: Int? = nil, contextLine: String? = nil) {
         self.filename = filename; self.function = function; self.lineno = lineno; self.contextLine = contextLine
     }
@@ -69,6 +72,8 @@ public struct Event {
     public var user: [(String, String)] = []
     public var exception: ExceptionInfo?
     public var request: RequestInfo?
+    /// A multi-line alarm message, one entry per line, shown as a list in `extra`.
+    public var backtraceLines: [String] = []
     public var host: HostFacts
 
     public init(eventID: String, timestamp: String, host: HostFacts) {
@@ -115,7 +120,7 @@ public struct Event {
         e.fingerprint = o.fingerprint.map { clip($0, 200) }
         if e.fingerprint.isEmpty, packet == nil, o.exceptionType == nil, o.exceptionValue == nil, let message = e.message {
             // Same trouble, other pid/worker/address: one Sentry issue.
-            e.fingerprint = [clip(Grouping.mask(message), 200)]
+            e.fingerprint = [clip(Grouping.mask(message), 1024)]
         }
         e.user = o.user
         if o.exceptionType != nil || o.exceptionValue != nil {
@@ -123,6 +128,11 @@ public struct Event {
                                         value: o.exceptionValue.map { truncate($0, to: messageLimit) })
         }
         if let packet { e.apply(packet, options: o) }
+        if e.exception == nil, let message = e.message, let crash = NativeBacktrace.parse(message) {
+            e.exception = ExceptionInfo(type: "SIGSEGV", value: "uWSGI process \(crash.pid ?? "?") got Segmentation Fault",
+                                        frames: crash.frames)
+            e.backtraceLines = Grouping.lines(message)
+        }
         return (e, problems)
     }
 
@@ -229,7 +239,14 @@ public struct Event {
         w.string("dist", ifPresent: dist)
         w.string("environment", ifPresent: environment)
         if !tags.isEmpty { w.stringMap("tags", tags) }
-        if !extra.isEmpty { w.stringMap("extra", extra) }
+        if !extra.isEmpty || !backtraceLines.isEmpty {
+            w.openObject("extra")
+            for (k, v) in extra { w.string(k, v) }
+            if !backtraceLines.isEmpty {
+                w.openArray("backtrace"); for line in backtraceLines { w.string(nil, line) }; w.closeArray()
+            }
+            w.closeObject()
+        }
         if !fingerprint.isEmpty {
             w.openArray("fingerprint"); for f in fingerprint { w.string(nil, f) }; w.closeArray()
         }
@@ -247,7 +264,8 @@ public struct Event {
             w.openObject("uwsgi")
             w.string("type", "uwsgi")
             w.string("reloads", u.reloads)
-            w.int("parent_pid", u.parentPID)
+            // 1 when the loader plugin started us (double fork): no information.
+            if u.parentPID > 1 { w.int("parent_pid", u.parentPID) }
             w.string("original_proc_name", ifPresent: u.procName)
             w.closeObject()
         }
@@ -283,6 +301,8 @@ public struct Event {
                 w.string("function", ifPresent: f.function)
                 if let l = f.lineno { w.int("lineno", l) }
                 w.string("context_line", ifPresent: f.contextLine)
+                w.string("package", ifPresent: f.package)
+                w.string("instruction_addr", ifPresent: f.instructionAddr)
                 w.closeObject()
             }
             w.closeArray()

@@ -9,7 +9,7 @@ public enum Grouping {
     public static func inferLevel(_ message: String) -> String? {
         let m = message.asciiLowercased()
         if m.find("segmentation fault") != nil || m.find("sigsegv") != nil || m.find("harakiri on worker") != nil
-            || m.find("got signal 11") != nil || m.find("sigbus") != nil {
+            || m.find("got signal 11") != nil || m.find("sigbus") != nil || m.hasPrefix("*** backtrace of ") {
             return "fatal"
         }
         if m.find("damn ! worker") != nil || (m.find("worker") != nil && m.find("died") != nil) { return "error" }

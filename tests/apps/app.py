@@ -1,0 +1,35 @@
+"""A WSGI app that fails in every way uwsgi-sentry reports on."""
+import ctypes
+import os
+import time
+
+
+def divide(a, b):
+    return a / b
+
+
+def view_raise(environ):
+    # Two of our own frames below application(): the stack trace has real content.
+    return divide(int(environ.get("QUERY_STRING", "a=1").split("=")[-1] or 1), 0)
+
+
+def application(environ, start_response):
+    path = environ.get("PATH_INFO", "/")
+    if path == "/raise":
+        view_raise(environ)
+    if path == "/value":
+        raise ValueError("boom from %s" % environ.get("QUERY_STRING", ""))
+    if path == "/segfault":
+        ctypes.string_at(0)  # reads address 0: SIGSEGV in the worker
+    if path == "/die":
+        os._exit(3)
+    if path.startswith("/sleep"):
+        time.sleep(float(environ.get("QUERY_STRING") or "1"))
+    if path == "/error500":
+        start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
+        return [b"failed\n"]
+    if path == "/log":
+        # Written to the uWSGI log: a line for alarm-log to match.
+        os.write(2, ("FOO %s\n" % environ.get("QUERY_STRING", "")).encode())
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok\n"]

@@ -1,0 +1,103 @@
+"""Real uWSGI instances (Debian's uwsgi-core + python3 plugin) for the tests."""
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import time
+
+from bugsink import free_port
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+APP = os.path.join(ROOT, "tests", "apps", "app.py")
+
+
+class UWSGI:
+    """One uWSGI on 127.0.0.1 running tests/apps/app.py with `ini` lines appended."""
+
+    def __init__(self, workdir, lines, env=None, workers=2, port=None, extra_head=()):
+        self.dir = workdir
+        os.makedirs(workdir, exist_ok=True)
+        self.port = port or free_port()
+        self.ini = os.path.join(workdir, "app.ini")
+        self.logfile = os.path.join(workdir, "uwsgi.log")
+        head = ["[uwsgi]", "plugins = python3", "http-socket = 127.0.0.1:%d" % self.port, "master = true",
+                "workers = %d" % workers, "wsgi-file = " + APP, "die-on-term = true", "disable-logging = true",
+                *extra_head]
+        with open(self.ini, "w") as f:
+            f.write("\n".join(head + list(lines)) + "\n")
+        self.env = dict(env or os.environ)
+        self.proc = None
+
+    def start(self, wait=15.0):
+        self.log = open(self.logfile, "wb")
+        self.proc = subprocess.Popen(["uwsgi", "--ini", self.ini], stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=self.env, cwd=self.dir, start_new_session=True)
+        deadline = time.time() + wait
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("uwsgi exited %s:\n%s" % (self.proc.returncode, self.text()))
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("uwsgi did not listen in %ss:\n%s" % (wait, self.text()))
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        if self.proc:
+            self.log.close()
+
+    def text(self):
+        with open(self.logfile, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def request(self, path, method="GET", headers=None, timeout=10):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            c.request(method, path, headers=headers or {})
+            r = c.getresponse()
+            r.read()
+            return r.status
+        except (OSError, http.client.HTTPException):
+            return None
+        finally:
+            c.close()
+
+    def pids(self):
+        """The master and every process below it."""
+        out = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,stat="], capture_output=True, text=True).stdout
+        rows = [tuple(line.split()) for line in out.splitlines()]
+        tree, todo = set(), [self.proc.pid]
+        while todo:
+            p = todo.pop()
+            tree.add(p)
+            todo += [int(pid) for pid, ppid, _ in rows if int(ppid) == p and int(pid) not in tree]
+        return {int(pid): stat for pid, ppid, stat in rows if int(pid) in tree}
+
+    def zombies(self):
+        return [pid for pid, stat in self.pids().items() if stat.startswith("Z")]
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def wait_for(predicate, timeout=15.0, interval=0.1):
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.time() >= deadline:
+            return value
+        time.sleep(interval)
