@@ -5,6 +5,7 @@ import os
 import pytest
 
 from conftest import clean_env, run
+from packets import packet
 from relay import normalize, payload_of
 
 DSN = "http://0123456789abcdef@127.0.0.1:9/1"
@@ -23,7 +24,7 @@ SHAPES = {
     "unicode": ("message=h\u00e9llo \u2713 \U0001F40D,tags=lang:\u65e5\u672c", b""),
     "binary stdin": ("level=info", bytes(range(256)) * 4),
     "long message": ("level=info", b"x" * 100_000),
-    "multi-line segfault": ("", b"!!! uWSGI process 1 got Segmentation Fault !!!\n*** backtrace of 1 ***\nuwsgi(+0x1) [0x1]\n"),
+    "multi-line segfault": ("", b"*** backtrace of 1 ***\nuwsgi(uwsgi_backtrace+0x2f) [0x55eb33a8d4df]\n/lib/libc.so.6(+0x3c050) [0x7f3c3fcae050]\n*** end of backtrace ***\n"),
     "invalid level and platform fall back": ("message=m,level=loud,platform=cobol", b""),
     "hostile names": ("message=m,release=a/b\\\\c,environment=x/y,dist=latest,tags=bad key!:v\nw;:z", b""),
     "long identifiers": ("message=m,logger=%s,culprit=%s,transaction=%s,tags=%s:%s,fingerprint=%s" % (
@@ -63,3 +64,28 @@ def test_environment_never_leaks_into_the_event():
     r = run("--dry-run", "message=m", env=clean_env(SENTRY_DSN="http://leakykey@127.0.0.1:9/1", SECRET_THING="s3cr3t"))
     payload = payload_of(r.stdout)
     assert b"s3cr3t" not in payload and b"leakykey" not in payload
+
+
+PACKETS = {
+    "python exception": packet(),
+    "module exception": packet(cls="app.errors.Boom", msg="x" * 20000),
+    "blank frames of uWSGI < 2.0.27": packet(frames=[("", "-1", "", "")] * 3),
+    "no vars, no frames": packet(vars={}, frames=[]),
+    "hostile vars": packet(vars={"HTTP_X\nY": "a\x00b", "": "", "HTTP_HOST": "h\u00e9"}),
+    "lying lengths": packet()[:-7],
+}
+
+
+@pytest.mark.parametrize("name", sorted(PACKETS))
+def test_exception_packet_events_normalise_without_errors(name):
+    r = run("--dry-run", "--uwsgi-exception", stdin=("dsn=%s,logger=uwsgi\n" % DSN).encode() + PACKETS[name])
+    assert r.returncode == 0, r.stderr
+    event, problems = normalize(payload_of(r.stdout))
+    assert problems == []
+    assert event["exception"]["values"][0]["mechanism"]["type"] == "uwsgi"
+    if name == "python exception":
+        assert dict(event["request"]["headers"]) == {"Host": "127.0.0.1:8000", "Cookie": "[Filtered]",
+                                                     "Authorization": "[Filtered]"}
+        assert len(event["exception"]["values"][0]["stacktrace"]["frames"]) == 2
+    if name == "lying lengths":
+        assert r.stderr.startswith(b"uwsgi-sentry: warning: undecodable exception packet")
