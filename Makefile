@@ -66,8 +66,9 @@ test: deps venv build lint-man unit e2e
 lint-man:
 	@out=$$(mandoc -Tlint -W warning man/uwsgi-sentry.1 2>&1); if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
 
-bench: deps venv build
+bench: deps venv build plugin
 	$(VENV)/bin/python bench/sender.py
+	$(VENV)/bin/python bench/uwsgi_cost.py
 
 demo: deps venv build plugin
 	$(VENV)/bin/python demo/demo.py

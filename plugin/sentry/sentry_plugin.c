@@ -109,18 +109,34 @@ static int sentry_hook(char *arg) {
 	return 0;
 }
 
-/* route = REGEX sentry:OPTIONS: ${VAR}s expanded; the request is not held. */
+/* route = REGEX sentry:OPTIONS: ${VAR}s expanded; the request is not held. A fork
+   of a big worker costs milliseconds, so the expanded option string is queued to
+   uWSGI's alarm thread (one writev) and the master starts the sender. Like every
+   uWSGI alarm, a message identical to the previous one within alarm-freq is folded.
+   Without an alarm thread (no master) the worker starts the sender itself. */
+#define SENTRY_ROUTE_ALARM "uwsgi-sentry-route"
+
+static void sentry_route_alarm(struct uwsgi_alarm_instance *uai, char *msg, size_t len) {
+	(void) uai;
+	sentry_spawn(NULL, msg, len, "", 0);
+}
+
 static int sentry_route_func(struct wsgi_request *wsgi_req, struct uwsgi_route *ur) {
 	char **subject = (char **) (((char *) (wsgi_req)) + ur->subject);
 	uint16_t *subject_len = (uint16_t *) (((char *) (wsgi_req)) + ur->subject_len);
 	struct uwsgi_buffer *ub = uwsgi_routing_translate(wsgi_req, ur, *subject, *subject_len, ur->data, ur->data_len);
 	if (!ub) return UWSGI_ROUTE_CONTINUE;
-	sentry_spawn(NULL, ub->buf, ub->pos, "", 0);
+	if (uwsgi.alarm_thread && ub->pos <= (size_t) uwsgi.alarm_msg_size)
+		uwsgi_alarm_trigger(SENTRY_ROUTE_ALARM, ub->buf, ub->pos);
+	else
+		sentry_spawn(NULL, ub->buf, ub->pos, "", 0);
 	uwsgi_buffer_destroy(ub);
 	return UWSGI_ROUTE_CONTINUE; /* as the old plugin did */
 }
 
 static int sentry_route(struct uwsgi_route *ur, char *arg) {
+	static int alarm_defined;
+	if (!alarm_defined++) uwsgi_string_new_list(&uwsgi.alarm_list, SENTRY_ROUTE_ALARM " sentry-route:");
 	ur->func = sentry_route_func;
 	ur->data = arg;
 	ur->data_len = strlen(arg);
@@ -130,6 +146,7 @@ static int sentry_route(struct uwsgi_route *ur, char *arg) {
 static void sentry_register(void) {
 	uwsgi_register_exception_handler("sentry", sentry_exception);
 	uwsgi_register_alarm("sentry", sentry_alarm_init, sentry_alarm);
+	uwsgi_register_alarm("sentry-route", sentry_alarm_init, sentry_route_alarm);
 	uwsgi_register_hook("sentry", sentry_hook);
 	uwsgi_register_router("sentry", sentry_route);
 }
