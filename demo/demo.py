@@ -1,19 +1,24 @@
 """`make demo`: real events into a real, local Sentry-compatible server you can look at.
 
 Starts Bugsink on 127.0.0.1 (DEMO_PORT, default 8000), sends events through the
-sender the way operators and uWSGI do, prints what Bugsink STORED, and leaves the
-web UI up with its login until Ctrl-C. DEMO_NO_WAIT=1 exits after the table.
+sender the way operators do, then runs a real uWSGI with the shipped snippets
+(installed by `make install` into .work/demo-prefix) and fires one of each trigger:
+a log line, a segfault, a worker death, harakiri, a full listen queue, each route,
+the hooks and a Python exception. It prints what Bugsink STORED and leaves the web
+UI up with its login until Ctrl-C. DEMO_NO_WAIT=1 exits after the table.
 """
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from bugsink import PASSWORD, USER, Bugsink  # noqa: E402
+from uwsgi_harness import UWSGI  # noqa: E402
 
 BIN = os.environ.get("UWSGI_SENTRY_BIN", os.path.join(ROOT, ".build", "release", "uwsgi-sentry"))
 
@@ -32,6 +37,43 @@ def send(label, args, stdin=b""):
     r = subprocess.run([BIN, *args], input=stdin, capture_output=True, env=env)
     status = "ok" if r.returncode == 0 else "exit %d: %s" % (r.returncode, r.stderr.decode().strip())
     print("  %-44s %s" % (label, status))
+
+
+def run_uwsgi(dsn):
+    prefix = os.path.join(ROOT, ".work", "demo-prefix")
+    subprocess.run(["make", "-s", "-C", ROOT, "install", "PREFIX=" + prefix], check=True, stdout=subprocess.DEVNULL)
+    share = os.path.join(prefix, "share", "uwsgi-sentry")
+    lines = ["ini = %s/%s" % (share, name) for name in ("sentry.ini", "routes.ini", "hooks.ini", "exceptions.ini")]
+    lines += ["set-placeholder = sentry_log_regex=^FOO", "ini = %s/log.ini" % share, "harakiri = 2", "listen = 2"]
+    env = dict(os.environ, SENTRY_DSN=dsn, PATH=os.path.join(prefix, "bin") + ":" + os.environ["PATH"])
+    env = {k: v for k, v in env.items() if k not in ("SENTRY_RELEASE", "SENTRY_ENVIRONMENT")}
+    print("\nStarting uWSGI with the shipped snippets (%s) and firing each trigger:" % share)
+    u = UWSGI(os.path.join(ROOT, ".work", "demo-uwsgi"), lines, env, workers=1)
+    u.start()
+    try:
+        def fire(label, path, method="GET", pause=1.0):
+            u.request(path, method=method, timeout=15)
+            print("  %-44s %s %s" % (label, method, path))
+            time.sleep(pause)
+        time.sleep(1.5)  # hooks: asap and accepting1-once
+        print("  %-44s %s" % ("hooks", "hook-asap, hook-accepting1-once"))
+        fire("a log line (alarm-log ^FOO)", "/log?disk-almost-full")
+        fire("a route (route = ^/help alarm:...)", "/help/me")
+        fire("a route (route-if PUT)", "/orders/7", method="PUT")
+        fire("a response with status 500 (final-route-status)", "/error500")
+        fire("a Python exception (exception-handler)", "/raise?a=1")
+        fire("a worker death (DAMN ! worker ... died)", "/die", pause=2)
+        fire("a segfault (alarm-segfault)", "/segfault", pause=2)
+        fire("harakiri (harakiri = 2)", "/sleep?4", pause=1)
+        threads = [threading.Thread(target=u.request, args=("/sleep?3",), kwargs={"timeout": 15}) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        print("  %-44s %s" % ("a full listen queue (alarm-listen-queue)", "8 slow requests, listen = 2"))
+        time.sleep(2)
+    finally:
+        u.stop()
 
 
 def main():
@@ -56,12 +98,13 @@ def main():
                               "culprit=app.views.divide" % dsn])
         send("option string on stdin (DSN out of ps)", [], ("dsn=%s,level=info\nhello from stdin\n" % dsn).encode())
         send("a key:secret DSN (project uwsgi-secret)", ["dsn=%s,message=old-style DSN with a secret" % server.secret_dsn])
-        time.sleep(0.5)
+        run_uwsgi(dsn)
+        time.sleep(1)
         print("\nWhat Bugsink stored:")
-        print("  %-14s %-8s %-12s %-22s %s" % ("project", "level", "logger", "type", "value"))
+        print("  %-13s %-8s %-13s %-18s %s" % ("project", "level", "logger", "type", "value"))
         for row in server.rows():
-            print("  %-14s %-8s %-12s %-22s %s" % (row["project_name"], row["level"], row["logger"] or "-",
-                                                   row["calculated_type"][:22], row["calculated_value"][:60]))
+            print("  %-13s %-8s %-13s %-18s %s" % (row["project_name"], row["level"], row["logger"] or "-",
+                                                   row["calculated_type"][:18], row["calculated_value"][:58]))
         print("\nOpen http://127.0.0.1:%d/ and log in as %s / %s" % (port, USER, PASSWORD))
         print("DSN for your own tries: %s" % dsn)
         print("  %s --check dsn=%s,message=hello" % (os.path.relpath(BIN, ROOT), dsn))

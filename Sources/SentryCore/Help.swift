@@ -37,6 +37,7 @@ public enum Help {
     Flags:
       --check              test a DSN by hand: every problem is fatal, report in full
       -n, --dry-run        print the envelope on stdout, send nothing
+      --uwsgi-exception    (the sentry uWSGI plugin) stdin: option string, then uWSGI's exception packet
       -h, --help           this text
       -V, --version        the version
 
