@@ -12,10 +12,20 @@ BIN = os.environ.get("UWSGI_SENTRY_BIN", os.path.join(ROOT, ".build", "release",
 
 
 def clean_env(**extra):
-    """The caller's environment without any SENTRY_* or UWSGI_* defaults."""
+    """The caller's environment without any SENTRY_* or UWSGI_* defaults, but with this
+    test's own state directory (rate limits, budgets and client reports persist
+    across processes by design; tests must not share them)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "UWSGI_"))}
+    env["UWSGI_SENTRY_STATE"] = os.environ["UWSGI_SENTRY_STATE"]
     env.update(extra)
     return env
+
+
+@pytest.fixture(autouse=True)
+def private_state(tmp_path, monkeypatch):
+    state = tmp_path / "uwsgi-sentry-state"
+    monkeypatch.setenv("UWSGI_SENTRY_STATE", str(state))
+    return str(state)
 
 
 def run(*args, stdin=b"", env=None, timeout=30, bin=BIN):

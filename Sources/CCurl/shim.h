@@ -24,7 +24,7 @@
 struct uws_curl_api {
     void *lib;
     void *easy_init, *easy_setopt, *easy_perform, *easy_getinfo, *easy_cleanup;
-    void *easy_strerror, *slist_append, *slist_free_all, *global_init;
+    void *easy_strerror, *slist_append, *slist_free_all, *global_init, *easy_reset;
 };
 
 /* Returns 0 on success, -1 when libcurl is missing or incomplete. */
@@ -42,6 +42,7 @@ static inline int uws_curl_load(struct uws_curl_api *api) {
     UWS_SYM(slist_append, "curl_slist_append")
     UWS_SYM(slist_free_all, "curl_slist_free_all")
     UWS_SYM(global_init, "curl_global_init")
+    UWS_SYM(easy_reset, "curl_easy_reset")
 #undef UWS_SYM
     api->lib = lib;
     ((CURLcode (*)(long))api->global_init)(CURL_GLOBAL_DEFAULT);
@@ -53,6 +54,10 @@ static inline CURL *uws_easy_init(const struct uws_curl_api *api) {
 }
 static inline void uws_easy_cleanup(const struct uws_curl_api *api, CURL *h) {
     ((void (*)(CURL *))api->easy_cleanup)(h);
+}
+/* Clears the options but keeps live connections: how a flusher reuses one. */
+static inline void uws_easy_reset(const struct uws_curl_api *api, CURL *h) {
+    ((void (*)(CURL *))api->easy_reset)(h);
 }
 static inline CURLcode uws_easy_perform(const struct uws_curl_api *api, CURL *h) {
     return ((CURLcode (*)(CURL *))api->easy_perform)(h);

@@ -9,7 +9,9 @@ public enum ExitCode: Int32 {
     case usage = 2           // bad flags, options, DSN, nothing to send; --check problems
     case network = 3         // no HTTP answer: refused, DNS, timeout, TLS, reset
     case rejected = 4        // HTTP answer other than 2xx/429
-    case rateLimited = 5     // HTTP 429
+    case rateLimited = 5     // HTTP 429, or a remembered rate limit still running
+    case spooled = 6         // no HTTP answer; the event is in the spool for `flush`
+    case overBudget = 7      // storm control: this fingerprint spent its budget (silent)
 }
 
 public struct CLI {
@@ -38,7 +40,11 @@ public struct CLI {
                 return ExitCode.usage.rawValue
             }
         }
-        return cli.run(words: Array(args[i...])).rawValue
+        let words = Array(args[i...])
+        if let command = words.first, command == "flush" || command == "daemon" {
+            return cli.flush(Array(words.dropFirst()), daemon: command == "daemon").rawValue
+        }
+        return cli.run(words: words).rawValue
     }
 
     func run(words: [String]) -> ExitCode {
@@ -108,15 +114,45 @@ public struct CLI {
         }
         guard let dsn else { return .usage }
 
-        // 4. Delivery.
+        // 4. Before any network: storm budget, remembered rate limits, hand-off.
+        let id = event.eventID
+        let category = event.category
+        let state = StateDirectory.forOptions(options)
+        if let state, !Budget.allow(key: Budget.key(event), dsn: dsn, count: options.budgetCount,
+                                    seconds: options.budgetSeconds, in: state) {
+            ClientReport.record("backpressure", category: category, dsn: dsn, in: state)
+            if options.debug || check { report("event \(id) dropped: over budget=\(options.budgetCount)/\(Int(options.budgetSeconds)) for its fingerprint") }
+            return .overBudget
+        }
+        if let state, let wait = RateLimits.blocked(category, dsn: dsn, in: state) {
+            ClientReport.record("ratelimit_backoff", category: category, dsn: dsn, in: state)
+            System.diagnostic("event \(id) dropped: \(dsn.origin) is rate-limiting \(category) events for \(Int(wait.rounded(.up))) more s")
+            return .rateLimited
+        }
+        if options.handOff {
+            guard let spool = options.spool.flatMap(Spool.init) else {
+                return usage("mode=spool needs spool=DIR (or UWSGI_SENTRY_SPOOL): a directory of ours, private")
+            }
+            guard spool.write(envelope, eventID: id, category: category) != nil else {
+                System.diagnostic("event \(id) not spooled: cannot write to \(spool.path)")
+                return .internalError
+            }
+            return .accepted
+        }
+
+        // 5. Delivery, with the drops counted so far (client report).
+        let reports = state.map { ClientReport.take(dsn: dsn, in: $0) } ?? []
         let redact = Redactor(dsn: dsn)
-        let request = Transport.request(envelope: envelope, dsn: dsn, options: options)
+        let body = reports.isEmpty ? envelope : envelope + ClientReport.item(reports)
+        let request = Transport.request(envelope: body, dsn: dsn, options: options)
         if check {
-            report("sending event \(event.eventID) to \(redact(request.url)) (DSN \(dsn.masked), timeout \(options.timeout) s)")
+            report("sending event \(id) to \(redact(request.url)) (DSN \(dsn.masked), timeout \(options.timeout) s)")
         }
         if options.debug { debugRequest(request, redact) }
         let delivery = Transport.send(request)
-        let id = event.eventID
+        if let state, let response = delivery.response {
+            RateLimits.record(RateLimits.from(response), dsn: dsn, in: state)
+        }
         switch delivery {
         case .accepted(let r):
             if options.debug || check { debugResponse(r, redact) }
@@ -126,6 +162,7 @@ public struct CLI {
             return .accepted
         case .rateLimited(let r, let seconds):
             if options.debug || check { debugResponse(r, redact) }
+            if let state { ClientReport.record("ratelimit_backoff", category: category, dsn: dsn, in: state) }
             System.diagnostic("event \(id) dropped: \(dsn.origin) is rate-limiting (HTTP 429), retry after \(Int(seconds)) s")
             return .rateLimited
         case .rejected(let r):
@@ -133,12 +170,52 @@ public struct CLI {
             System.diagnostic("event \(id) rejected by \(dsn.origin): HTTP \(r.status): \(redact(Transport.reason(r)))")
             return .rejected
         case .networkFailure(let text):
+            if let state { ClientReport.restore(reports, dsn: dsn, in: state) }
+            if let dir = options.spool {
+                if let spool = Spool(dir), spool.write(envelope, eventID: id, category: category) != nil {
+                    System.diagnostic("event \(id) spooled in \(dir): no answer from \(dsn.origin): \(redact(text))")
+                    return .spooled
+                }
+                System.diagnostic("event \(id) lost: no answer from \(dsn.origin) (\(redact(text))) and spool \(dir) is not writable")
+                return .network
+            }
+            if let state { ClientReport.record("network_error", category: category, dsn: dsn, in: state) }
             System.diagnostic("event \(id) not delivered: no answer from \(dsn.origin): \(redact(text))")
             return .network
         case .libraryMissing:
             System.diagnostic("event \(id) not delivered: cannot load libcurl.so.4 (install libcurl4)")
             return .internalError
         }
+    }
+
+    /// `flush [DIR] [OPTIONS]` and `daemon [DIR] [OPTIONS]`.
+    func flush(_ words: [String], daemon: Bool) -> ExitCode {
+        var rest = words[...]
+        var dir: String? = nil
+        if let first = rest.first, !first.contains("=") { dir = first; rest = rest.dropFirst() }
+        let (options, problems) = Options.parse(CLI.join(Array(rest)))
+        for p in problems { System.diagnostic((check ? "" : "warning: ") + p.text) }
+        if check && !problems.isEmpty { return .usage }
+        guard let path = dir ?? options.spool else {
+            return usage("\(daemon ? "daemon" : "flush"): give the spool directory (or set UWSGI_SENTRY_SPOOL)")
+        }
+        guard let spool = Spool(path) else { return usage("\(path) is not a directory of ours, private (0700)") }
+        var quietNetwork = false
+        let say: (String) -> Void = { text in
+            // The daemon says an outage once, not once a pass.
+            if daemon && text.hasPrefix("no answer from ") { if quietNetwork { return }; quietNetwork = true }
+            System.diagnostic(text)
+        }
+        guard let flusher = Flusher(spool: spool, options: options, force: !daemon, say: say) else {
+            System.diagnostic("cannot load libcurl.so.4 (install libcurl4)")
+            return .internalError
+        }
+        if daemon { return Daemon.run(flusher) == 0 ? .accepted : .internalError }
+        let r = flusher.pass()
+        if check || System.isTerminal(1) {
+            System.write(1, "flushed \(path): \(r.delivered) delivered, \(r.rejected) rejected, \(r.rateLimited) rate-limited, \(r.kept) kept, \(r.dropped) dropped by the bounds\n")
+        }
+        return r.unreachable ? .network : .accepted
     }
 
     /// argv words joined with single spaces (a plain loop: the generic

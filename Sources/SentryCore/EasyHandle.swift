@@ -31,54 +31,74 @@ public enum TransferError: Error, Equatable {
     case network(String)
 }
 
-final class EasyHandle {
-    private static var api = uws_curl_api()
+/// One libcurl easy handle. A sender uses it once; a flusher keeps it for every
+/// envelope, so they share one connection (keep-alive, one TLS handshake).
+public final class EasyHandle {
+    /// libcurl's entry points, filled by uws_curl_load on first use.
+    private static let api: UnsafeMutablePointer<uws_curl_api> = {
+        let p = UnsafeMutablePointer<uws_curl_api>.allocate(capacity: 1)
+        p.initialize(to: uws_curl_api())
+        return p
+    }()
+    private let h: UnsafeMutableRawPointer
 
-    static func perform(_ request: HTTPRequest) -> Result<HTTPResponse, TransferError> {
-        guard uws_curl_load(&api) == 0 else { return .failure(.libraryMissing) }
-        guard let h = uws_easy_init(&api) else { return .failure(.network("libcurl could not start a transfer")) }
-        defer { uws_easy_cleanup(&api, h) }
+    /// nil when libcurl cannot be loaded (or cannot make a handle).
+    public init?() {
+        guard uws_curl_load(EasyHandle.api) == 0, let h = uws_easy_init(EasyHandle.api) else { return nil }
+        self.h = h
+    }
+
+    deinit { uws_easy_cleanup(EasyHandle.api, h) }
+
+    public static func perform(_ request: HTTPRequest) -> Result<HTTPResponse, TransferError> {
+        guard let handle = EasyHandle() else { return .failure(.libraryMissing) }
+        return handle.perform(request)
+    }
+
+    public func perform(_ request: HTTPRequest) -> Result<HTTPResponse, TransferError> {
+        let api = EasyHandle.api
+        uws_easy_reset(api, h)  // options from the previous request go; the connection stays
         let transfer = UnsafeMutablePointer<uws_transfer>.allocate(capacity: 1)
         defer { transfer.deallocate() }
-        uws_capture_into(&api, h, transfer)
+        uws_capture_into(api, h, transfer)
 
         var list: UnsafeMutablePointer<curl_slist>? = nil
-        for header in request.headers { list = uws_slist_append(&api, list, header) }
-        defer { uws_slist_free_all(&api, list) }
+        for header in request.headers { list = uws_slist_append(api, list, header) }
+        defer { uws_slist_free_all(api, list) }
 
         let ms = max(1, Int(request.timeout * 1000))
-        _ = uws_setopt_string(&api, h, CURLOPT_URL, request.url)
-        _ = uws_setopt_string(&api, h, CURLOPT_PROTOCOLS_STR, "http,https")
-        _ = uws_setopt_long(&api, h, CURLOPT_NOSIGNAL, 1)  // never SIGALRM (uWSGI may block it)
-        _ = uws_setopt_long(&api, h, CURLOPT_CONNECTTIMEOUT_MS, ms)
-        _ = uws_setopt_long(&api, h, CURLOPT_TIMEOUT_MS, ms)
-        _ = uws_setopt_long(&api, h, CURLOPT_POST, 1)
-        _ = uws_setopt_offset(&api, h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
+        _ = uws_setopt_string(api, h, CURLOPT_URL, request.url)
+        _ = uws_setopt_string(api, h, CURLOPT_PROTOCOLS_STR, "http,https")
+        _ = uws_setopt_long(api, h, CURLOPT_NOSIGNAL, 1)  // never SIGALRM (uWSGI may block it)
+        _ = uws_setopt_long(api, h, CURLOPT_CONNECTTIMEOUT_MS, ms)
+        _ = uws_setopt_long(api, h, CURLOPT_TIMEOUT_MS, ms)
+        _ = uws_setopt_long(api, h, CURLOPT_POST, 1)
+        _ = uws_setopt_offset(api, h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
         request.body.withUnsafeBufferPointer { buf in
             buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) {
-                _ = uws_setopt_string(&api, h, CURLOPT_COPYPOSTFIELDS, $0)
+                _ = uws_setopt_string(api, h, CURLOPT_COPYPOSTFIELDS, $0)
             }
         }
-        _ = uws_setopt_slist(&api, h, CURLOPT_HTTPHEADER, list)
+        _ = uws_setopt_slist(api, h, CURLOPT_HTTPHEADER, list)
         if !request.verifyTLS {
-            _ = uws_setopt_long(&api, h, CURLOPT_SSL_VERIFYPEER, 0)
-            _ = uws_setopt_long(&api, h, CURLOPT_SSL_VERIFYHOST, 0)
+            _ = uws_setopt_long(api, h, CURLOPT_SSL_VERIFYPEER, 0)
+            _ = uws_setopt_long(api, h, CURLOPT_SSL_VERIFYHOST, 0)
         }
         if let ca = request.caFile {
             // CAINFO replaces the default bundle; CAPATH keeps the system CAs trusted too.
-            _ = uws_setopt_string(&api, h, CURLOPT_CAINFO, ca)
-            _ = uws_setopt_string(&api, h, CURLOPT_CAPATH, "/etc/ssl/certs")
+            _ = uws_setopt_string(api, h, CURLOPT_CAINFO, ca)
+            _ = uws_setopt_string(api, h, CURLOPT_CAPATH, "/etc/ssl/certs")
         }
 
-        let code = uws_easy_perform(&api, h)
-        let status = uws_getinfo_long(&api, h, CURLINFO_RESPONSE_CODE)
+        let code = uws_easy_perform(api, h)
+        let status = uws_getinfo_long(api, h, CURLINFO_RESPONSE_CODE)
         if code != CURLE_OK || status == 0 {
             let detail = String(cString: uws_transfer_error(transfer))
-            let text = detail.isEmpty ? String(cString: uws_easy_strerror(&api, code)) : detail
+            let text = detail.isEmpty ? String(cString: uws_easy_strerror(api, code)) : detail
             return .failure(.network(text))
         }
-        let headers = EasyHandle.parseHeaders(bytes(of: &transfer.pointee.headers))
-        let body = String(decoding: bytes(of: &transfer.pointee.body), as: UTF8.self)
+        let headers = EasyHandle.parseHeaders(EasyHandle.bytes(of: &transfer.pointee.headers))
+        let body = String(decoding: EasyHandle.bytes(of: &transfer.pointee.body), as: UTF8.self)
         return .success(HTTPResponse(status: status, headers: headers, body: body))
     }
 

@@ -24,6 +24,16 @@ public struct Options {
     public var fingerprint: [String] = []
     public var user: [(String, String)] = []
     public var caFile: String?
+    /// Where an event goes when Sentry cannot be reached (and what `mode=spool` fills).
+    public var spool: String?
+    public var stateDir: String?
+    /// `send` (default) or `spool`: hand the envelope to the spool and exit, for the daemon.
+    public var handOff = false
+    /// Storm control: at most `budgetCount` events per fingerprint per `budgetSeconds`.
+    public var budgetCount = 10
+    public var budgetSeconds = 60.0
+    public var spoolMax = 10_000
+    public var spoolMaxAge = 7 * 86_400.0
 
     /// Seconds for connect plus the whole transfer, when `timeout=` is absent.
     public static let defaultTimeout = 5.0
@@ -33,6 +43,7 @@ public struct Options {
         "dsn", "message", "level", "logger", "platform", "culprit", "transaction",
         "server_name", "release", "dist", "environment", "tags", "extra", "fingerprint",
         "user", "exception_type", "exception_value", "timeout", "no_verify", "ca_file", "debug",
+        "spool", "mode", "budget", "state_dir", "spool_max", "spool_max_age",
     ]
 
     public init() {}
@@ -89,6 +100,29 @@ public struct Options {
             case "exception_type": o.exceptionType = value
             case "exception_value": o.exceptionValue = value
             case "ca_file": o.caFile = value
+            case "spool": o.spool = value
+            case "state_dir": o.stateDir = value
+            case "mode":
+                switch value {
+                case "send": o.handOff = false
+                case "spool": o.handOff = true
+                default: problems.append(Problem(text: "mode=\(value) is not send or spool; using send"))
+                }
+            case "budget":
+                let parts = value.split(separator: "/", maxSplits: 1).map(String.init)
+                if value == "0" || value == "off" {
+                    o.budgetCount = 0
+                } else if parts.count == 2, let n = Int(parts[0]), n >= 0, let t = Double(parts[1]), t > 0 {
+                    o.budgetCount = n; o.budgetSeconds = t
+                } else {
+                    problems.append(Problem(text: "budget=\(value) is not COUNT/SECONDS (or 0 for none); using 10/60"))
+                }
+            case "spool_max":
+                if let n = Int(value), n > 0 { o.spoolMax = n }
+                else { problems.append(Problem(text: "spool_max=\(value) is not a positive count; using \(o.spoolMax)")) }
+            case "spool_max_age":
+                if let t = Double(value), t > 0 { o.spoolMaxAge = t }
+                else { problems.append(Problem(text: "spool_max_age=\(value) is not a number of seconds; using \(Int(o.spoolMaxAge))")) }
             // List options accumulate when repeated; scalars: the last one wins.
             case "tags": o.tags += KVList.pairs(raw)
             case "extra": o.extra += KVList.pairs(raw)
@@ -106,6 +140,7 @@ public struct Options {
         if o.dsn == nil { o.dsn = env("SENTRY_DSN").flatMap { $0.isEmpty ? nil : $0 } }
         if o.release == nil { o.release = env("SENTRY_RELEASE").flatMap { $0.isEmpty ? nil : $0 } }
         if o.environment == nil { o.environment = env("SENTRY_ENVIRONMENT").flatMap { $0.isEmpty ? nil : $0 } }
+        if o.spool == nil { o.spool = env("UWSGI_SENTRY_SPOOL").flatMap { $0.isEmpty ? nil : $0 } }
         return (o, problems)
     }
 

@@ -8,6 +8,14 @@ public enum Delivery {
     case rejected(HTTPResponse)
     case networkFailure(String)
     case libraryMissing
+
+    /// The HTTP answer, when there was one.
+    public var response: HTTPResponse? {
+        switch self {
+        case .accepted(let r), .rateLimited(let r, _), .rejected(let r): return r
+        case .networkFailure, .libraryMissing: return nil
+        }
+    }
 }
 
 public enum Transport {
@@ -23,27 +31,19 @@ public enum Transport {
             body: envelope, timeout: options.timeout, verifyTLS: !options.noVerify, caFile: options.caFile)
     }
 
-    public static func send(_ request: HTTPRequest) -> Delivery {
-        switch EasyHandle.perform(request) {
+    /// Sends `request`, on `handle` when given (a flusher reuses one connection).
+    public static func send(_ request: HTTPRequest, using handle: EasyHandle? = nil) -> Delivery {
+        switch handle?.perform(request) ?? EasyHandle.perform(request) {
         case .failure(.libraryMissing): return .libraryMissing
         case .failure(.network(let text)): return .networkFailure(text)
         case .success(let response):
             switch response.status {
-            case 200..<300: return .accepted(response)
-            case 429: return .rateLimited(response, retryAfter: retryAfter(response))
+            // A web page that says 200 to any POST has not stored an event.
+            case 200..<300: return (response.header("content-type") ?? "").hasPrefix("text/html") ? .rejected(response) : .accepted(response)
+            case 429: return .rateLimited(response, retryAfter: RateLimits.from(response).map(\.seconds).max() ?? 60)
             default: return .rejected(response)
             }
         }
-    }
-
-    /// Seconds to stay away: X-Sentry-Rate-Limits (longest limit), else Retry-After, else 60.
-    public static func retryAfter(_ r: HTTPResponse) -> Double {
-        if let limits = r.header("x-sentry-rate-limits") {
-            let seconds = limits.split(separator: ",").compactMap { Double($0.split(separator: ":").first.map { String($0).trimmingSpaces() } ?? "") }
-            if let longest = seconds.max() { return longest }
-        }
-        if let ra = r.header("retry-after"), let s = Double(ra.trimmingSpaces()) { return s }
-        return 60
     }
 
     /// Why the server refused, in one short line: X-Sentry-Error, a JSON `detail`, or

@@ -1,0 +1,134 @@
+// Delivering what is spooled: `uwsgi-sentry flush [DIR]` (one pass) and
+// `uwsgi-sentry daemon [DIR]` (for uWSGI's attach-daemon: watches the spool and
+// sends over one reused connection until uWSGI stops it).
+// Sentry's offline-caching rule: a network failure keeps the envelope (with
+// back-off); any HTTP answer is final (2xx delivered, anything else reported).
+import Glibc
+
+public struct FlushResult: Equatable {
+    public var delivered = 0
+    public var rejected = 0
+    public var rateLimited = 0
+    public var kept = 0
+    public var dropped = 0
+    /// A network failure stopped the pass: the server is unreachable.
+    public var unreachable = false
+}
+
+public struct Flusher {
+    let spool: Spool
+    let options: Options
+    let handle: EasyHandle
+    /// Deliver envelopes still in back-off too (a manual flush after an outage).
+    var force: Bool
+    let say: (String) -> Void
+
+    public init?(spool: Spool, options: Options, force: Bool, say: @escaping (String) -> Void) {
+        guard let handle = EasyHandle() else { return nil }
+        self.spool = spool; self.options = options; self.handle = handle; self.force = force; self.say = say
+    }
+
+    /// One pass over the spool, oldest first.
+    public func pass() -> FlushResult {
+        var result = FlushResult()
+        spool.recoverStale()
+        for e in spool.overBounds(maxCount: options.spoolMax, maxAge: options.spoolMaxAge) {
+            // Counted for the project it was meant for, then gone.
+            if let dsn = spool.read(e).flatMap(Flusher.dsn(of:)) {
+                ClientReport.record("cache_overflow", category: e.category, dsn: dsn, in: spool.dir)
+            }
+            if spool.delete(e) { result.dropped += 1 }
+        }
+        if result.dropped > 0 { say("dropped \(result.dropped) spooled event(s) over spool_max=\(options.spoolMax) or spool_max_age=\(Int(options.spoolMaxAge)) s") }
+        let now = StateDirectory.now()
+        for e in spool.entries() {
+            if !force && !spool.isDue(e, now: now) { result.kept += 1; continue }
+            guard let claimed = spool.claim(e) else { continue }  // another flusher has it
+            guard let envelope = spool.read(claimed: claimed), let dsn = Flusher.dsn(of: envelope) else {
+                say("removed \(e.name): not a readable envelope")
+                spool.remove(claimed: claimed)
+                continue
+            }
+            if let wait = RateLimits.blocked(e.category, dsn: dsn, in: spool.dir) {
+                // Not now: Sentry asked us to wait. It stays, due when the limit ends.
+                spool.release(claimed: claimed, e, failed: false, due: now + wait)
+                result.kept += 1
+                continue
+            }
+            let reports = ClientReport.take(dsn: dsn, in: spool.dir)
+            let body = reports.isEmpty ? envelope : envelope + ClientReport.item(reports)
+            var request = Transport.request(envelope: body, dsn: dsn, options: options)
+            request.timeout = options.timeout
+            switch Transport.send(request, using: handle) {
+            case .accepted(let r):
+                RateLimits.record(RateLimits.from(r), dsn: dsn, in: spool.dir)
+                spool.remove(claimed: claimed)
+                result.delivered += 1
+            case .rateLimited(let r, let seconds):
+                RateLimits.record(RateLimits.from(r), dsn: dsn, in: spool.dir)
+                ClientReport.record("ratelimit_backoff", category: e.category, dsn: dsn, in: spool.dir)
+                spool.remove(claimed: claimed)
+                result.rateLimited += 1
+                say("event \(e.eventID) dropped: \(dsn.origin) is rate-limiting (HTTP 429), retry after \(Int(seconds)) s")
+            case .rejected(let r):
+                RateLimits.record(RateLimits.from(r), dsn: dsn, in: spool.dir)
+                spool.remove(claimed: claimed)
+                result.rejected += 1
+                say("event \(e.eventID) rejected by \(dsn.origin): HTTP \(r.status): \(Transport.reason(r))")
+            case .networkFailure(let text):
+                ClientReport.restore(reports, dsn: dsn, in: spool.dir)
+                spool.release(claimed: claimed, e, failed: true, due: StateDirectory.now() + Spool.backoff(e.attempt))
+                result.kept += 1
+                result.unreachable = true
+                say("no answer from \(dsn.origin) (\(text)); \(e.eventID) stays spooled")
+                return result  // the server is down: do not try every envelope
+            case .libraryMissing:
+                spool.release(claimed: claimed, e, failed: false, due: now)
+                result.unreachable = true
+                return result
+            }
+        }
+        return result
+    }
+
+    /// The DSN an envelope was meant for (its header's `dsn`, which has no secret).
+    static func dsn(of envelope: [UInt8]) -> DSN? {
+        let header = String(decoding: envelope.prefix(while: { $0 != 10 }), as: UTF8.self)
+        return Transport.jsonStringField("dsn", in: header).flatMap { try? DSN(parsing: $0) }
+    }
+}
+
+// MARK: the daemon
+
+/// Set by the signal handler; read by the daemon loop.
+private var stopSignal: Int32 = 0
+
+public enum Daemon {
+    /// Runs until SIGTERM/SIGINT/SIGHUP/SIGQUIT or until its parent (uWSGI) is gone.
+    public static func run(_ flusher: Flusher) -> Int32 {
+        for sig in [SIGTERM, SIGINT, SIGHUP, SIGQUIT] {
+            signal(sig) { s in stopSignal = s }
+        }
+        let parent = getppid()
+        let watch = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
+        if watch >= 0 { _ = inotify_add_watch(watch, flusher.spool.path, UInt32(IN_MOVED_TO | IN_CLOSE_WRITE)) }
+        defer { if watch >= 0 { close(watch) } }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while stopSignal == 0 && getppid() == parent {
+            let r = flusher.pass()
+            // Unreachable: wait before trying again; otherwise wake on a new file.
+            let wait: Int32 = r.unreachable ? 5000 : 1000
+            var p = pollfd(fd: watch, events: Int16(POLLIN), revents: 0)
+            let deadline = System.monotonic() + Double(wait) / 1000
+            repeat {
+                let left = Int32(max(0, (deadline - System.monotonic()) * 1000))
+                if watch < 0 { usleep(UInt32(left) * 1000); break }
+                if poll(&p, 1, min(left, 500)) > 0 {
+                    while buffer.withUnsafeMutableBytes({ read(watch, $0.baseAddress, $0.count) }) > 0 {}
+                    if !r.unreachable { break }
+                }
+            } while stopSignal == 0 && getppid() == parent && System.monotonic() < deadline
+        }
+        return 0
+    }
+}

@@ -1,0 +1,126 @@
+// Envelopes that could not be delivered (no HTTP answer), kept on disk until a
+// flush delivers them. One file per envelope, written atomically, named
+//     <created ms, 16 digits>-<event id>-<category>-<attempt>.envelope
+// (nothing secret in a name), mode 0600 in a 0700 directory. A flusher claims a
+// file by renaming it to `.inflight-<pid>-<name>`: rename is atomic, so two
+// flushers never send the same envelope. The file's mtime is when it is next due.
+import Glibc
+
+public struct SpoolEntry: Equatable {
+    public var name: String
+    public var createdMillis: Int
+    public var eventID: String
+    public var category: String
+    public var attempt: Int
+
+    init?(name: String) {
+        guard name.hasSuffix(".envelope"), !name.hasPrefix(".") else { return nil }
+        let parts = name.dropLast(9).split(separator: "-")
+        guard parts.count == 4, let ms = Int(parts[0]), let attempt = Int(parts[3]) else { return nil }
+        self.name = name
+        createdMillis = ms
+        eventID = String(parts[1])
+        category = String(parts[2])
+        self.attempt = attempt
+    }
+
+    static func name(createdMillis: Int, eventID: String, category: String, attempt: Int) -> String {
+        let ms = String(createdMillis)
+        return String(repeating: "0", count: max(0, 16 - ms.count)) + ms + "-\(eventID)-\(category)-\(attempt).envelope"
+    }
+}
+
+public struct Spool {
+    public let dir: StateDirectory
+
+    public init?(_ path: String) {
+        guard let dir = StateDirectory(path) else { return nil }
+        self.dir = dir
+    }
+
+    public var path: String { dir.path }
+
+    /// Back-off after `attempt` failed deliveries: 5 s, 10 s, 20 s ... at most an hour.
+    public static func backoff(_ attempt: Int) -> Double { min(3600, 5 * Double(1 << min(attempt, 20))) }
+
+    @discardableResult
+    public func write(_ envelope: [UInt8], eventID: String, category: String) -> String? {
+        let name = SpoolEntry.name(createdMillis: Int(StateDirectory.now() * 1000), eventID: eventID, category: category, attempt: 0)
+        return dir.atomicWrite(name, envelope) ? name : nil
+    }
+
+    /// Every envelope in the spool, oldest first.
+    public func entries() -> [SpoolEntry] {
+        names().compactMap(SpoolEntry.init(name:)).sorted { $0.name < $1.name }
+    }
+
+    func names() -> [String] {
+        guard let d = opendir(dir.path) else { return [] }
+        defer { closedir(d) }
+        var out: [String] = []
+        while let ent = readdir(d) {
+            var nameTuple = ent.pointee.d_name
+            let name = withUnsafePointer(to: &nameTuple) {
+                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+            }
+            out.append(name)
+        }
+        return out
+    }
+
+    public func isDue(_ e: SpoolEntry, now: Double = StateDirectory.now()) -> Bool {
+        var st = stat()
+        guard stat(dir.file(e.name), &st) == 0 else { return false }
+        return Double(st.st_mtim.tv_sec) <= now
+    }
+
+    /// Takes `e` for sending; nil when another flusher has it.
+    public func claim(_ e: SpoolEntry) -> String? {
+        let claimed = ".inflight-\(getpid())-" + e.name
+        return rename(dir.file(e.name), dir.file(claimed)) == 0 ? claimed : nil
+    }
+
+    public func read(claimed: String) -> [UInt8]? { dir.read(claimed) }
+
+    public func remove(claimed: String) { unlink(dir.file(claimed)) }
+
+    /// Puts `e` back, due again at `due`; `failed` counts a delivery attempt.
+    public func release(claimed: String, _ e: SpoolEntry, failed: Bool, due: Double) {
+        let next = SpoolEntry.name(createdMillis: e.createdMillis, eventID: e.eventID, category: e.category,
+                                   attempt: e.attempt + (failed ? 1 : 0))
+        var times = [timespec(tv_sec: Int(due), tv_nsec: 0), timespec(tv_sec: Int(due), tv_nsec: 0)]
+        _ = utimensat(AT_FDCWD, dir.file(claimed), &times, 0)
+        if rename(dir.file(claimed), dir.file(next)) != 0 { unlink(dir.file(claimed)) }
+    }
+
+    /// Claims left by a flusher that died mid-send go back to the spool.
+    public func recoverStale() {
+        for name in names() where name.hasPrefix(".inflight-") {
+            let rest = name.dropFirst(10)
+            guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]) else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                _ = rename(dir.file(name), dir.file(String(rest[rest.index(after: dash)...])))
+            }
+        }
+        // Temporary files of a writer that died before its rename.
+        for name in names() where name.hasPrefix(".tmp-") {
+            var st = stat()
+            if stat(dir.file(name), &st) == 0 && Double(st.st_mtim.tv_sec) < StateDirectory.now() - 3600 {
+                unlink(dir.file(name))
+            }
+        }
+    }
+
+    /// What the bounds say must go, oldest first: older than `maxAge`, or beyond
+    /// the newest `maxCount`.
+    public func overBounds(maxCount: Int, maxAge: Double, now: Double = StateDirectory.now()) -> [SpoolEntry] {
+        let all = entries()
+        let excess = max(0, all.count - maxCount)
+        return all.enumerated().filter { i, e in i < excess || Double(e.createdMillis) / 1000 < now - maxAge }.map(\.1)
+    }
+
+    public func read(_ e: SpoolEntry) -> [UInt8]? { dir.read(e.name) }
+
+    @discardableResult
+    public func delete(_ e: SpoolEntry) -> Bool { unlink(dir.file(e.name)) == 0 }
+}

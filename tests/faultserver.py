@@ -1,0 +1,140 @@
+"""A small HTTP server on 127.0.0.1 for the faults a real Sentry cannot produce on
+demand: hangs, stalls, resets, exact status codes and headers, HTML, TLS with a
+self-signed certificate. It records every request body it reads."""
+import os
+import socket
+import ssl
+import struct
+import subprocess
+import threading
+import time
+
+
+def make_cert(directory):
+    """A self-signed certificate for 127.0.0.1 (openssl CLI)."""
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    if not os.path.exists(cert):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                        "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+                       check=True, capture_output=True)
+    return cert, key
+
+
+class FaultServer:
+    """mode: hang | stall-body | reset | status (with `status`, `headers`, `body`)."""
+
+    def __init__(self, mode="status", status=200, headers=(), body=b'{"id":"0"}', content_type="application/json",
+                 tls=None):
+        self.mode, self.status, self.headers, self.body, self.content_type = mode, status, headers, body, content_type
+        self.requests = []
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(256)
+        self.port = self.sock.getsockname()[1]
+        self.tls = None
+        if tls:
+            self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.tls.load_cert_chain(*tls)
+        self.held = []
+        self.stopped = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def dsn(self, scheme="http", key="0123456789abcdef0123456789abcdef"):
+        return "%s://%s@127.0.0.1:%d/1" % (scheme, key, self.port)
+
+    def _serve(self):
+        self.sock.settimeout(0.2)
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _read_request(self, conn):
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None
+            data += chunk
+        head, body = data.split(b"\r\n\r\n", 1)
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        while len(body) < length:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+        return head, body
+
+    def _handle(self, conn):
+        try:
+            if self.tls:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            if self.mode == "hang":
+                self.held.append(conn)
+                return
+            while True:
+                req = self._read_request(conn)
+                if req is None:
+                    return
+                self.requests.append(req[1])
+                if self.mode == "stall-body":
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"id\":")
+                    self.held.append(conn)
+                    return
+                if self.mode == "reset":
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{\"i")
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    conn.close()
+                    return
+                head = "HTTP/1.1 %d X\r\nContent-Type: %s\r\nContent-Length: %d\r\n" % (
+                    self.status, self.content_type, len(self.body))
+                for name, value in self.headers:
+                    head += "%s: %s\r\n" % (name, value)
+                conn.sendall(head.encode() + b"\r\n" + self.body)
+        except (OSError, ssl.SSLError):
+            pass
+
+    def close(self):
+        self.stopped.set()
+        for c in self.held:
+            try:
+                c.close()
+            except OSError:
+                pass
+        self.sock.close()
+
+
+class BlackHole:
+    """A port whose accept queue is full: a new connection's SYN is dropped, so the
+    connect itself times out (without leaving 127.0.0.1)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        self.port = self.sock.getsockname()[1]
+        self.fillers = []
+        for _ in range(8):  # fill the accept queue and the SYN backlog
+            s = socket.socket()
+            s.setblocking(False)
+            try:
+                s.connect(("127.0.0.1", self.port))
+            except BlockingIOError:
+                pass
+            self.fillers.append(s)
+        time.sleep(0.2)
+
+    def dsn(self):
+        return "http://0123456789abcdef0123456789abcdef@127.0.0.1:%d/1" % self.port
+
+    def close(self):
+        for s in self.fillers:
+            s.close()
+        self.sock.close()

@@ -1,0 +1,167 @@
+"""The fault matrix: every way Sentry can fail, each with its bounded time, exit code,
+ONE stderr line and what is left in the spool."""
+import os
+import re
+import time
+
+import pytest
+
+from conftest import run
+from faultserver import BlackHole, FaultServer, make_cert
+
+OK, NETWORK, REJECTED, RATE_LIMITED, SPOOLED = 0, 3, 4, 5, 6
+TIMEOUT = 1.5
+
+
+def spooled(d):
+    """Envelopes in the spool (created only when something had to be kept)."""
+    return sorted(f for f in os.listdir(d) if f.endswith(".envelope")) if os.path.isdir(d) else []
+
+
+def check(result, elapsed, code, spool, files, timeout=TIMEOUT):
+    assert elapsed <= timeout + 0.5, elapsed
+    assert result.returncode == code, result.stderr
+    lines = result.stderr.decode().splitlines()
+    if code == OK:
+        assert lines == []
+    else:
+        assert len(lines) == 1 and lines[0].startswith("uwsgi-sentry: "), lines
+    assert len(spooled(spool)) == files, spooled(spool)
+    return lines[0] if lines else ""
+
+
+def send(dsn, spool, extra=""):
+    start = time.monotonic()
+    r = run("dsn=%s,message=fault test,timeout=%s,spool=%s%s" % (dsn, TIMEOUT, spool, extra), timeout=30)
+    return r, time.monotonic() - start
+
+
+@pytest.fixture
+def spool(tmp_path):
+    d = tmp_path / "spool"
+    return str(d)
+
+
+def test_connection_refused(spool):
+    s = FaultServer()
+    dsn = s.dsn()
+    s.close()
+    r, t = send(dsn, spool)
+    line = check(r, t, SPOOLED, spool, 1)
+    assert "spooled in" in line and "0123456789abcdef0123456789abcdef" not in line
+
+
+def test_unresolvable_host(spool):
+    r, t = send("http://0123456789abcdef@no-such-host.invalid/1", spool)
+    check(r, t, SPOOLED, spool, 1)
+
+
+def test_connect_timeout(spool):
+    hole = BlackHole()
+    try:
+        r, t = send(hole.dsn(), spool)
+    finally:
+        hole.close()
+    line = check(r, t, SPOOLED, spool, 1)
+    assert "imed out" in line or "Timeout" in line, line
+
+
+@pytest.mark.parametrize("mode", ["hang", "stall-body", "reset"])
+def test_no_complete_answer(spool, mode):
+    s = FaultServer(mode=mode)
+    try:
+        r, t = send(s.dsn(), spool)
+    finally:
+        s.close()
+    check(r, t, SPOOLED, spool, 1)
+
+
+@pytest.mark.parametrize("status,code", [(500, REJECTED), (503, REJECTED), (413, REJECTED)])
+def test_error_statuses_are_final(spool, status, code):
+    s = FaultServer(status=status, body=b'{"detail":"server says no"}', headers=[("X-Sentry-Error", "server says no")])
+    try:
+        r, t = send(s.dsn(), spool)
+    finally:
+        s.close()
+    line = check(r, t, code, spool, 0)
+    assert "HTTP %d: server says no" % status in line
+
+
+@pytest.mark.parametrize("headers,seconds", [
+    ([("X-Sentry-Rate-Limits", "120:default;error:organization")], 120),
+    ([("Retry-After", "33")], 33),
+    ([], 60),
+])
+def test_429_and_what_it_leaves_behind(spool, headers, seconds):
+    s = FaultServer(status=429, headers=headers, body=b"")
+    try:
+        r, t = send(s.dsn(), spool)
+        line = check(r, t, RATE_LIMITED, spool, 0)
+        assert "retry after %d s" % seconds in line
+        # The next process does not send while the limit runs: fast, no request.
+        before = len(s.requests)
+        r2, t2 = send(s.dsn(), spool)
+        line2 = check(r2, t2, RATE_LIMITED, spool, 0)
+        assert len(s.requests) == before and "more s" in line2
+        assert t2 < 0.5
+    finally:
+        s.close()
+
+
+def test_200_with_rate_limit_header_is_remembered(spool):
+    s = FaultServer(status=200, headers=[("X-Sentry-Rate-Limits", "300:default:key")])
+    try:
+        r, t = send(s.dsn(), spool)
+        check(r, t, OK, spool, 0)
+        r2, t2 = send(s.dsn(), spool)
+        check(r2, t2, RATE_LIMITED, spool, 0)
+        # Another category is not limited.
+        r3 = run("dsn=%s,exception_type=E,exception_value=v,spool=%s" % (s.dsn(), spool))
+        assert r3.returncode == OK, r3.stderr
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("status", [200, 404])
+def test_non_sentry_server_answering_html(spool, status):
+    s = FaultServer(status=status, body=b"<html><body>It works!</body></html>", content_type="text/html")
+    try:
+        r, t = send(s.dsn(), spool)
+    finally:
+        s.close()
+    line = check(r, t, REJECTED, spool, 0)
+    assert "HTML page" in line
+
+
+def test_tls_self_signed(spool, tmp_path):
+    cert = make_cert(str(tmp_path))
+    s = FaultServer(tls=cert)
+    try:
+        r, t = send(s.dsn("https"), spool)
+        check(r, t, SPOOLED, spool, 1)  # refused by default: no HTTP answer
+        r, t = send(s.dsn("https"), spool, ",no_verify")
+        check(r, t, OK, spool, 1)
+        r, t = send(s.dsn("https"), spool, ",ca_file=" + cert[0])
+        check(r, t, OK, spool, 1)
+    finally:
+        s.close()
+
+
+def test_spool_file_is_private_and_named_without_secrets(spool):
+    s = FaultServer()
+    dsn = s.dsn(key="0123456789abcdef0123456789abcdef:secretsecret")
+    s.close()
+    r, _ = send(dsn, spool)
+    assert r.returncode == SPOOLED
+    assert os.stat(spool).st_mode & 0o777 == 0o700
+    for name in os.listdir(spool):
+        assert "0123456789abcdef0123456789abcdef" not in name and "secretsecret" not in name
+        assert os.stat(os.path.join(spool, name)).st_mode & 0o777 == 0o600
+    for name in spooled(spool):
+        assert b"secretsecret" not in open(os.path.join(spool, name), "rb").read()
+    assert b"secretsecret" not in r.stderr and b"0123456789abcdef0123456789abcdef" not in r.stderr
+
+
+def test_without_spool_a_network_failure_is_exit_3():
+    r = run("dsn=http://0123456789abcdef@127.0.0.1:9/1,message=x,timeout=1")
+    assert r.returncode == NETWORK and r.stderr.count(b"\n") == 1
