@@ -52,3 +52,11 @@ def strict_bugsink(tmp_path_factory):
     server = Bugsink(str(tmp_path_factory.mktemp("bugsink-limits")), quota=3, max_event_size=20_000).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory):
+    """`make install` into a private prefix: the tests use what operators get."""
+    prefix = str(tmp_path_factory.mktemp("prefix"))
+    subprocess.run(["make", "-s", "-C", ROOT, "install", "PREFIX=" + prefix], check=True, stdout=subprocess.DEVNULL)
+    return prefix

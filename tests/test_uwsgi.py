@@ -12,15 +12,6 @@ from conftest import ROOT, clean_env
 from uwsgi_harness import UWSGI, wait_for
 
 
-@pytest.fixture(scope="session")
-def installed(tmp_path_factory):
-    """`make install` into a private prefix: the tests use what operators get."""
-    prefix = str(tmp_path_factory.mktemp("prefix"))
-    subprocess.run(["make", "-s", "-C", ROOT, "install", "PREFIX=" + prefix], check=True,
-                   stdout=subprocess.DEVNULL)
-    return prefix
-
-
 def share(installed, name):
     return os.path.join(installed, "share", "uwsgi-sentry", name)
 

@@ -60,6 +60,7 @@ public struct Options {
         -> (Options, [Problem]) {
         var o = Options()
         var problems: [Problem] = []
+        var sawMode = false
         func flag(_ item: KVItem) -> Bool {
             guard let v = item.value?.asciiLowercased(), !v.isEmpty else { return true }
             switch v {
@@ -103,6 +104,7 @@ public struct Options {
             case "spool": o.spool = value
             case "state_dir": o.stateDir = value
             case "mode":
+                sawMode = true
                 switch value {
                 case "send": o.handOff = false
                 case "spool": o.handOff = true
@@ -141,6 +143,7 @@ public struct Options {
         if o.release == nil { o.release = env("SENTRY_RELEASE").flatMap { $0.isEmpty ? nil : $0 } }
         if o.environment == nil { o.environment = env("SENTRY_ENVIRONMENT").flatMap { $0.isEmpty ? nil : $0 } }
         if o.spool == nil { o.spool = env("UWSGI_SENTRY_SPOOL").flatMap { $0.isEmpty ? nil : $0 } }
+        if !sawMode, env("UWSGI_SENTRY_MODE") == "spool" { o.handOff = true }
         return (o, problems)
     }
 

@@ -1,0 +1,196 @@
+"""Never lose an event: spool, flush, hand-off, the daemon, concurrency, outage and
+recovery, against Bugsink (stored events) and the fault server (exact answers)."""
+import json
+import os
+import signal
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from bugsink import Bugsink, free_port
+from conftest import BIN, clean_env, run
+from faultserver import FaultServer
+from uwsgi_harness import UWSGI, wait_for
+
+SPOOLED = 6
+
+
+def envelopes(d):
+    return sorted(f for f in os.listdir(d) if f.endswith(".envelope") and not f.startswith(".")) \
+        if os.path.isdir(d) else []
+
+
+def leftovers(d):
+    return [f for f in os.listdir(d) if f.startswith((".tmp-", ".inflight-"))] if os.path.isdir(d) else []
+
+
+def spool_events(dsn, spool, n, prefix="ev"):
+    ids = []
+    for i in range(n):
+        r = run("dsn=%s,message=%s %d,spool=%s,timeout=1,budget=0" % (dsn, prefix, i, spool))
+        assert r.returncode == SPOOLED, r.stderr
+        ids.append(r.stderr.split()[2].decode())
+    return ids
+
+
+def down_dsn():
+    return "http://0123456789abcdef0123456789abcdef@127.0.0.1:%d/1" % free_port()
+
+
+def test_flush_keeps_on_network_failure_and_removes_on_any_answer(tmp_path):
+    spool = str(tmp_path / "spool")
+    dsn = down_dsn()
+    spool_events(dsn, spool, 2)
+    r = run("flush", spool, "timeout=1")
+    assert r.returncode == 3 and r.stderr.count(b"\n") == 1
+    names = envelopes(spool)
+    assert len(names) == 2 and names[0].endswith("-1.envelope"), "first one tried once more"
+    assert names[1].endswith("-0.envelope"), "the pass stopped at the first network failure"
+    for status, left in ((503, 0),):
+        s = FaultServer(status=status)
+        try:
+            # the spooled envelopes name the old port: point them at the fault server
+            for n in envelopes(spool):
+                p = os.path.join(spool, n)
+                data = open(p, "rb").read().replace(dsn.split("@")[1].encode(), ("127.0.0.1:%d/1" % s.port).encode())
+                open(p, "wb").write(data)
+            r = run("flush", spool)
+            assert r.returncode == 0
+            assert len(s.requests) == 2 and envelopes(spool) == [] and leftovers(spool) == []
+            assert r.stderr.count(b"HTTP 503") == 2
+        finally:
+            s.close()
+
+
+def test_backoff_is_per_envelope_and_the_daemon_honours_it(tmp_path):
+    spool = str(tmp_path / "spool")
+    spool_events(down_dsn(), spool, 1)
+    run("flush", spool, "timeout=1")
+    name = envelopes(spool)[0]
+    due = os.stat(os.path.join(spool, name)).st_mtime
+    assert 3 < due - time.time() <= 5.5, "attempt 1 waits 5 s"
+
+
+def test_bounds_drop_oldest_and_report_it(tmp_path):
+    spool = str(tmp_path / "spool")
+    s = FaultServer(status=200)
+    dsn = s.dsn()
+    try:
+        # spool five envelopes while "down" (the fault server is up; write them by hand-off)
+        for i in range(5):
+            assert run("dsn=%s,message=bounded %d,mode=spool,spool=%s,budget=0" % (dsn, i, spool)).returncode == 0
+            time.sleep(0.002)
+        r = run("flush", spool, "spool_max=3")
+        assert r.returncode == 0, r.stderr
+        assert b"dropped 2 spooled event(s)" in r.stderr
+        bodies = [b.decode() for b in s.requests]
+        assert len(bodies) == 3
+        assert ["bounded 2" in bodies[0], "bounded 3" in bodies[1], "bounded 4" in bodies[2]] == [True] * 3
+        report = [line for line in bodies[0].splitlines() if "discarded_events" in line]
+        assert report and json.loads(report[0])["discarded_events"] == [
+            {"reason": "cache_overflow", "category": "default", "quantity": 2}]
+    finally:
+        s.close()
+
+
+def test_hand_off_writes_the_spool_and_never_loads_libcurl(tmp_path):
+    spool = str(tmp_path / "spool")
+    env = clean_env(LD_DEBUG="files")
+    r = subprocess.run([BIN, "dsn=%s,message=handed off,mode=spool,spool=%s" % (down_dsn(), spool)],
+                       capture_output=True, env=env, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0
+    assert b"libcurl" not in r.stderr
+    assert len(envelopes(spool)) == 1
+
+
+def test_hand_off_without_spool_is_a_usage_error(tmp_path):
+    r = run("dsn=%s,message=x,mode=spool" % down_dsn())
+    assert r.returncode == 2 and b"mode=spool needs spool=DIR" in r.stderr
+
+
+def daemon(spool, env=None):
+    return subprocess.Popen([BIN, "daemon", spool], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env or clean_env())
+
+
+def test_daemon_delivers_hand_offs_and_stops_cleanly(tmp_path, bugsink):
+    spool = str(tmp_path / "spool")
+    for i in range(5):
+        r = run("--check", "dsn=%s,message=daemon %d,mode=spool,spool=%s,budget=0" % (bugsink.dsn, i, spool))
+        assert r.returncode == 0, r.stderr
+    ids = [f.split("-")[1] for f in envelopes(spool)]
+    assert len(ids) == 5
+    d = daemon(spool)
+    try:
+        assert wait_for(lambda: envelopes(spool) == [], timeout=15)
+        for event_id in ids:
+            assert bugsink.event(event_id) is not None
+        d.send_signal(signal.SIGTERM)
+        assert d.wait(5) == 0
+    finally:
+        if d.poll() is None:
+            d.kill()
+
+
+def test_200_senders_and_a_flusher_on_one_spool(tmp_path, bugsink):
+    spool = str(tmp_path / "spool")
+    os.makedirs(spool, mode=0o700)
+    d = daemon(spool)
+    try:
+        def send(i):
+            r = run("dsn=%s,message=concurrent %d,mode=spool,spool=%s,budget=0" % (bugsink.dsn, i, spool))
+            return r.returncode
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            codes = list(pool.map(send, range(200)))
+        assert codes == [0] * 200
+        assert wait_for(lambda: envelopes(spool) == [], timeout=120), len(envelopes(spool))
+    finally:
+        d.send_signal(signal.SIGTERM)
+        d.wait(10)
+    rows = bugsink.rows("e.calculated_value like 'concurrent %'")
+    values = sorted(r["calculated_value"] for r in rows)
+    assert values == sorted("concurrent %d" % i for i in range(200)), "each exactly once"
+    assert leftovers(spool) == []
+
+
+def test_outage_then_recovery_1000_events_stored_exactly_once(tmp_path):
+    port = free_port()
+    server = Bugsink(str(tmp_path / "bugsink"), port=port)
+    spool = str(tmp_path / "spool")
+    dsn = server.dsn
+
+    def send(i):
+        return run("dsn=%s,message=outage %d,spool=%s,timeout=1,budget=0" % (dsn, i, spool)).returncode
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(send, range(1000)))
+    assert codes == [SPOOLED] * 1000
+    assert len(envelopes(spool)) == 1000
+    server.start()
+    try:
+        r = run("flush", spool, timeout=600)
+        assert r.returncode == 0, r.stderr[-500:]
+        assert envelopes(spool) == []
+        rows = server.rows("e.calculated_value like 'outage %'")
+        assert len(rows) == 1000
+        assert sorted(r["calculated_value"] for r in rows) == sorted("outage %d" % i for i in range(1000))
+    finally:
+        server.stop()
+
+
+def test_uwsgi_with_spool_and_hand_off_snippets(tmp_path, bugsink, installed):
+    from test_uwsgi import share, uwsgi_env, Events, value_has
+    spool = str(tmp_path / "spool")
+    events = Events(bugsink)
+    lines = ["set-placeholder = sentry_spool=" + spool, "ini = " + share(installed, "sentry.ini"),
+             "ini = " + share(installed, "spool.ini"), "ini = " + share(installed, "handoff.ini"),
+             "set-placeholder = sentry_log_regex=^FOO", "ini = " + share(installed, "log.ini")]
+    u = UWSGI(str(tmp_path / "u"), lines, uwsgi_env(installed, bugsink.dsn))
+    with u:
+        assert u.request("/log?handoff-4411") == 200
+        events.wait(value_has("FOO handoff-4411"))
+        daemons = [p for p in u.pids() if b"daemon" in open("/proc/%d/cmdline" % p, "rb").read()]
+        assert len(daemons) == 1
+    assert wait_for(lambda: not os.path.exists("/proc/%d" % daemons[0]), timeout=10), "the daemon stops with uWSGI"
+
