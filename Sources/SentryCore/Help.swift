@@ -4,6 +4,8 @@ public enum Help {
     public static let text = """
     usage: uwsgi-sentry [--check] [--dry-run] OPTION-STRING...
            uwsgi-sentry [--check] [--dry-run] < FILE   (first line: option string; rest: message)
+           uwsgi-sentry flush [DIR] [OPTION-STRING]     deliver what is spooled, oldest first
+           uwsgi-sentry daemon [DIR] [OPTION-STRING]    the same, watching DIR until stopped
            uwsgi-sentry --help | --version
 
     Sends one event to Sentry, built from the old uwsgi-sentry plugin's option string:
@@ -33,6 +35,14 @@ public enum Help {
       no_verify[=BOOL]     do not verify the server's TLS certificate
       ca_file=PATH         also trust the CA certificates in PATH
       debug[=BOOL]         print the request and response on stderr (key masked)
+      spool=DIR            keep events that get no HTTP answer in DIR (default: $UWSGI_SENTRY_SPOOL)
+      mode=send|spool      spool: only write the envelope into the spool, for the daemon
+                           (default: $UWSGI_SENTRY_MODE, else send)
+      budget=N/SECONDS     at most N events per fingerprint per SECONDS, 0 = no limit (default: 10/60)
+      state_dir=DIR        rate limits, budgets, client reports (default: $UWSGI_SENTRY_STATE,
+                           else the spool, else /tmp/uwsgi-sentry-UID)
+      spool_max=N          flush keeps at most N envelopes, dropping the oldest (default: 10000)
+      spool_max_age=SECS   flush drops envelopes older than this (default: 604800, 7 days)
 
     Flags:
       --check              test a DSN by hand: every problem is fatal, report in full
@@ -47,7 +57,9 @@ public enum Help {
       2  usage error: bad flag, option string or DSN, nothing to send (or any problem under --check)
       3  network failure: no HTTP answer (refused, DNS, timeout, TLS, reset)
       4  rejected: HTTP answer other than 2xx and 429
-      5  rate-limited: HTTP 429
+      5  rate-limited: HTTP 429, or a rate limit Sentry set earlier is still running
+      6  spooled: no HTTP answer, the event is kept in the spool
+      7  over budget: storm control dropped the event (nothing printed)
 
     Proxies: libcurl's http_proxy, https_proxy, HTTPS_PROXY, ALL_PROXY and NO_PROXY.
     On success nothing is printed (unless on a terminal or with --check);
