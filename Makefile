@@ -14,7 +14,7 @@ BIN      := .build/release/uwsgi-sentry
 LINK_DIR := $(CURDIR)/.build-link
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xlinker -L$(LINK_DIR) -Xlinker --no-export-dynamic
 APT_PACKAGES := libcurl4-openssl-dev uwsgi-core uwsgi-plugin-python3 uwsgi-dev python3-dev \
-                nginx-light mandoc man-db hyperfine sqlite3 time
+                nginx-light mandoc man-db hyperfine sqlite3 time chrpath openssl
 
 PLUGIN_OUT := .build/uwsgi-plugins
 PLUGINS  := $(PLUGIN_OUT)/sentry_plugin.so $(PLUGIN_OUT)/sentry_pyframes_plugin.so
@@ -35,6 +35,9 @@ $(PLUGIN_OUT)/%_plugin.so: plugin/%/*.c plugin/%/uwsgiplugin.py
 
 build: $(LINK_DIR)/libstdc++.so
 	$(SWIFT) build $(RELEASE_FLAGS)
+	@# SwiftPM adds -rpath=$$ORIGIN; a static binary needs none, and with it the loader
+	@# probes the build directory (4 glibc-hwcaps dirs) for libm on every start.
+	chrpath -d $(BIN) >/dev/null
 
 $(LINK_DIR)/libstdc++.so:
 	mkdir -p $(LINK_DIR)

@@ -27,7 +27,7 @@ public enum ClientReport {
     /// `restore` when the envelope carrying them did not get through.
     public static func take(dsn: DSN, in state: StateDirectory) -> [Discard] {
         var taken: [Discard] = []
-        state.update(fileName(dsn)) { old in
+        state.update(fileName(dsn), create: false) { old in
             taken = decode(old)
             return taken.isEmpty ? nil : []
         }

@@ -65,9 +65,9 @@ public struct StateDirectory {
         }
     }
 
-    public static func readAll(_ fd: Int32, limit: Int = 100 << 20) -> [UInt8] {
+    public static func readAll(_ fd: Int32, limit: Int = 100 << 20, chunkSize: Int = 4096) -> [UInt8] {
         var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
+        var chunk = [UInt8](repeating: 0, count: chunkSize)
         while out.count < limit {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
@@ -86,10 +86,11 @@ public struct StateDirectory {
 
     /// Runs `body` with the contents of `name` under an exclusive flock, and writes
     /// back what it returns (nil: leave the file as it is). Cross-process safe.
+    /// `create: false` leaves a missing file missing (body is not called).
     @discardableResult
-    public func update(_ name: String, _ body: ([UInt8]) -> [UInt8]?) -> Bool {
-        let fd = open(file(name), O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return false }
+    public func update(_ name: String, create: Bool = true, _ body: ([UInt8]) -> [UInt8]?) -> Bool {
+        let fd = open(file(name), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0o600)
+        guard fd >= 0 else { return !create && errno == ENOENT }
         defer { close(fd) }
         while flock(fd, LOCK_EX) != 0 { if errno != EINTR { return false } }
         let old = StateDirectory.readAll(fd, limit: 1 << 20)

@@ -5,6 +5,10 @@ final class SystemTests: XCTestCase {
     func testRFC3339() {
         XCTAssertEqual(System.rfc3339(seconds: 0, milliseconds: 5), "1970-01-01T00:00:00.005Z")
         XCTAssertEqual(System.rfc3339(seconds: 1795553883, milliseconds: 343), "2026-11-24T20:58:03.343Z")
+        XCTAssertEqual(System.rfc3339(seconds: 951_782_400, milliseconds: 0), "2000-02-29T00:00:00.000Z")
+        XCTAssertEqual(System.rfc3339(seconds: 951_868_799, milliseconds: 999), "2000-02-29T23:59:59.999Z")
+        XCTAssertEqual(System.rfc3339(seconds: 4_102_444_800, milliseconds: 0), "2100-01-01T00:00:00.000Z")
+        XCTAssertEqual(System.rfc3339(seconds: 1_709_251_199, milliseconds: 0), "2024-02-29T23:59:59.000Z")
     }
 
     func testEventIDsAreRandomUUIDv4Hex() {
