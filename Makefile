@@ -72,6 +72,7 @@ lint-man:
 bench: deps venv build plugin
 	$(VENV)/bin/python bench/sender.py
 	$(VENV)/bin/python bench/uwsgi_cost.py
+	$(VENV)/bin/python bench/storm.py
 
 demo: deps venv build plugin
 	$(VENV)/bin/python demo/demo.py

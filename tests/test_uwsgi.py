@@ -266,3 +266,27 @@ def test_loader_spawns_leave_no_zombies_or_fds(tmp_path, bugsink, installed):
         assert wait_for(lambda: not u.zombies(), timeout=20), u.zombies()
         after = {pid: len(os.listdir("/proc/%d/fd" % pid)) for pid in u.pids() if pid in before}
         assert after == {pid: n for pid, n in before.items() if pid in after}, (before, after)
+
+
+def test_storm_ini_budget_inside_uwsgi(tmp_path, installed):
+    """A small storm through storm.ini: the budget holds inside uWSGI and every drop
+    reaches Sentry in a client report (the benchmark does 10,000 lines)."""
+    import json
+    from faultserver import FaultServer
+    sentry = FaultServer(status=200)
+    lines = ["ini = " + share(installed, "storm.ini"), "ini = " + share(installed, "sentry.ini"),
+             "sentry-budget = 3/60", "set-placeholder = sentry_log_regex=^FOO", "ini = " + share(installed, "log.ini")]
+    try:
+        with UWSGI(str(tmp_path), lines, uwsgi_env(installed, sentry.dsn())) as u:
+            assert u.request("/storm?300") == 200
+            time.sleep(2)
+            u.request("/log?after-the-storm")
+            assert wait_for(lambda: any(b"after-the-storm" in b for b in sentry.requests), timeout=10)
+            assert wait_for(lambda: not u.zombies(), timeout=10)
+    finally:
+        sentry.close()
+    storm = [b for b in sentry.requests if b"FOO storm line" in b]
+    dropped = sum(d["quantity"] for b in sentry.requests for line in b.split(b"\n") if b"discarded_events" in line
+                  for d in json.loads(line)["discarded_events"] if d["reason"] == "backpressure")
+    assert len(storm) == 3
+    assert dropped == 297

@@ -20,6 +20,9 @@ public struct CLI {
     /// Set by the `sentry` loader plugin: stdin is the option string, a newline, and
     /// uWSGI's raw exception packet.
     var uwsgiException = false
+    /// Set by the `sentry` plugin's alarm engine: lines its in-process budget dropped
+    /// since the last sender it started, counted here for a client report.
+    var droppedUpstream = 0
 
     public static func main(_ args: [String]) -> Int32 {
         System.resetSignals()
@@ -35,6 +38,12 @@ public struct CLI {
             case "--check": cli.check = true
             case "-n", "--dry-run": cli.dryRun = true
             case "--uwsgi-exception": cli.uwsgiException = true
+            case _ where flag.hasPrefix("--dropped="):
+                guard let n = Int(flag.dropFirst(10)), n >= 0 else {
+                    System.diagnostic("bad flag '\(flag)' (see --help)")
+                    return ExitCode.usage.rawValue
+                }
+                cli.droppedUpstream = n
             default:
                 System.diagnostic("unknown flag '\(flag)' (see --help)")
                 return ExitCode.usage.rawValue
@@ -118,6 +127,9 @@ public struct CLI {
         let id = event.eventID
         let category = event.category
         let state = StateDirectory.forOptions(options)
+        if let state, droppedUpstream > 0 {
+            ClientReport.record("backpressure", category: "default", quantity: droppedUpstream, dsn: dsn, in: state)
+        }
         if let state, !Budget.allow(key: Budget.key(event), dsn: dsn, count: options.budgetCount,
                                     seconds: options.budgetSeconds, in: state) {
             ClientReport.record("backpressure", category: category, dsn: dsn, in: state)

@@ -48,6 +48,7 @@ public enum Help {
       --check              test a DSN by hand: every problem is fatal, report in full
       -n, --dry-run        print the envelope on stdout, send nothing
       --uwsgi-exception    (the sentry uWSGI plugin) stdin: option string, then uWSGI's exception packet
+      --dropped=N          (the sentry uWSGI plugin) N alarm lines its budget dropped, for a client report
       -h, --help           this text
       -V, --version        the version
 

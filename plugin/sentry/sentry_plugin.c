@@ -12,10 +12,13 @@
 extern struct uwsgi_server uwsgi;
 
 static char *sentry_sender; /* option sentry-sender; default: uwsgi-sentry on PATH */
+static char *sentry_budget_opt; /* option sentry-budget = N/SECONDS, for the alarm engine */
 
 static struct uwsgi_option sentry_options[] = {
 	{"sentry-sender", required_argument, 0, "path of the uwsgi-sentry executable (default: found on PATH)",
 	 uwsgi_opt_set_str, &sentry_sender, 0},
+	{"sentry-budget", required_argument, 0, "alarm engine: at most N events per fingerprint per SECONDS (default 10/60, 0 = off)",
+	 uwsgi_opt_set_str, &sentry_budget_opt, 0},
 	UWSGI_END_OF_OPTIONS
 };
 
@@ -96,11 +99,54 @@ static int sentry_exception(struct uwsgi_exception_handler_instance *uehi, char 
 	return 0;
 }
 
+/* Storm control inside uWSGI: an alarm-log storm would otherwise cost a fork per
+   line. Lines whose digit/hex runs mask alike share a budget; over it, a line costs
+   a hash and a counter. The count goes to the next sender started (--dropped=N),
+   which reports it to Sentry in a client report. */
+#define SENTRY_SLOTS 64
+static struct { uint64_t key; time_t start; unsigned used; } sentry_slots[SENTRY_SLOTS];
+static unsigned long sentry_dropped;
+
+static uint64_t sentry_fingerprint(const char *msg, size_t len) {
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i = 0;
+	while (i < len) {
+		unsigned char c = (unsigned char) msg[i];
+		if (isdigit(c) && (i == 0 || !isalnum((unsigned char) msg[i - 1]))) {
+			while (i < len && (isxdigit((unsigned char) msg[i]) || strchr("xX.:-", msg[i]))) i++;
+			c = '#';
+		} else i++;
+		h = (h ^ c) * 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static int sentry_allow(const char *msg, size_t len) {
+	int count = 10, seconds = 60;
+	if (sentry_budget_opt && sscanf(sentry_budget_opt, "%d/%d", &count, &seconds) < 1) count = 10;
+	if (count <= 0 || seconds <= 0) return 1;
+	uint64_t key = sentry_fingerprint(msg, len);
+	time_t now = uwsgi_now();
+	int slot = (int) (key % SENTRY_SLOTS);
+	if (sentry_slots[slot].key != key || now - sentry_slots[slot].start >= seconds) {
+		sentry_slots[slot].key = key; /* a new window (or another fingerprint takes the slot) */
+		sentry_slots[slot].start = now;
+		sentry_slots[slot].used = 0;
+	}
+	if (sentry_slots[slot].used >= (unsigned) count) { sentry_dropped++; return 0; }
+	sentry_slots[slot].used++;
+	return 1;
+}
+
 /* alarm = NAME sentry:OPTIONS: the alarm's message follows the option string. */
 static void sentry_alarm_init(struct uwsgi_alarm_instance *uai) { (void) uai; }
 
 static void sentry_alarm(struct uwsgi_alarm_instance *uai, char *msg, size_t len) {
-	sentry_spawn(NULL, uai->arg, strlen(uai->arg), msg, len);
+	if (!sentry_allow(msg, len)) return;
+	char flag[48];
+	snprintf(flag, sizeof(flag), "--dropped=%lu", sentry_dropped);
+	sentry_spawn(sentry_dropped ? flag : NULL, uai->arg, strlen(uai->arg), msg, len);
+	sentry_dropped = 0;
 }
 
 /* hook-PHASE = sentry:OPTIONS: never fatal, never waits. */

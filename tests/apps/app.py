@@ -28,6 +28,17 @@ def application(environ, start_response):
     if path == "/error500":
         start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
         return [b"failed\n"]
+    if path == "/storm":
+        # An alarm-log storm: N matching lines at once.
+        n = int(environ.get("QUERY_STRING") or "1000")
+        for i in range(n):
+            line = ("FOO storm line %d\n" % i).encode()
+            while True:
+                try:
+                    os.write(2, line)  # uWSGI's log socket is non-blocking
+                    break
+                except BlockingIOError:
+                    time.sleep(0.0005)
     if path == "/log":
         # Written to the uWSGI log: a line for alarm-log to match.
         os.write(2, ("FOO %s\n" % environ.get("QUERY_STRING", "")).encode())
