@@ -22,7 +22,11 @@ PLUGINS  := $(PLUGIN_OUT)/sentry_plugin.so $(PLUGIN_OUT)/sentry_pyframes_plugin.
 PLUGINDIR ?= $(PREFIX)/lib/uwsgi/plugins
 SHAREDIR  ?= $(PREFIX)/share/uwsgi-sentry
 
-.PHONY: all build plugin deps venv test unit e2e bench demo install clean lint-man
+FUZZ_OUT := .build/fuzz
+FUZZ_TARGETS := options dsn packet
+FUZZ_RUNS ?= 1000000
+
+.PHONY: all build plugin plugin-sanitized deps venv test unit e2e bench demo install clean lint-man fuzz fuzz-build fuzz-replay
 
 all: build plugin
 
@@ -32,6 +36,13 @@ plugin: $(PLUGINS)
 $(PLUGIN_OUT)/%_plugin.so: plugin/%/*.c plugin/%/uwsgiplugin.py
 	mkdir -p $(PLUGIN_OUT)
 	cd $(PLUGIN_OUT) && PYTHON=/usr/bin/python3 uwsgi --build-plugin $(CURDIR)/plugin/$* >/dev/null
+
+# The loader with AddressSanitizer and UBSan, for tests/test_sanitizers.py.
+plugin-sanitized: .build/uwsgi-plugins-sanitized/sentry_plugin.so
+
+.build/uwsgi-plugins-sanitized/sentry_plugin.so: plugin/sentry/*.c plugin/sentry/uwsgiplugin.py
+	mkdir -p $(@D)
+	cd $(@D) && SENTRY_PLUGIN_SANITIZE=1 PYTHON=/usr/bin/python3 uwsgi --build-plugin $(CURDIR)/plugin/sentry >/dev/null
 
 build: $(LINK_DIR)/libstdc++.so
 	$(SWIFT) build $(RELEASE_FLAGS)
@@ -61,10 +72,30 @@ $(VENV)/.ready: tests/requirements.txt
 unit:
 	$(SWIFT) test
 
-e2e: build plugin venv
+e2e: build plugin plugin-sanitized venv
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider tests
 
-test: deps venv build lint-man unit e2e
+test: deps venv build lint-man unit fuzz-replay e2e
+
+# libFuzzer targets (Fuzz/*.swift) over the library's sources, with AddressSanitizer.
+fuzz-build: $(addprefix $(FUZZ_OUT)/,$(FUZZ_TARGETS))
+
+$(FUZZ_OUT)/%: Fuzz/%.swift Sources/SentryCore/*.swift
+	mkdir -p $(FUZZ_OUT)
+	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -I Sources/CCurl -module-name Fuzz_$* \
+	  Sources/SentryCore/*.swift $< -o $@
+
+# Each target for FUZZ_RUNS executions; new inputs that reach new code join Fuzz/corpus/.
+fuzz: fuzz-build
+	for t in $(FUZZ_TARGETS); do \
+	  $(FUZZ_OUT)/$$t -runs=$(FUZZ_RUNS) -max_len=4096 -timeout=5 -print_final_stats=1 Fuzz/corpus/$$t || exit 1; \
+	done
+
+# Replays the kept corpus (every input once): what the fuzzer found stays fixed.
+fuzz-replay: fuzz-build
+	for t in $(FUZZ_TARGETS); do \
+	  $(FUZZ_OUT)/$$t -runs=0 -timeout=5 Fuzz/corpus/$$t 2>&1 | tail -1 | grep -q "Done" || { echo "fuzz replay failed: $$t"; exit 1; }; \
+	done
 
 lint-man:
 	@out=$$(mandoc -Tlint -W warning man/uwsgi-sentry.1 2>&1); if [ -n "$$out" ]; then echo "$$out"; exit 1; fi

@@ -17,6 +17,11 @@ def application(environ, start_response):
     path = environ.get("PATH_INFO", "/")
     if path == "/raise":
         view_raise(environ)
+    if path == "/huge":
+        raise ValueError("x" * 100000)  # larger than uWSGI's 64 KiB exception packet
+    if path == "/alarm":
+        import uwsgi  # raw bytes straight into the sentry alarm engine
+        uwsgi.alarm("rawalarm", bytes.fromhex(environ.get("QUERY_STRING") or "00ff"))
     if path == "/value":
         raise ValueError("boom from %s" % environ.get("QUERY_STRING", ""))
     if path == "/segfault":
