@@ -77,6 +77,7 @@ public struct DSN: Equatable {
         let key = String(userinfo[..<(colon ?? userinfo.endIndex)])
         guard !key.isEmpty else { throw fail("missing public key") }
         guard DSN.isToken(key) else { throw fail("public key has characters outside [A-Za-z0-9._~-]") }
+        guard key.utf8.count <= 128 else { throw fail("public key is longer than 128 characters") }
         var secret: String? = nil
         if let colon {
             let s = String(userinfo[userinfo.index(after: colon)...])

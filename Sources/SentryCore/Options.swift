@@ -81,7 +81,7 @@ public struct Options {
             default: break
             }
             guard Options.keys.contains(item.key) else {
-                let shown = item.key.isEmpty ? "(empty key)" : "'\(item.key)'"
+                let shown = item.key.isEmpty ? "(empty key)" : "'\(Event.clip(item.key, 60))'"
                 problems.append(Problem(text: "unknown option \(shown), did you mean '\(nearestKey(to: item.key))'?"))
                 continue
             }

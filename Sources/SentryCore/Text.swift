@@ -2,10 +2,19 @@
 // (both cost start-up time in a process-per-event tool).
 
 extension String {
-    /// Diagnostics are single lines: a newline inside one would split it in uWSGI's log.
+    /// Diagnostics are single, plain lines: a newline would split one in uWSGI's log,
+    /// and other control characters (escape sequences) have no business in a log.
     func replacingNewlines() -> String {
-        guard utf8.contains(where: { $0 == 10 || $0 == 13 }) else { return self }
-        return String(decoding: utf8.map { $0 == 10 || $0 == 13 ? 32 : $0 }, as: UTF8.self)
+        guard utf8.contains(where: { $0 < 32 || $0 == 127 || $0 == 0xC2 || $0 == 0xE2 }) else { return self }
+        var out = ""
+        for scalar in unicodeScalars {
+            switch scalar.value {
+            case 10, 13, 9: out += " "
+            case 0..<32, 127, 0x85, 0x2028, 0x2029: out += "?"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     func trimmingSpaces() -> String {
