@@ -82,7 +82,9 @@ def main():
         options = "dsn=%s,message=bench: DAMN ! worker 1 (pid: 4242) died :( trying respawn ...,level=error" % dsn
         envelope = os.path.join(workdir, "event.envelope")
         with open(envelope, "wb") as f:
-            f.write(subprocess.run([BIN, "--dry-run", options], capture_output=True, check=True).stdout)
+            # --dry-run masks the key; curl must post the very bytes uwsgi-sentry sends.
+            f.write(subprocess.run([BIN, "--dry-run", options], capture_output=True, check=True).stdout
+                    .replace(b"0123****", b"0123456789abcdef0123456789abcdef"))
         envelope_size = os.path.getsize(envelope)
         url = "http://127.0.0.1:%d/api/1/envelope/" % port
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": workdir}

@@ -51,7 +51,8 @@ def test_dry_run_prints_the_envelope_and_sends_nothing():
     r = run("--dry-run", "dsn=%s,message=x" % DSN)
     assert r.returncode == 0
     header = r.stdout.split(b"\n")[0]
-    assert b'"dsn":"http://0123456789abcdef@127.0.0.1:9/1"' in header
+    assert b'"dsn":"http://0123****@127.0.0.1:9/1"' in header, "the key is masked even here"
+    assert b"0123456789abcdef" not in r.stdout
 
 
 def test_dry_run_does_not_load_libcurl():

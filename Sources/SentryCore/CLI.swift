@@ -118,7 +118,8 @@ public struct CLI {
         }
         let envelope = Envelope.make(eventID: event.eventID, payload: event.json(), dsn: dsn)
         if dryRun {
-            System.write(1, envelope)
+            // What would be sent, but the key is never shown.
+            System.write(1, dsn.map { Array(Redactor(dsn: $0)(String(decoding: envelope, as: UTF8.self)).utf8) } ?? envelope)
             return .accepted
         }
         guard let dsn else { return .usage }
