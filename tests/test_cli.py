@@ -4,10 +4,10 @@ import pty
 import signal
 import socket
 import subprocess
-import threading
 import time
 
 from conftest import BIN, clean_env, run
+from faultserver import FaultServer
 
 DSN = "http://0123456789abcdef@127.0.0.1:9/1"
 
@@ -115,48 +115,35 @@ def test_huge_binary_stdin():
 
 
 def test_success_is_silent_without_a_terminal_but_reported_on_one():
-    # A local HTTP 200 is the simplest acceptor here; Bugsink e2e tests cover storing.
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(5)
-    port = srv.getsockname()[1]
-
-    def answer():
-        for _ in range(2):
-            c, _ = srv.accept()
-            c.recv(65536)
-            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\n{\"id\":1}\n")
-            c.close()
-    t = threading.Thread(target=answer, daemon=True)
-    t.start()
-    dsn = "http://k@127.0.0.1:%d/1" % port
-    quiet = run("dsn=%s,message=x" % dsn)
-    assert quiet.returncode == 0 and quiet.stdout == b"" and quiet.stderr == b""
-    master, slave = pty.openpty()
-    p = subprocess.Popen([BIN, "dsn=%s,message=x" % dsn], stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=clean_env())
-    os.close(slave)
-    assert p.wait(10) == 0
-    out = os.read(master, 4096)
-    os.close(master)
-    assert b"accepted by http://127.0.0.1:%d" % port in out
-    srv.close()
+    s = FaultServer(status=200)
+    try:
+        quiet = run("dsn=%s,message=x" % s.dsn())
+        assert quiet.returncode == 0 and quiet.stdout == b"" and quiet.stderr == b""
+        master, slave = pty.openpty()
+        p = subprocess.Popen([BIN, "dsn=%s,message=x" % s.dsn()], stdin=subprocess.DEVNULL, stdout=slave, stderr=slave,
+                             env=clean_env())
+        os.close(slave)
+        assert p.wait(10) == 0
+        out = os.read(master, 4096)
+        os.close(master)
+        assert b"accepted by http://127.0.0.1:%d" % s.port in out
+    finally:
+        s.close()
 
 
 def test_inherited_blocked_sigterm_is_unblocked():
-    # A server that accepts and never answers; the sender waits up to its timeout.
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(5)
-    port = srv.getsockname()[1]
+    s = FaultServer(mode="hang")  # the sender waits up to its timeout
 
     def block():
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGALRM})
-    p = subprocess.Popen([BIN, "dsn=http://k@127.0.0.1:%d/1,message=x,timeout=30" % port], stdin=subprocess.DEVNULL,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=block, env=clean_env())
-    time.sleep(0.5)
-    p.send_signal(signal.SIGTERM)
-    assert p.wait(5) == -signal.SIGTERM
-    srv.close()
+    try:
+        p = subprocess.Popen([BIN, "dsn=%s,message=x,timeout=30" % s.dsn()], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=block, env=clean_env())
+        time.sleep(0.5)
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(5) == -signal.SIGTERM
+    finally:
+        s.close()
 
 
 def test_closed_stdout_and_stderr_do_not_crash():

@@ -47,6 +47,18 @@ def value_has(text):
     return lambda r: text in r["calculated_value"]
 
 
+def fill_listen_queue(u, events):
+    """Twelve slow requests against one worker and `listen = 2`: uWSGI reports a full
+    listen queue; returns the stored event."""
+    threads = [threading.Thread(target=u.request, args=("/sleep?4",), kwargs={"timeout": 15}) for _ in range(12)]
+    for t in threads:
+        t.start()
+    row = events.wait(value_has("listen queue"), timeout=20)[0]
+    for t in threads:
+        t.join()
+    return row
+
+
 def test_alarm_log_line(tmp_path, bugsink, installed):
     events = Events(bugsink)
     lines = ["ini = " + share(installed, "sentry.ini"), "set-placeholder = sentry_log_regex=^FOO",
@@ -75,12 +87,7 @@ def test_listen_queue_full(tmp_path, bugsink, installed):
     events = Events(bugsink)
     lines = ["ini = " + share(installed, "sentry.ini"), "listen = 2"]
     with UWSGI(str(tmp_path), lines, uwsgi_env(installed, bugsink.dsn), workers=1) as u:
-        threads = [threading.Thread(target=u.request, args=("/sleep?4",), kwargs={"timeout": 15}) for _ in range(12)]
-        for t in threads:
-            t.start()
-        row = events.wait(value_has("listen queue"), timeout=20)[0]
-        for t in threads:
-            t.join()
+        row = fill_listen_queue(u, events)
     assert row["level"] == "warning"
 
 
@@ -168,12 +175,7 @@ def test_old_readme_blocks_through_the_loader(tmp_path, bugsink, installed):
         u.request("/value?old-9911")
         exc = events.wait(lambda r: r["calculated_type"] == "ValueError" and "old-9911" in r["calculated_value"])[0]
         assert exc["logger"] == "uwsgi.sentry"
-        threads = [threading.Thread(target=u.request, args=("/sleep?4",), kwargs={"timeout": 15}) for _ in range(12)]
-        for t in threads:
-            t.start()
-        lq = events.wait(value_has("listen queue"), timeout=20)[0]
-        for t in threads:
-            t.join()
+        lq = fill_listen_queue(u, events)
         assert lq["data"]["culprit"] == "listen_queue"
         u.request("/segfault")
         seg = events.wait(lambda r: r["level"] == "fatal" and r["logger"] == "uwsgi.sentry")[0]
