@@ -56,55 +56,38 @@ public struct CLI {
         return cli.run(words: words).rawValue
     }
 
-    func run(words: [String]) -> ExitCode {
-        // 1. The option string: argv words joined with spaces, or stdin's first line.
+    /// What the caller handed over, before any parsing of options.
+    struct Handed {
         var optionText: String
-        var stdinMessage: String? = nil
-        var packet: ExceptionPacket? = nil
-        var packetProblem: Options.Problem? = nil
-        if uwsgiException {
-            let input = Input.read()
-            guard input.source == .data, !words.isEmpty || input.bytes.contains(10) else {
-                return usage("--uwsgi-exception: expected the option string and a packet on stdin")
-            }
-            let nl = input.bytes.firstIndex(of: 10) ?? input.bytes.count
-            optionText = words.isEmpty ? Input.text(input.bytes[..<nl]) : CLI.join(words)
-            let body = words.isEmpty ? input.bytes[min(nl + 1, input.bytes.count)...] : input.bytes[...]
-            do {
-                packet = try ExceptionPacket.decode(body)
-            } catch {
-                // Still an exception in uWSGI: report it rather than lose it.
-                packetProblem = .init(text: "undecodable exception packet (\(error)); sending what is known")
-                var p = ExceptionPacket()
-                p.className = "uWSGIException"
-                p.message = "an exception whose packet could not be decoded: \(error)"
-                packet = p
-            }
-        } else if words.isEmpty {
-            let input = Input.read()
-            guard input.source == .data else {
-                return usage("no option string: give it as arguments or as the first line of stdin (see --help)")
-            }
-            (optionText, stdinMessage) = Input.splitFirstLine(input.bytes)
-        } else {
-            optionText = CLI.join(words)
+        var stdinMessage: String?
+        var packet: ExceptionPacket?
+        var problems: [Options.Problem] = []
+    }
+
+    /// One event: input -> options -> event -> envelope -> (gates) -> delivery.
+    func run(words: [String]) -> ExitCode {
+        let handed: Handed
+        switch readInput(words) {
+        case .success(let h): handed = h
+        case .failure(let code): return code.exit
         }
 
-        // 2. Options. A problem is a warning (the alarm still goes out) unless --check.
-        var (options, problems) = Options.parse(optionText)
-        if let packetProblem { problems.append(packetProblem) }
+        // Options. A problem is a warning (the alarm still goes out) unless --check.
+        var (options, problems) = Options.parse(handed.optionText)
+        problems += handed.problems
+        var stdinMessage = handed.stdinMessage
         if options.message == nil && stdinMessage == nil && !words.isEmpty && !uwsgiException {
             let input = Input.read()
             if input.source == .data { stdinMessage = Input.text(input.bytes[...]) }
         }
         let message = options.message ?? stdinMessage.flatMap { $0.isEmpty ? nil : $0 }
-        if message == nil && options.exceptionType == nil && options.exceptionValue == nil && packet == nil {
+        if message == nil && options.exceptionType == nil && options.exceptionValue == nil && handed.packet == nil {
             return usage("nothing to send: give message=..., pipe the message on stdin, or set exception_type/exception_value")
         }
 
-        // 3. The event and its envelope.
+        // The event and its envelope.
         let host = HostFacts.current()
-        let (event, eventProblems) = Event.build(options: options, message: message, host: host, packet: packet)
+        let (event, eventProblems) = Event.build(options: options, message: message, host: host, packet: handed.packet)
         problems += eventProblems
         var dsn: DSN? = nil
         if let text = options.dsn {
@@ -123,11 +106,51 @@ public struct CLI {
             return .accepted
         }
         guard let dsn else { return .usage }
-
-        // 4. Before any network: storm budget, remembered rate limits, hand-off.
-        let id = event.eventID
-        let category = event.category
         let state = StateDirectory.forOptions(options)
+        if let stop = gate(event, envelope: envelope, dsn: dsn, options: options, state: state) { return stop }
+        return deliver(event, envelope: envelope, dsn: dsn, options: options, state: state, host: host)
+    }
+
+    struct Exit: Error { var exit: ExitCode }
+
+    /// The option string (argv words joined with spaces, or stdin's first line), the
+    /// message from stdin, or (--uwsgi-exception) uWSGI's exception packet.
+    func readInput(_ words: [String]) -> Result<Handed, Exit> {
+        if uwsgiException {
+            let input = Input.read()
+            guard input.source == .data, !words.isEmpty || input.bytes.contains(10) else {
+                return .failure(Exit(exit: usage("--uwsgi-exception: expected the option string and a packet on stdin")))
+            }
+            let nl = input.bytes.firstIndex(of: 10) ?? input.bytes.count
+            var handed = Handed(optionText: words.isEmpty ? Input.text(input.bytes[..<nl]) : CLI.join(words))
+            let body = words.isEmpty ? input.bytes[min(nl + 1, input.bytes.count)...] : input.bytes[...]
+            do {
+                handed.packet = try ExceptionPacket.decode(body)
+            } catch {
+                // Still an exception in uWSGI: report it rather than lose it.
+                handed.problems.append(.init(text: "undecodable exception packet (\(error)); sending what is known"))
+                var p = ExceptionPacket()
+                p.className = "uWSGIException"
+                p.message = "an exception whose packet could not be decoded: \(error)"
+                handed.packet = p
+            }
+            return .success(handed)
+        }
+        if words.isEmpty {
+            let input = Input.read()
+            guard input.source == .data else {
+                return .failure(Exit(exit: usage("no option string: give it as arguments or as the first line of stdin (see --help)")))
+            }
+            let (text, message) = Input.splitFirstLine(input.bytes)
+            return .success(Handed(optionText: text, stdinMessage: message))
+        }
+        return .success(Handed(optionText: CLI.join(words)))
+    }
+
+    /// Before any network: counts handed up by the plugin, the storm budget,
+    /// remembered rate limits, hand-off. Returns the exit code when the event stops here.
+    func gate(_ event: Event, envelope: [UInt8], dsn: DSN, options: Options, state: StateDirectory?) -> ExitCode? {
+        let id = event.eventID, category = event.category
         if let state, droppedUpstream > 0 {
             ClientReport.record("backpressure", category: "default", quantity: droppedUpstream, dsn: dsn, in: state)
         }
@@ -152,8 +175,14 @@ public struct CLI {
             }
             return .accepted
         }
+        return nil
+    }
 
-        // 5. Delivery, with the drops counted so far (client report).
+    /// Sends the envelope (with the drops counted so far, as a client report) and
+    /// says what happened; without an HTTP answer the envelope goes to the spool.
+    func deliver(_ event: Event, envelope: [UInt8], dsn: DSN, options: Options, state: StateDirectory?,
+                 host: HostFacts) -> ExitCode {
+        let id = event.eventID, category = event.category
         let reports = state.map { ClientReport.take(dsn: dsn, in: $0) } ?? []
         let redact = Redactor(dsn: dsn)
         let body = reports.isEmpty ? envelope : envelope + ClientReport.item(reports)
