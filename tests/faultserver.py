@@ -38,17 +38,17 @@ class FaultServer:
             self.tls.load_cert_chain(*tls)
         self.held = []
         self.stopped = threading.Event()
+        self.sock.settimeout(0.2)  # the accept loop wakes to see close()
         threading.Thread(target=self._serve, daemon=True).start()
 
     def dsn(self, scheme="http", key="0123456789abcdef0123456789abcdef"):
         return "%s://%s@127.0.0.1:%d/1" % (scheme, key, self.port)
 
     def _serve(self):
-        self.sock.settimeout(0.2)
         while not self.stopped.is_set():
             try:
                 conn, _ = self.sock.accept()
-            except OSError:
+            except (OSError, ValueError):  # timeout, or closed under us by close()
                 continue
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
