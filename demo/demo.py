@@ -77,8 +77,8 @@ def run_uwsgi(dsn):
 
 
 def main():
-    port = int(os.environ.get("DEMO_PORT", "8000"))
-    if not port_free(port):
+    port = int(os.environ.get("DEMO_PORT", "8000"))  # 0: any free port
+    if port == 0 or not port_free(port):
         from bugsink import free_port
         port = free_port()
     workdir = os.path.join(ROOT, ".work", "demo-bugsink")
