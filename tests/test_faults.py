@@ -165,3 +165,41 @@ def test_spool_file_is_private_and_named_without_secrets(spool):
 def test_without_spool_a_network_failure_is_exit_3():
     r = run("dsn=http://0123456789abcdef@127.0.0.1:9/1,message=x,timeout=1")
     assert r.returncode == NETWORK and r.stderr.count(b"\n") == 1
+
+
+def test_proxy_from_the_environment():
+    """http_proxy is honoured (libcurl's variables): the request goes through the proxy."""
+    import socket
+    import threading
+    target = FaultServer(status=200)
+    proxy = socket.socket()
+    proxy.bind(("127.0.0.1", 0))
+    proxy.listen(1)
+    request_lines = []
+
+    def relay():
+        client, _ = proxy.accept()
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += client.recv(65536)
+        head, body = data.split(b"\r\n\r\n", 1)
+        request_lines.append(head.split(b"\r\n")[0])
+        length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+        while len(body) < length:
+            body += client.recv(65536)
+        upstream = socket.create_connection(("127.0.0.1", target.port))
+        upstream.sendall(head.replace(b"http://127.0.0.1:%d" % target.port, b"") + b"\r\n\r\n" + body)
+        client.sendall(upstream.recv(65536))
+        client.close()
+        upstream.close()
+    threading.Thread(target=relay, daemon=True).start()
+    try:
+        from conftest import clean_env
+        r = run("dsn=%s,message=via proxy" % target.dsn(),
+                env=clean_env(http_proxy="http://127.0.0.1:%d" % proxy.getsockname()[1]))
+        assert r.returncode == OK, r.stderr
+        assert request_lines == [b"POST http://127.0.0.1:%d/api/1/envelope/ HTTP/1.1" % target.port]
+        assert len(target.requests) == 1
+    finally:
+        target.close()
+        proxy.close()
