@@ -24,12 +24,12 @@ class FaultServer:
     """mode: hang | stall-body | reset | status (with `status`, `headers`, `body`)."""
 
     def __init__(self, mode="status", status=200, headers=(), body=b'{"id":"0"}', content_type="application/json",
-                 tls=None):
+                 tls=None, port=0):
         self.mode, self.status, self.headers, self.body, self.content_type = mode, status, headers, body, content_type
         self.requests = []
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind(("127.0.0.1", port))
         self.sock.listen(256)
         self.port = self.sock.getsockname()[1]
         self.tls = None

@@ -2,6 +2,7 @@
 recovery, against Bugsink (stored events) and the fault server (exact answers)."""
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -132,6 +133,28 @@ def test_daemon_delivers_hand_offs_and_stops_cleanly(tmp_path, bugsink):
     finally:
         if d.poll() is None:
             d.kill()
+
+
+def test_daemon_says_an_outage_once_and_its_end_once(tmp_path):
+    spool = str(tmp_path / "spool")
+    port = free_port()
+    dsn = "http://0123456789abcdef0123456789abcdef@127.0.0.1:%d/1" % port
+    spool_events(dsn, spool, 3)
+    d = daemon(spool)
+    try:
+        time.sleep(7)  # two passes against the outage
+        s = FaultServer(status=200, port=port)
+        try:
+            assert wait_for(lambda: envelopes(spool) == [], timeout=15)
+        finally:
+            s.close()
+    finally:
+        d.send_signal(signal.SIGTERM)
+        d.wait(5)
+    lines = d.stderr.read().decode().splitlines()
+    assert [l for l in lines if "no answer from" in l] == [lines[0]] and len(lines) == 2, lines
+    # the first pass after the outage delivers what is due; one in back-off follows
+    assert re.fullmatch(r"uwsgi-sentry: Sentry answers again: delivered [123] spooled event\(s\)", lines[1]), lines
 
 
 def test_200_senders_and_a_flusher_on_one_spool(tmp_path, bugsink):

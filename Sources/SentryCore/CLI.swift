@@ -242,18 +242,13 @@ public struct CLI {
             return usage("\(daemon ? "daemon" : "flush"): give the spool directory (or set UWSGI_SENTRY_SPOOL)")
         }
         guard let spool = Spool(path) else { return usage("\(path) is not a directory of ours, private (0700)") }
-        var quietNetwork = false
-        let say: (String) -> Void = { text in
-            // The daemon says an outage once, not once a pass.
-            if daemon && text.hasPrefix("no answer from ") { if quietNetwork { return }; quietNetwork = true }
-            System.diagnostic(text)
-        }
-        guard let flusher = Flusher(spool: spool, options: options, force: !daemon, say: say) else {
+        guard let flusher = Flusher(spool: spool, options: options, force: !daemon, say: { System.diagnostic($0) }) else {
             System.diagnostic("cannot load libcurl.so.4 (install libcurl4)")
             return .internalError
         }
         if daemon { return Daemon.run(flusher) == 0 ? .accepted : .internalError }
         let r = flusher.pass()
+        if let error = r.networkError { System.diagnostic("\(error); \(r.kept) event(s) stay in \(path)") }
         if check || System.isTerminal(1) {
             System.write(1, "flushed \(path): \(r.delivered) delivered, \(r.rejected) rejected, \(r.rateLimited) rate-limited, \(r.kept) kept, \(r.dropped) dropped by the bounds\n")
         }

@@ -11,8 +11,9 @@ public struct FlushResult: Equatable {
     public var rateLimited = 0
     public var kept = 0
     public var dropped = 0
-    /// A network failure stopped the pass: the server is unreachable.
+    /// A network failure stopped the pass: the server is unreachable (and why).
     public var unreachable = false
+    public var networkError: String?
 }
 
 public struct Flusher {
@@ -80,7 +81,7 @@ public struct Flusher {
                 spool.release(claimed: claimed, e, failed: true, due: StateDirectory.now() + Spool.backoff(e.attempt))
                 result.kept += 1
                 result.unreachable = true
-                say("no answer from \(dsn.origin) (\(text)); \(e.eventID) stays spooled")
+                result.networkError = "no answer from \(dsn.origin) (\(text))"
                 return result  // the server is down: do not try every envelope
             case .libraryMissing:
                 spool.release(claimed: claimed, e, failed: false, due: now)
@@ -105,6 +106,7 @@ private var stopSignal: Int32 = 0
 
 public enum Daemon {
     /// Runs until SIGTERM/SIGINT/SIGHUP/SIGQUIT or until its parent (uWSGI) is gone.
+    /// An outage is said once when it starts and once when it ends, not every pass.
     public static func run(_ flusher: Flusher) -> Int32 {
         for sig in [SIGTERM, SIGINT, SIGHUP, SIGQUIT] {
             signal(sig) { s in stopSignal = s }
@@ -114,8 +116,12 @@ public enum Daemon {
         if watch >= 0 { _ = inotify_add_watch(watch, flusher.spool.path, UInt32(IN_MOVED_TO | IN_CLOSE_WRITE)) }
         defer { if watch >= 0 { close(watch) } }
         var buffer = [UInt8](repeating: 0, count: 4096)
+        var down = false
         while stopSignal == 0 && getppid() == parent {
             let r = flusher.pass()
+            if r.unreachable && !down { flusher.say("\(r.networkError ?? "no answer"); keeping events in \(flusher.spool.path)") }
+            if !r.unreachable && down && r.delivered > 0 { flusher.say("Sentry answers again: delivered \(r.delivered) spooled event(s)") }
+            if r.unreachable || r.delivered > 0 { down = r.unreachable }
             // Unreachable: wait before trying again; otherwise wake on a new file.
             let wait: Int32 = r.unreachable ? 5000 : 1000
             var p = pollfd(fd: watch, events: Int16(POLLIN), revents: 0)
