@@ -74,13 +74,16 @@ def main():
     sink = Server(("127.0.0.1", 0), SlowSentry)
     threading.Thread(target=sink.serve_forever, daemon=True).start()
     dsn = "http://0123456789abcdef0123456789abcdef@127.0.0.1:%d/1" % sink.server_address[1]
-    env = dict(os.environ, SENTRY_DSN=dsn)
     work = os.path.join(ROOT, ".work", "bench-uwsgi")
+    # Every event is really sent (budget=0 below): this measures the handler and the
+    # senders, not the storm budget, with state of its own.
+    env = dict(os.environ, SENTRY_DSN=dsn, UWSGI_SENTRY_STATE=os.path.join(work, "state"))
     common = ["plugin-dir = " + PLUGINS, "sentry-sender = " + BIN, "listen = 1024"]
     configs = {
         "without uwsgi-sentry": [],
-        "exception handler": ["plugins = sentry", "exception-handler = sentry:logger=bench"],
-        "sentry: route action": ["plugins = sentry", "route = ^/value sentry:logger=bench,message=route ${REQUEST_URI}"],
+        "exception handler": ["plugins = sentry", "exception-handler = sentry:logger=bench,budget=0"],
+        "sentry: route action": ["plugins = sentry",
+                                 "route = ^/value sentry:logger=bench,budget=0,message=route ${REQUEST_URI}"],
     }
     instances = {name: UWSGI(os.path.join(work, str(i)), common + lines, env, workers=2)
                  for i, (name, lines) in enumerate(configs.items())}
