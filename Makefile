@@ -14,7 +14,7 @@ BIN      := .build/release/uwsgi-sentry
 LINK_DIR := $(CURDIR)/.build-link
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xlinker -L$(LINK_DIR) -Xlinker --no-export-dynamic
 APT_PACKAGES := libcurl4-openssl-dev uwsgi-core uwsgi-plugin-python3 uwsgi-dev python3-dev \
-                nginx-light mandoc man-db hyperfine sqlite3 time chrpath openssl
+                nginx-light mandoc man-db hyperfine sqlite3 time chrpath openssl python3-venv g++
 
 PLUGIN_OUT := .build/uwsgi-plugins
 PLUGINS  := $(PLUGIN_OUT)/sentry_plugin.so $(PLUGIN_OUT)/sentry_pyframes_plugin.so
