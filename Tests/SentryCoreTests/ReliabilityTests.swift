@@ -1,11 +1,19 @@
+import Foundation
 import Glibc
 import XCTest
 @testable import SentryCore
 
-/// A fresh private state directory per test.
-func tempState(_ name: String = #function) -> StateDirectory {
-    let path = "/tmp/uwsgi-sentry-unit-\(getpid())-\(name.filter { $0.isLetter })-\(System.randomEventID().prefix(6))"
-    return StateDirectory(path)!
+extension XCTestCase {
+    /// A fresh private state directory, removed when the test ends.
+    func tempState(_ name: String = #function) -> StateDirectory {
+        let path = "/tmp/uwsgi-sentry-unit-\(getpid())-\(name.filter { $0.isLetter })-\(System.randomEventID().prefix(6))"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        return StateDirectory(path)!
+    }
+
+    func removeWhenDone(_ path: String) {
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+    }
 }
 
 let testDSN = try! DSN(parsing: "http://0123456789abcdef@127.0.0.1:9/1")
@@ -137,6 +145,8 @@ final class ClientReportTests: XCTestCase {
 final class StateDirectoryTests: XCTestCase {
     func testRefusesWhatIsNotAPrivateDirectoryOfOurs() {
         let base = "/tmp/uwsgi-sentry-unit-owner-\(getpid())"
+        removeWhenDone(base)
+        removeWhenDone(base + "-link")
         mkdir(base, 0o700)
         chown(base, getuid() == 65534 ? 0 : 65534, 65534)
         XCTAssertNil(StateDirectory(base), "owned by someone else")
@@ -147,6 +157,7 @@ final class StateDirectoryTests: XCTestCase {
 
     func testTightensLoosePermissions() {
         let path = "/tmp/uwsgi-sentry-unit-loose-\(getpid())"
+        removeWhenDone(path)
         mkdir(path, 0o777)
         chmod(path, 0o777)
         XCTAssertNotNil(StateDirectory(path))
