@@ -19,6 +19,8 @@ public struct FlushResult: Equatable {
 public struct Flusher {
     let spool: Spool
     let options: Options
+    /// Rate limits and client reports: the same directory the senders use.
+    let state: StateDirectory
     let handle: EasyHandle
     /// Deliver envelopes still in back-off too (a manual flush after an outage).
     var force: Bool
@@ -26,7 +28,10 @@ public struct Flusher {
 
     public init?(spool: Spool, options: Options, force: Bool, say: @escaping (String) -> Void) {
         guard let handle = EasyHandle() else { return nil }
-        self.spool = spool; self.options = options; self.handle = handle; self.force = force; self.say = say
+        var o = options
+        if o.spool == nil { o.spool = spool.path }
+        self.spool = spool; self.options = o; self.handle = handle; self.force = force; self.say = say
+        state = StateDirectory.forOptions(o) ?? spool.dir
     }
 
     /// One pass over the spool, oldest first.
@@ -36,7 +41,7 @@ public struct Flusher {
         for e in spool.overBounds(maxCount: options.spoolMax, maxAge: options.spoolMaxAge) {
             // Counted for the project it was meant for, then gone.
             if let dsn = spool.read(e).flatMap(Flusher.dsn(of:)) {
-                ClientReport.record("cache_overflow", category: e.category, dsn: dsn, in: spool.dir)
+                ClientReport.record("cache_overflow", category: e.category, dsn: dsn, in: state)
             }
             if spool.delete(e) { result.dropped += 1 }
         }
@@ -50,34 +55,34 @@ public struct Flusher {
                 spool.remove(claimed: claimed)
                 continue
             }
-            if let wait = RateLimits.blocked(e.category, dsn: dsn, in: spool.dir) {
+            if let wait = RateLimits.blocked(e.category, dsn: dsn, in: state) {
                 // Not now: Sentry asked us to wait. It stays, due when the limit ends.
                 spool.release(claimed: claimed, e, failed: false, due: now + wait)
                 result.kept += 1
                 continue
             }
-            let reports = ClientReport.take(dsn: dsn, in: spool.dir)
+            let reports = ClientReport.take(dsn: dsn, in: state)
             let body = reports.isEmpty ? envelope : envelope + ClientReport.item(reports)
             var request = Transport.request(envelope: body, dsn: dsn, options: options)
             request.timeout = options.timeout
             switch Transport.send(request, using: handle) {
             case .accepted(let r):
-                RateLimits.record(RateLimits.from(r), dsn: dsn, in: spool.dir)
+                RateLimits.record(RateLimits.from(r), dsn: dsn, in: state)
                 spool.remove(claimed: claimed)
                 result.delivered += 1
             case .rateLimited(let r, let seconds):
-                RateLimits.record(RateLimits.from(r), dsn: dsn, in: spool.dir)
-                ClientReport.record("ratelimit_backoff", category: e.category, dsn: dsn, in: spool.dir)
+                RateLimits.record(RateLimits.from(r), dsn: dsn, in: state)
+                ClientReport.record("ratelimit_backoff", category: e.category, dsn: dsn, in: state)
                 spool.remove(claimed: claimed)
                 result.rateLimited += 1
                 say("event \(e.eventID) dropped: \(dsn.origin) is rate-limiting (HTTP 429), retry after \(Int(seconds)) s")
             case .rejected(let r):
-                RateLimits.record(RateLimits.from(r), dsn: dsn, in: spool.dir)
+                RateLimits.record(RateLimits.from(r), dsn: dsn, in: state)
                 spool.remove(claimed: claimed)
                 result.rejected += 1
                 say("event \(e.eventID) rejected by \(dsn.origin): HTTP \(r.status): \(Transport.reason(r))")
             case .networkFailure(let text):
-                ClientReport.restore(reports, dsn: dsn, in: spool.dir)
+                ClientReport.restore(reports, dsn: dsn, in: state)
                 spool.release(claimed: claimed, e, failed: true, due: StateDirectory.now() + Spool.backoff(e.attempt))
                 result.kept += 1
                 result.unreachable = true
