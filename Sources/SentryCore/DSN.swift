@@ -45,8 +45,8 @@ public struct DSN: Equatable {
         var s = Array(text.replacingNewlines().utf8)
         if s.count > 200 { s = Array(s[0..<200]) + Array("...".utf8) }
         let str = String(decoding: s, as: UTF8.self)
-        guard let start = Optional(str.find("://")?.upperBound ?? str.startIndex),
-              let at = str[start...].lastIndex(of: "@") else { return str }
+        let start = str.find("://")?.upperBound ?? str.startIndex
+        guard let at = str[start...].lastIndex(of: "@") else { return str }
         let userinfo = String(str[start..<at])
         return String(str[..<start]) + maskKey(userinfo) + String(str[at...])
     }

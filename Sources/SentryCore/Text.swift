@@ -26,31 +26,31 @@ extension String {
         return String(decoding: bytes[lo..<hi], as: UTF8.self)
     }
 
-    /// The first occurrence of `needle`, compared byte by byte.
+    /// The first occurrence of `needle`, compared byte by byte (UTF-8 code units, not
+    /// characters: no grapheme breaking, and a match after a combining mark is found).
     func find(_ needle: String) -> Range<String.Index>? {
         let n = Array(needle.utf8)
-        guard !n.isEmpty else { return nil }
-        var i = startIndex
-        while i < endIndex {
-            if self[i...].utf8.starts(with: n) {
-                return i..<utf8.index(i, offsetBy: n.count)
-            }
-            i = index(after: i)
+        guard let first = n.first else { return nil }
+        let u = utf8
+        var i = u.startIndex
+        while let hit = u[i...].firstIndex(of: first) {
+            if u[hit...].starts(with: n) { return hit..<u.index(hit, offsetBy: n.count) }
+            i = u.index(after: hit)
         }
         return nil
     }
 
-    /// Every occurrence of `needle` replaced by `replacement`.
+    /// Every occurrence of `needle` replaced by `replacement`, in one pass.
     func replacingAll(_ needle: String, with replacement: String) -> String {
-        guard !needle.isEmpty else { return self }
-        var out = ""
-        var rest = self[...]
-        while let r = String(rest).find(needle) {
-            let s = String(rest)
-            out += s[..<r.lowerBound] + replacement
-            rest = s[r.upperBound...]
+        guard !needle.isEmpty, find(needle) != nil else { return self }
+        let n = Array(needle.utf8), r = Array(replacement.utf8), b = Array(utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count)
+        var i = 0
+        while i < b.count {
+            if b[i] == n[0] && b[i...].starts(with: n) { out += r; i += n.count } else { out.append(b[i]); i += 1 }
         }
-        return out + rest
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// ASCII-only lowercasing: keys, levels, schemes and header names are ASCII, and
