@@ -23,6 +23,7 @@ PLUGINDIR ?= $(PREFIX)/lib/uwsgi/plugins
 SHAREDIR  ?= $(PREFIX)/share/uwsgi-sentry
 
 FUZZ_OUT := .build/fuzz
+CORE_SOURCES := $(shell find Sources/SentryCore -name "*.swift")
 FUZZ_TARGETS := options dsn packet
 FUZZ_RUNS ?= 1000000
 
@@ -80,10 +81,10 @@ test: deps venv build lint-man unit fuzz-replay e2e
 # libFuzzer targets (Fuzz/*.swift) over the library's sources, with AddressSanitizer.
 fuzz-build: $(addprefix $(FUZZ_OUT)/,$(FUZZ_TARGETS))
 
-$(FUZZ_OUT)/%: Fuzz/%.swift Sources/SentryCore/*.swift
+$(FUZZ_OUT)/%: Fuzz/%.swift $(CORE_SOURCES)
 	mkdir -p $(FUZZ_OUT)
 	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -I Sources/CCurl -module-name Fuzz_$* \
-	  Sources/SentryCore/*.swift $< -o $@
+	  $(CORE_SOURCES) $< -o $@
 
 # Each target for FUZZ_RUNS executions; new inputs that reach new code join Fuzz/corpus/.
 fuzz: fuzz-build

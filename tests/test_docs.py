@@ -6,8 +6,8 @@ import subprocess
 from conftest import BIN, ROOT
 
 KEYS = re.findall(r'"(\w+)"', re.search(r"static let keys = \[(.*?)\]", open(
-    os.path.join(ROOT, "Sources/SentryCore/Options.swift")).read(), re.S).group(1))
-EXIT_CODES = dict(re.findall(r"case (\w+) = (\d+)", open(os.path.join(ROOT, "Sources/SentryCore/CLI.swift")).read()))
+    os.path.join(ROOT, "Sources/SentryCore/Input/Options.swift")).read(), re.S).group(1))
+EXIT_CODES = dict(re.findall(r"case (\w+) = (\d+)", open(os.path.join(ROOT, "Sources/SentryCore/Command/CLI.swift")).read()))
 
 
 def texts():
