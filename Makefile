@@ -24,6 +24,7 @@ SHAREDIR  ?= $(PREFIX)/share/uwsgi-sentry
 
 FUZZ_OUT := .build/fuzz
 CORE_SOURCES := $(shell find Sources/SentryCore -name "*.swift")
+CURL_SOURCES := $(wildcard Sources/CurlHTTP/*.swift)
 FUZZ_TARGETS := options dsn packet
 FUZZ_RUNS ?= 1000000
 
@@ -79,12 +80,19 @@ e2e: build plugin plugin-sanitized venv
 test: deps venv build lint-man unit fuzz-replay e2e
 
 # libFuzzer targets (Fuzz/*.swift) over the library's sources, with AddressSanitizer.
+# CurlHTTP is built first as a module of its own (it is one in the package too), so
+# the fuzzed sources import it exactly as they do in the real build.
 fuzz-build: $(addprefix $(FUZZ_OUT)/,$(FUZZ_TARGETS))
 
-$(FUZZ_OUT)/%: Fuzz/%.swift $(CORE_SOURCES)
+$(FUZZ_OUT)/CurlHTTP.swiftmodule: $(CURL_SOURCES) Sources/CCurl/shim.h
 	mkdir -p $(FUZZ_OUT)
-	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -I Sources/CCurl -module-name Fuzz_$* \
-	  $(CORE_SOURCES) $< -o $@
+	swiftc -sanitize=address -parse-as-library -O -g -enable-library-evolution -module-name CurlHTTP \
+	  -Xcc -fmodule-map-file=Sources/CCurl/module.modulemap -I Sources/CCurl \
+	  -emit-module -emit-module-path $@ -emit-library -static -o $(FUZZ_OUT)/libCurlHTTP.a $(CURL_SOURCES)
+
+$(FUZZ_OUT)/%: Fuzz/%.swift $(CORE_SOURCES) $(FUZZ_OUT)/CurlHTTP.swiftmodule
+	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -I $(FUZZ_OUT) -L $(FUZZ_OUT) -lCurlHTTP \
+	  -module-name Fuzz_$* $(CORE_SOURCES) $< -o $@
 
 # Each target for FUZZ_RUNS executions; new inputs that reach new code join Fuzz/corpus/.
 fuzz: fuzz-build
@@ -102,12 +110,12 @@ lint-man:
 	@out=$$(mandoc -Tlint -W warning man/uwsgi-sentry.1 2>&1); if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
 
 bench: deps venv build plugin
-	$(VENV)/bin/python bench/sender.py
-	$(VENV)/bin/python bench/uwsgi_cost.py
-	$(VENV)/bin/python bench/storm.py
+	PYTHONPATH=tests $(VENV)/bin/python bench/sender.py
+	PYTHONPATH=tests $(VENV)/bin/python bench/uwsgi_cost.py
+	PYTHONPATH=tests $(VENV)/bin/python bench/storm.py
 
 demo: deps venv build plugin
-	$(VENV)/bin/python demo/demo.py
+	PYTHONPATH=tests $(VENV)/bin/python demo/demo.py
 
 install: build plugin
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/uwsgi-sentry

@@ -14,13 +14,22 @@ let lean: [SwiftSetting] = [
     ]),
 ]
 
+let shim = Context.packageDirectory + "/Sources/CCurl"
+
 let package = Package(
     name: "uwsgi-sentry",
     targets: [
-        // Headers only: libcurl's types and constants plus typed wrappers over the
-        // variadic calls. Nothing links -lcurl; the shim dlopen()s libcurl.so.4.
-        .systemLibrary(name: "CCurl", path: "Sources/CCurl"),
-        .target(name: "SentryCore", dependencies: ["CCurl"], swiftSettings: lean),
+        // The one door to libcurl. Its shim (Sources/CCurl: libcurl's types and typed
+        // wrappers over the variadic calls; nothing links -lcurl, the shim dlopen()s
+        // libcurl.so.4) is no package target: only this target's compiler is shown
+        // its module map, so `import CCurl` anywhere else is "no such module", and the
+        // `internal import` keeps every curl type out of this module's interface.
+        .target(name: "CurlHTTP", swiftSettings: lean + [
+            .unsafeFlags(["-Xcc", "-fmodule-map-file=\(shim)/module.modulemap", "-I", shim,
+                          // Resilient: clients compile against its interface alone, without CCurl.
+                          "-enable-library-evolution"]),
+        ]),
+        .target(name: "SentryCore", dependencies: ["CurlHTTP"], swiftSettings: lean),
         .executableTarget(name: "uwsgi-sentry", dependencies: ["SentryCore"], swiftSettings: lean),
         .testTarget(name: "SentryCoreTests", dependencies: ["SentryCore"]),
     ]

@@ -14,17 +14,11 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.environ.get("UWSGI_SENTRY_BIN", os.path.join(ROOT, ".build", "release", "uwsgi-sentry"))
-VENV_BIN = os.path.join(ROOT, ".venv", "py", "bin")
+from support import BIN, VENV, free_port
+
+VENV_BIN = os.path.join(VENV, "bin")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "300"))
 NULL = os.open(os.devnull, os.O_RDWR)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_nginx(workdir, port):
@@ -103,6 +97,11 @@ def main():
             ("uwsgi-sentry --help", [BIN, "--help"]),
             ("uwsgi-sentry --version", [BIN, "--version"]),
         ]
+        baseline = os.environ.get("UWSGI_SENTRY_BASELINE")
+        if baseline:
+            # Another build of uwsgi-sentry (e.g. the last release), measured in the same rounds.
+            commands += [("baseline (send)", [baseline, options + ",budget=0"]),
+                         ("baseline --help", [baseline, "--help"])]
         cli = ensure_sentry_cli()
         if cli:
             commands.append(("sentry-cli send-event", [cli, "send-event", "-m", "bench: worker died"]))

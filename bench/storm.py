@@ -15,17 +15,11 @@ import sys
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-from faultserver import FaultServer  # noqa: E402
-from uwsgi_harness import UWSGI  # noqa: E402
+from faultserver import FaultServer
+from support import ROOT, percentile
+from uwsgi_harness import UWSGI
 
 LINES, SECONDS = int(os.environ.get("STORM_LINES", "10000")), 10
-
-
-def pct(values, p):
-    s = sorted(values)
-    return s[min(len(s) - 1, int(len(s) * p / 100))]
 
 
 def latencies(u, stop, out):
@@ -106,14 +100,14 @@ def main():
           % (LINES, storm_time, "the sentry plugin (storm.ini)" if engine == "plugin" else "cmd: (one shell and sender per line)"))
     print("| | requests | p50 | p99 |")
     print("|---|---|---|---|")
-    print("| unloaded | %d | %.2f ms | %.2f ms |" % (len(unloaded), pct(unloaded, 50) * 1e3, pct(unloaded, 99) * 1e3))
-    print("| during the storm | %d | %.2f ms | %.2f ms |" % (len(loaded), pct(loaded, 50) * 1e3, pct(loaded, 99) * 1e3))
+    print("| unloaded | %d | %.2f ms | %.2f ms |" % (len(unloaded), percentile(unloaded, 50) * 1e3, percentile(unloaded, 99) * 1e3))
+    print("| during the storm | %d | %.2f ms | %.2f ms |" % (len(loaded), percentile(loaded, 50) * 1e3, percentile(loaded, 99) * 1e3))
     print()
     print("lines that reached the alarm: %d (storm lines in uWSGI's log: %d)" % (alarmed, log.count("FOO storm line")))
     print("events the Sentry server received from the storm: %d (budget 10 per 60 s)" % storm_events)
     print("drops reported in client reports (backpressure): %d" % dropped)
     print("zombies after the storm: %d" % zombies)
-    ratio = pct(loaded, 99) / pct(unloaded, 99)
+    ratio = percentile(loaded, 99) / percentile(unloaded, 99)
     print()
     for text, ok in [("p99 during the storm within 1.5x of unloaded (%.2fx)" % ratio, ratio <= 1.5),
                      ("the server received at most the budget", storm_events <= 10),

@@ -17,12 +17,9 @@ import sys
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-from uwsgi_harness import UWSGI  # noqa: E402
+from support import BIN, PLUGINS, ROOT, percentile
+from uwsgi_harness import UWSGI
 
-BIN = os.environ.get("UWSGI_SENTRY_BIN", os.path.join(ROOT, ".build", "release", "uwsgi-sentry"))
-PLUGINS = os.path.join(ROOT, ".build", "uwsgi-plugins")
 BATCHES = int(os.environ.get("BENCH_BATCHES", "10"))
 PER_BATCH = int(os.environ.get("BENCH_PER_BATCH", "200"))
 RATE, SECONDS = 200, 5
@@ -65,11 +62,6 @@ def timed_get(port, path):
     return time.perf_counter() - start
 
 
-def pct(values, p):
-    s = sorted(values)
-    return s[min(len(s) - 1, int(len(s) * p / 100))]
-
-
 def main():
     sink = Server(("127.0.0.1", 0), SlowSentry)
     threading.Thread(target=sink.serve_forever, daemon=True).start()
@@ -101,14 +93,14 @@ def main():
                     n += 1  # a distinct URI: uWSGI folds identical alarm messages
                     lat[name].append(timed_get(u.port, "/value?bench-%d" % n))
 
-        base50, base99 = pct(lat["without uwsgi-sentry"], 50), pct(lat["without uwsgi-sentry"], 99)
+        base50, base99 = percentile(lat["without uwsgi-sentry"], 50), percentile(lat["without uwsgi-sentry"], 99)
         print("%d requests each to a failing endpoint, %d interleaved batches; Sentry answers after 2 s\n"
               % (BATCHES * PER_BATCH, BATCHES))
         print("| uWSGI | p50 | p99 | added p50 | added p99 |")
         print("|---|---|---|---|---|")
         verdicts = []
         for name, values in lat.items():
-            p50, p99 = pct(values, 50), pct(values, 99)
+            p50, p99 = percentile(values, 50), percentile(values, 99)
             print("| %s | %.3f ms | %.3f ms | %+.3f ms | %+.3f ms |" % (name, p50 * 1e3, p99 * 1e3,
                                                                       (p50 - base50) * 1e3, (p99 - base99) * 1e3))
             if name != "without uwsgi-sentry":

@@ -15,12 +15,9 @@ import sys
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-from bugsink import PASSWORD, USER, Bugsink  # noqa: E402
-from uwsgi_harness import UWSGI  # noqa: E402
-
-BIN = os.environ.get("UWSGI_SENTRY_BIN", os.path.join(ROOT, ".build", "release", "uwsgi-sentry"))
+from bugsink import PASSWORD, USER, Bugsink
+from support import BIN, ROOT, free_port
+from uwsgi_harness import UWSGI
 
 
 def port_free(port):
@@ -79,7 +76,6 @@ def run_uwsgi(dsn):
 def main():
     port = int(os.environ.get("DEMO_PORT", "8000"))  # 0: any free port
     if port == 0 or not port_free(port):
-        from bugsink import free_port
         port = free_port()
     workdir = os.path.join(ROOT, ".work", "demo-bugsink")
     shutil.rmtree(workdir, ignore_errors=True)

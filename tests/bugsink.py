@@ -12,12 +12,10 @@ import sqlite3
 import subprocess
 import sys
 import time
-import uuid
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VENV = os.environ.get("BUGSINK_VENV", os.path.join(ROOT, ".venv", "py"))
+from support import TEST_KEY, VENV, free_port
 
-KEY = "0123456789abcdef0123456789abcdef"
+KEY = TEST_KEY
 SECRET_PROJECT_KEY = "fedcba9876543210fedcba9876543210"
 USER, PASSWORD = "admin@example.com", "uwsgi-sentry"
 
@@ -34,12 +32,6 @@ for name, key in ((%(p1)r, %(k1)r), (%(p2)r, %(k2)r)):
     project = Project.objects.create(name=name, team=team, sentry_key=uuid.UUID(key))
     ProjectMembership.objects.create(project=project, user=user, role=1, accepted=True)
 """
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Bugsink:

@@ -6,7 +6,7 @@ import socket
 import subprocess
 import time
 
-from conftest import BIN, clean_env, run
+from support import BIN, clean_env, run
 from faultserver import FaultServer
 
 DSN = "http://0123456789abcdef@127.0.0.1:9/1"

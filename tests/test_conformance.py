@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from conftest import clean_env, run
+from support import clean_env, run
 from packets import packet
 from relay import normalize, payload_of
 

@@ -9,11 +9,11 @@ import urllib.parse
 import urllib.request
 
 from bugsink import PASSWORD, USER
-from conftest import ROOT
+from support import ROOT
 
 
 def test_demo_fires_every_trigger_and_shows_what_was_stored():
-    env = dict(os.environ, DEMO_NO_WAIT="1", DEMO_PORT="0")
+    env = dict(os.environ, DEMO_NO_WAIT="1", DEMO_PORT="0", PYTHONPATH=os.path.join(ROOT, "tests"))
     r = subprocess.run([sys.executable, os.path.join(ROOT, "demo", "demo.py")], capture_output=True, text=True,
                        env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -42,5 +42,5 @@ def test_the_printed_login_opens_the_web_ui(bugsink):
 
 
 def send_one(bugsink):
-    from conftest import run
+    from support import run
     return run("dsn=%s,message=demo web UI check" % bugsink.dsn).returncode == 0

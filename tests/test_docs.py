@@ -3,11 +3,11 @@ import os
 import re
 import subprocess
 
-from conftest import BIN, ROOT
+from support import BIN, ROOT
 
 KEYS = re.findall(r'"(\w+)"', re.search(r"static let keys = \[(.*?)\]", open(
     os.path.join(ROOT, "Sources/SentryCore/Input/Options.swift")).read(), re.S).group(1))
-EXIT_CODES = dict(re.findall(r"case (\w+) = (\d+)", open(os.path.join(ROOT, "Sources/SentryCore/Command/CLI.swift")).read()))
+EXIT_CODES = dict(re.findall(r"case (\w+) = (\d+)", open(os.path.join(ROOT, "Sources/SentryCore/Command/ExitCode.swift")).read()))
 
 
 def texts():

@@ -6,16 +6,12 @@ import time
 
 import pytest
 
-from conftest import run
 from faultserver import BlackHole, FaultServer, make_cert
+from support import clean_env, run
+from support import spool_envelopes as spooled
 
 OK, NETWORK, REJECTED, RATE_LIMITED, SPOOLED = 0, 3, 4, 5, 6
 TIMEOUT = 1.5
-
-
-def spooled(d):
-    """Envelopes in the spool (created only when something had to be kept)."""
-    return sorted(f for f in os.listdir(d) if f.endswith(".envelope")) if os.path.isdir(d) else []
 
 
 def check(result, elapsed, code, spool, files, timeout=TIMEOUT):
@@ -194,7 +190,6 @@ def test_proxy_from_the_environment():
         upstream.close()
     threading.Thread(target=relay, daemon=True).start()
     try:
-        from conftest import clean_env
         r = run("dsn=%s,message=via proxy" % target.dsn(),
                 env=clean_env(http_proxy="http://127.0.0.1:%d" % proxy.getsockname()[1]))
         assert r.returncode == OK, r.stderr

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import run
+from support import run
 from faultserver import FaultServer
 from packets import item, kv, packet
 

@@ -2,7 +2,7 @@
 import os
 import subprocess
 
-from conftest import ROOT
+from support import ROOT
 
 PLUGIN = os.path.join(ROOT, "plugin", "sentry", "sentry_plugin.c")
 BUILDER = os.path.join(ROOT, ".build", "uwsgi-plugins", ".uwsgi_plugins_builder")

@@ -7,9 +7,10 @@ import time
 
 import pytest
 
-from conftest import BIN, ROOT, clean_env
+from support import BIN, ROOT, clean_env
 from faultserver import FaultServer
-from uwsgi_harness import UWSGI, wait_for
+from uwsgi_harness import UWSGI
+from support import wait_for
 
 PLUGINS = os.path.join(ROOT, ".build", "uwsgi-plugins-sanitized")
 

@@ -1,15 +1,10 @@
 """The sender against a real Bugsink (strict validation): assert on STORED events."""
 import re
 
-from conftest import clean_env, run
+from support import clean_env, run
+from support import event_id as event_id_of
 
 EXIT_OK, EXIT_USAGE, EXIT_NETWORK, EXIT_REJECTED, EXIT_RATE_LIMITED = 0, 2, 3, 4, 5
-
-
-def event_id_of(result):
-    m = re.search(rb"event ([0-9a-f]{32}) ", result.stdout + result.stderr)
-    assert m, (result.stdout, result.stderr)
-    return m.group(1).decode()
 
 
 def send_and_fetch(bugsink, options, stdin=b"", dsn=None):

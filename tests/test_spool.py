@@ -10,21 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bugsink import Bugsink, free_port
-from conftest import BIN, clean_env, run
+from bugsink import Bugsink
 from faultserver import FaultServer
-from uwsgi_harness import UWSGI, wait_for
+from support import BIN, clean_env, down_dsn, event_id, free_port, run, wait_for
+from support import spool_envelopes as envelopes
+from support import spool_leftovers as leftovers
+from uwsgi_harness import UWSGI
 
 SPOOLED = 6
-
-
-def envelopes(d):
-    return sorted(f for f in os.listdir(d) if f.endswith(".envelope") and not f.startswith(".")) \
-        if os.path.isdir(d) else []
-
-
-def leftovers(d):
-    return [f for f in os.listdir(d) if f.startswith((".tmp-", ".inflight-"))] if os.path.isdir(d) else []
 
 
 def spool_events(dsn, spool, n, prefix="ev"):
@@ -32,12 +25,8 @@ def spool_events(dsn, spool, n, prefix="ev"):
     for i in range(n):
         r = run("dsn=%s,message=%s %d,spool=%s,timeout=1,budget=0" % (dsn, prefix, i, spool))
         assert r.returncode == SPOOLED, r.stderr
-        ids.append(r.stderr.split()[2].decode())
+        ids.append(event_id(r))
     return ids
-
-
-def down_dsn():
-    return "http://0123456789abcdef0123456789abcdef@127.0.0.1:%d/1" % free_port()
 
 
 def test_flush_keeps_on_network_failure_and_removes_on_any_answer(tmp_path):

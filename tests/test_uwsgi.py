@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from conftest import ROOT, clean_env
-from uwsgi_harness import UWSGI, wait_for
+from support import ROOT, clean_env
+from uwsgi_harness import UWSGI
+from support import wait_for
 
 
 def share(installed, name):

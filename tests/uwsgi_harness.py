@@ -6,9 +6,8 @@ import socket
 import subprocess
 import time
 
-from bugsink import free_port
+from support import ROOT, free_port
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 APP = os.path.join(ROOT, "tests", "apps", "app.py")
 
 
@@ -90,14 +89,3 @@ class UWSGI:
 
     def __exit__(self, *exc):
         self.stop()
-
-
-def wait_for(predicate, timeout=15.0, interval=0.1):
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.time() >= deadline:
-            return value
-        time.sleep(interval)

@@ -3,15 +3,15 @@
 // carries them as a `client_report` item.
 
 public struct Discard: Equatable {
-    public var reason: String     // ratelimit_backoff, queue_overflow, backpressure, network_error
-    public var category: String   // default, error
+    public var reason: DiscardReason
+    public var category: DataCategory
     public var quantity: Int
 }
 
 public enum ClientReport {
     static func fileName(_ dsn: DSN) -> String { "discarded-" + dsn.stateKey }
 
-    public static func record(_ reason: String, category: String, quantity: Int = 1, dsn: DSN, in state: StateDirectory) {
+    public static func record(_ reason: DiscardReason, category: DataCategory, quantity: Int = 1, dsn: DSN, in state: StateDirectory) {
         state.update(fileName(dsn)) { old in
             var counts = decode(old)
             if let i = counts.firstIndex(where: { $0.reason == reason && $0.category == category }) {
@@ -45,7 +45,7 @@ public enum ClientReport {
         w.string("timestamp", timestamp)
         w.openArray("discarded_events")
         for c in counts {
-            w.openObject(); w.string("reason", c.reason); w.string("category", c.category); w.int("quantity", c.quantity); w.closeObject()
+            w.openObject(); w.string("reason", c.reason.rawValue); w.string("category", c.category.rawValue); w.int("quantity", c.quantity); w.closeObject()
         }
         w.closeArray()
         w.closeObject()
@@ -57,14 +57,15 @@ public enum ClientReport {
     static func decode(_ bytes: [UInt8]) -> [Discard] {
         String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { line in
             let p = line.split(separator: " ")
-            guard p.count == 3, let n = Int(p[2]), n > 0 else { return nil }
-            return Discard(reason: String(p[0]), category: String(p[1]), quantity: n)
+            guard p.count == 3, let reason = DiscardReason(rawValue: String(p[0])), let n = Int(p[2]), n > 0 else { return nil }
+            let category = DataCategory(rawValue: String(p[1]))
+            return category.isWellFormed ? Discard(reason: reason, category: category, quantity: n) : nil
         }
     }
 
     static func encode(_ counts: [Discard]) -> [UInt8] {
         var text = ""
-        for c in counts where c.quantity > 0 { text += "\(c.reason) \(c.category) \(c.quantity)\n" }
+        for c in counts where c.quantity > 0 { text += "\(c.reason.rawValue) \(c.category.rawValue) \(c.quantity)\n" }
         return Array(text.utf8)
     }
 }

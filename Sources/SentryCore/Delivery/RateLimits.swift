@@ -4,7 +4,7 @@
 
 public struct RateLimit: Equatable {
     /// Empty: every category.
-    public var categories: [String]
+    public var categories: [DataCategory]
     public var seconds: Double
 }
 
@@ -16,7 +16,7 @@ public enum RateLimits {
             let parts = entry.split(separator: ":", omittingEmptySubsequences: false).map { String($0).trimmingSpaces() }
             guard let seconds = Double(parts.first ?? ""), seconds >= 0 else { continue }
             let categories = parts.count > 1 ? parts[1].split(separator: ";").map { String($0).trimmingSpaces() } : []
-            out.append(RateLimit(categories: categories.filter { !$0.isEmpty }, seconds: seconds))
+            out.append(RateLimit(categories: categories.filter { !$0.isEmpty }.map(DataCategory.init(rawValue:)), seconds: seconds))
         }
         return out
     }
@@ -42,7 +42,7 @@ public enum RateLimits {
         state.update(fileName(dsn)) { old in
             var until = decode(old)
             for limit in limits {
-                for category in limit.categories.isEmpty ? [""] : limit.categories {
+                for category in limit.categories.isEmpty ? [""] : limit.categories.map(\.rawValue) {
                     until[category] = max(until[category] ?? 0, now + limit.seconds)
                 }
             }
@@ -53,10 +53,10 @@ public enum RateLimits {
     }
 
     /// Seconds until `category` may be sent again; nil when it may be sent now.
-    public static func blocked(_ category: String, dsn: DSN, in state: StateDirectory, now: Double = StateDirectory.now()) -> Double? {
+    public static func blocked(_ category: DataCategory, dsn: DSN, in state: StateDirectory, now: Double = StateDirectory.now()) -> Double? {
         guard let bytes = state.read(fileName(dsn)) else { return nil }
         let until = decode(bytes)
-        let deadline = max(until[""] ?? 0, until[category] ?? 0)
+        let deadline = max(until[""] ?? 0, until[category.rawValue] ?? 0)
         return deadline > now ? deadline - now : nil
     }
 

@@ -1,6 +1,7 @@
 // Envelope -> Sentry's envelope endpoint, and the answer -> what happened.
 // Sentry's rule: only a failure WITHOUT an HTTP answer may be retried; any HTTP
 // status is final (2xx delivered, 429 rate-limited, anything else rejected).
+import CurlHTTP
 
 public enum Delivery {
     case accepted(HTTPResponse)
@@ -36,7 +37,8 @@ public enum Transport {
         switch handle?.perform(request) ?? EasyHandle.perform(request) {
         case .failure(.libraryMissing): return .libraryMissing
         case .failure(.network(let text)): return .networkFailure(text)
-        case .success(let response):
+        case .success(let raw):
+            let response = HTTPResponse(raw)
             switch response.status {
             // A web page that says 200 to any POST has not stored an event.
             case 200..<300: return (response.header("content-type") ?? "").hasPrefix("text/html") ? .rejected(response) : .accepted(response)

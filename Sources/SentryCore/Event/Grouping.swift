@@ -6,14 +6,14 @@
 
 public enum Grouping {
     /// The level of uWSGI's own trouble lines; nil when the line is not one of them.
-    public static func inferLevel(_ message: String) -> String? {
+    public static func inferLevel(_ message: String) -> Level? {
         let m = message.asciiLowercased()
         if m.find("segmentation fault") != nil || m.find("sigsegv") != nil || m.find("harakiri on worker") != nil
             || m.find("got signal 11") != nil || m.find("sigbus") != nil || m.hasPrefix("*** backtrace of ") {
-            return "fatal"
+            return .fatal
         }
-        if m.find("damn ! worker") != nil || (m.find("worker") != nil && m.find("died") != nil) { return "error" }
-        if m.find("listen queue") != nil && m.find("full") != nil { return "warning" }
+        if m.find("damn ! worker") != nil || (m.find("worker") != nil && m.find("died") != nil) { return .error }
+        if m.find("listen queue") != nil && m.find("full") != nil { return .warning }
         return nil
     }
 

@@ -43,9 +43,9 @@ public struct JSONWriter {
         member(key); bytes += Array((value ? "true" : "false").utf8)
     }
     /// An object of string members, in the given order.
-    public mutating func stringMap(_ key: String, _ pairs: [(String, String)]) {
+    public mutating func fields(_ key: String, _ fields: [Field]) {
         openObject(key)
-        for (k, v) in pairs { string(k, v) }
+        for f in fields { string(f.name, f.value) }
         closeObject()
     }
 

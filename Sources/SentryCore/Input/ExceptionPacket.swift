@@ -6,7 +6,7 @@
 // about its lengths is an error, never a crash.
 
 public struct ExceptionPacket: Equatable {
-    public var vars: [(String, String)] = []
+    public var vars: [Field] = []
     public var frames: [StackFrame] = []
     public var className: String?
     public var message: String?
@@ -20,12 +20,6 @@ public struct ExceptionPacket: Equatable {
         public var description: String
     }
 
-    public static func == (a: ExceptionPacket, b: ExceptionPacket) -> Bool {
-        a.vars.elementsEqual(b.vars, by: ==) && a.frames == b.frames && a.className == b.className
-            && a.message == b.message && a.repr == b.repr && a.unix == b.unix && a.workerID == b.workerID
-            && a.pid == b.pid && a.node == b.node
-    }
-
     public init() {}
 
     public static func decode(_ bytes: ArraySlice<UInt8>) throws -> ExceptionPacket {
@@ -35,7 +29,7 @@ public struct ExceptionPacket: Equatable {
             switch String(decoding: key, as: UTF8.self) {
             case "vars":
                 p.vars = try pairs(value, what: "vars").map {
-                    (String(decoding: $0.0, as: UTF8.self), String(decoding: $0.1, as: UTF8.self))
+                    Field(String(decoding: $0.0, as: UTF8.self), String(decoding: $0.1, as: UTF8.self))
                 }
             case "backtrace": p.frames = try frames(value)
             case "class": p.className = text
@@ -144,7 +138,7 @@ public struct ExceptionPacket: Equatable {
 
     public var request: RequestInfo? {
         guard !vars.isEmpty else { return nil }
-        func v(_ k: String) -> String? { vars.last(where: { $0.0 == k }).map(\.1).flatMap { $0.isEmpty ? nil : $0 } }
+        func v(_ k: String) -> String? { vars.last(named: k).flatMap { $0.isEmpty ? nil : $0 } }
         var r = RequestInfo()
         r.method = v("REQUEST_METHOD")
         let https = v("HTTPS").map { $0.asciiLowercased() == "on" || $0 == "1" } ?? false
@@ -157,13 +151,14 @@ public struct ExceptionPacket: Equatable {
         if let q = path.firstIndex(of: "?") { path = String(path[..<q]) }
         r.url = scheme + "://" + host + path
         r.queryString = v("QUERY_STRING").map(ExceptionPacket.scrubQuery)
-        for (k, value) in vars {
+        for field in vars {
+            let k = field.name, value = field.value
             let isHeader = k.hasPrefix("HTTP_") || k == "CONTENT_TYPE" || k == "CONTENT_LENGTH"
             if isHeader {
                 let name = ExceptionPacket.headerName(k.hasPrefix("HTTP_") ? String(k.dropFirst(5)) : k)
-                r.headers.append((name, ExceptionPacket.looksSecret(name) ? ExceptionPacket.filtered : value))
+                r.headers.append(Field(name, ExceptionPacket.looksSecret(name) ? ExceptionPacket.filtered : value))
             } else if !["REQUEST_URI", "QUERY_STRING", "PATH_INFO"].contains(k) {
-                r.env.append((k, ExceptionPacket.looksSecret(k) ? ExceptionPacket.filtered : value))
+                r.env.append(Field(k, ExceptionPacket.looksSecret(k) ? ExceptionPacket.filtered : value))
             }
         }
         return r

@@ -66,9 +66,9 @@ public enum KVList {
 
     /// `k:v;k2:v2` (tags, extra, user): pairs split at `;`, key and value at the first `:`.
     /// An item without `:` gets an empty value.
-    public static func pairs(_ raw: String) -> [(String, String)] {
+    public static func pairs(_ raw: String) -> [Field] {
         parse(raw, separator: UInt8(ascii: ";"), assign: UInt8(ascii: ":"))
-            .map { ($0.key, $0.value ?? "") }
+            .map { Field($0.key, $0.value ?? "") }
     }
 
     /// `a;b;c` (fingerprint): a list split at unescaped `;`.

@@ -15,14 +15,14 @@ public struct Options {
     public var exceptionValue: String?
     public var noVerify = false
     public var debug = false
-    public var tags: [(String, String)] = []
-    public var extra: [(String, String)] = []
+    public var tags: [Field] = []
+    public var extra: [Field] = []
     public var timeout: Double = Options.defaultTimeout
     public var environment: String?
     public var dist: String?
     public var transaction: String?
     public var fingerprint: [String] = []
-    public var user: [(String, String)] = []
+    public var user: [Field] = []
     public var caFile: String?
     /// Where an event goes when Sentry cannot be reached (and what `mode=spool` fills).
     public var spool: String?

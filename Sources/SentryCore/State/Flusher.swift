@@ -1,9 +1,8 @@
-// Delivering what is spooled: `uwsgi-sentry flush [DIR]` (one pass) and
-// `uwsgi-sentry daemon [DIR]` (for uWSGI's attach-daemon: watches the spool and
-// sends over one reused connection until uWSGI stops it).
+// Delivering what is spooled, one pass, oldest first, over one reused connection:
+// `uwsgi-sentry flush [DIR]`, and each pass of the daemon (Daemon.swift).
 // Sentry's offline-caching rule: a network failure keeps the envelope (with
 // back-off); any HTTP answer is final (2xx delivered, anything else reported).
-import Glibc
+import CurlHTTP
 
 public struct FlushResult: Equatable {
     public var delivered = 0
@@ -41,7 +40,7 @@ public struct Flusher {
         for e in spool.overBounds(maxCount: options.spoolMax, maxAge: options.spoolMaxAge) {
             // Counted for the project it was meant for, then gone.
             if let dsn = spool.read(e).flatMap(Flusher.dsn(of:)) {
-                ClientReport.record("cache_overflow", category: e.category, dsn: dsn, in: state)
+                ClientReport.record(.cacheOverflow, category: e.category, dsn: dsn, in: state)
             }
             if spool.delete(e) { result.dropped += 1 }
         }
@@ -72,7 +71,7 @@ public struct Flusher {
                 result.delivered += 1
             case .rateLimited(let r, let seconds):
                 RateLimits.record(RateLimits.from(r), dsn: dsn, in: state)
-                ClientReport.record("ratelimit_backoff", category: e.category, dsn: dsn, in: state)
+                ClientReport.record(.ratelimitBackoff, category: e.category, dsn: dsn, in: state)
                 spool.remove(claimed: claimed)
                 result.rateLimited += 1
                 say("event \(e.eventID) dropped: \(dsn.origin) is rate-limiting (HTTP 429), retry after \(Int(seconds)) s")
@@ -101,45 +100,5 @@ public struct Flusher {
     static func dsn(of envelope: [UInt8]) -> DSN? {
         let header = String(decoding: envelope.prefix(while: { $0 != 10 }), as: UTF8.self)
         return Transport.jsonStringField("dsn", in: header).flatMap { try? DSN(parsing: $0) }
-    }
-}
-
-// MARK: the daemon
-
-/// Set by the signal handler; read by the daemon loop.
-private var stopSignal: Int32 = 0
-
-public enum Daemon {
-    /// Runs until SIGTERM/SIGINT/SIGHUP/SIGQUIT or until its parent (uWSGI) is gone.
-    /// An outage is said once when it starts and once when it ends, not every pass.
-    public static func run(_ flusher: Flusher) -> Int32 {
-        for sig in [SIGTERM, SIGINT, SIGHUP, SIGQUIT] {
-            signal(sig) { s in stopSignal = s }
-        }
-        let parent = getppid()
-        let watch = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
-        if watch >= 0 { _ = inotify_add_watch(watch, flusher.spool.path, UInt32(IN_MOVED_TO | IN_CLOSE_WRITE)) }
-        defer { if watch >= 0 { close(watch) } }
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        var down = false
-        while stopSignal == 0 && getppid() == parent {
-            let r = flusher.pass()
-            if r.unreachable && !down { flusher.say("\(r.networkError ?? "no answer"); keeping events in \(flusher.spool.path)") }
-            if !r.unreachable && down && r.delivered > 0 { flusher.say("Sentry answers again: delivered \(r.delivered) spooled event(s)") }
-            if r.unreachable || r.delivered > 0 { down = r.unreachable }
-            // Unreachable: wait before trying again; otherwise wake on a new file.
-            let wait: Int32 = r.unreachable ? 5000 : 1000
-            var p = pollfd(fd: watch, events: Int16(POLLIN), revents: 0)
-            let deadline = System.monotonic() + Double(wait) / 1000
-            repeat {
-                let left = Int32(max(0, (deadline - System.monotonic()) * 1000))
-                if watch < 0 { usleep(UInt32(left) * 1000); break }
-                if poll(&p, 1, min(left, 500)) > 0 {
-                    while buffer.withUnsafeMutableBytes({ read(watch, $0.baseAddress, $0.count) }) > 0 {}
-                    if !r.unreachable { break }
-                }
-            } while stopSignal == 0 && getppid() == parent && System.monotonic() < deadline
-        }
-        return 0
     }
 }

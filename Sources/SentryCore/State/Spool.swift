@@ -10,7 +10,7 @@ public struct SpoolEntry: Equatable {
     public var name: String
     public var createdMillis: Int
     public var eventID: String
-    public var category: String
+    public var category: DataCategory
     public var attempt: Int
 
     init?(name: String) {
@@ -20,13 +20,13 @@ public struct SpoolEntry: Equatable {
         self.name = name
         createdMillis = ms
         eventID = String(parts[1])
-        category = String(parts[2])
+        category = DataCategory(rawValue: String(parts[2]))
         self.attempt = attempt
     }
 
-    static func name(createdMillis: Int, eventID: String, category: String, attempt: Int) -> String {
+    static func name(createdMillis: Int, eventID: String, category: DataCategory, attempt: Int) -> String {
         let ms = String(createdMillis)
-        return String(repeating: "0", count: max(0, 16 - ms.count)) + ms + "-\(eventID)-\(category)-\(attempt).envelope"
+        return String(repeating: "0", count: max(0, 16 - ms.count)) + ms + "-\(eventID)-\(category.rawValue)-\(attempt).envelope"
     }
 }
 
@@ -44,7 +44,7 @@ public struct Spool {
     public static func backoff(_ attempt: Int) -> Double { min(3600, 5 * Double(1 << min(attempt, 20))) }
 
     @discardableResult
-    public func write(_ envelope: [UInt8], eventID: String, category: String) -> String? {
+    public func write(_ envelope: [UInt8], eventID: String, category: DataCategory) -> String? {
         let name = SpoolEntry.name(createdMillis: Int(StateDirectory.now() * 1000), eventID: eventID, category: category, attempt: 0)
         return dir.atomicWrite(name, envelope) ? name : nil
     }

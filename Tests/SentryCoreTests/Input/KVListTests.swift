@@ -34,8 +34,8 @@ final class KVListTests: XCTestCase {
     func testPairsHonourTheirOwnEscapes() {
         let items = KVList.parse(#"tags=a:b\;c;url:http://x"#)
         let pairs = KVList.pairs(items[0].rawValue!)
-        XCTAssertEqual(pairs.map(\.0), ["a", "url"])
-        XCTAssertEqual(pairs.map(\.1), ["b;c", "http://x"])
+        XCTAssertEqual(pairs.map(\.name), ["a", "url"])
+        XCTAssertEqual(pairs.map(\.value), ["b;c", "http://x"])
     }
 
     func testListSplitsAtSemicolons() {

@@ -1,35 +1,9 @@
-// The small typed Swift surface over libcurl; nothing else in the project touches
-// curl. libcurl is loaded here, on the first transfer, never at start-up.
-import CCurl
-
-public struct HTTPRequest {
-    public var url: String
-    public var headers: [String]
-    public var body: [UInt8]
-    public var timeout: Double
-    public var verifyTLS = true
-    public var caFile: String?
-}
-
-public struct HTTPResponse {
-    public var status: Int
-    /// Header names lower-cased, in arrival order, of the final response only.
-    public var headers: [(String, String)]
-    /// The first 8 KiB of the body, UTF-8 repaired.
-    public var body: String
-
-    public func header(_ name: String) -> String? {
-        let n = name.asciiLowercased()
-        return headers.last(where: { $0.0 == n })?.1
-    }
-}
-
-public enum TransferError: Error, Equatable {
-    /// libcurl.so.4 could not be loaded.
-    case libraryMissing
-    /// No HTTP answer: refused, DNS, timeout, TLS, reset...
-    case network(String)
-}
+// The only Swift that touches libcurl. CCurl is an `internal import`, so no libcurl
+// type can appear in this module's interface, and SwiftPM's explicit import check
+// (`make`) keeps every other target from importing CCurl: SentryCore sees
+// HTTPRequest in, RawResponse or TransferError out.
+// libcurl is loaded here, on the first transfer, never at start-up.
+internal import CCurl
 
 /// One libcurl easy handle. A sender uses it once; a flusher keeps it for every
 /// envelope, so they share one connection (keep-alive, one TLS handshake).
@@ -50,12 +24,12 @@ public final class EasyHandle {
 
     deinit { uws_easy_cleanup(EasyHandle.api, h) }
 
-    public static func perform(_ request: HTTPRequest) -> Result<HTTPResponse, TransferError> {
+    public static func perform(_ request: HTTPRequest) -> Result<RawResponse, TransferError> {
         guard let handle = EasyHandle() else { return .failure(.libraryMissing) }
         return handle.perform(request)
     }
 
-    public func perform(_ request: HTTPRequest) -> Result<HTTPResponse, TransferError> {
+    public func perform(_ request: HTTPRequest) -> Result<RawResponse, TransferError> {
         let api = EasyHandle.api
         uws_easy_reset(api, h)  // options from the previous request go; the connection stays
         let transfer = UnsafeMutablePointer<uws_transfer>.allocate(capacity: 1)
@@ -66,7 +40,7 @@ public final class EasyHandle {
         for header in request.headers { list = uws_slist_append(api, list, header) }
         defer { uws_slist_free_all(api, list) }
 
-        let ms = max(1, Int(request.timeout * 1000))
+        let ms = clampedMilliseconds(request.timeout)
         _ = uws_setopt_string(api, h, CURLOPT_URL, request.url)
         _ = uws_setopt_string(api, h, CURLOPT_PROTOCOLS_STR, "http,https")
         _ = uws_setopt_long(api, h, CURLOPT_NOSIGNAL, 1)  // never SIGALRM (uWSGI may block it)
@@ -97,34 +71,13 @@ public final class EasyHandle {
             let text = detail.isEmpty ? String(cString: uws_easy_strerror(api, code)) : detail
             return .failure(.network(text))
         }
-        let headers = EasyHandle.parseHeaders(EasyHandle.bytes(of: &transfer.pointee.headers))
-        let body = String(decoding: EasyHandle.bytes(of: &transfer.pointee.body), as: UTF8.self)
-        return .success(HTTPResponse(status: status, headers: headers, body: body))
+        return .success(RawResponse(status: status, headerBytes: EasyHandle.bytes(of: &transfer.pointee.headers),
+                                    bodyBytes: EasyHandle.bytes(of: &transfer.pointee.body)))
     }
 
     private static func bytes(of capture: inout uws_capture) -> [UInt8] {
         let count = capture.len
         let base = UnsafeRawPointer(uws_capture_bytes(&capture)!)
         return Array(UnsafeRawBufferPointer(start: base, count: count))
-    }
-
-    /// Header lines of the LAST response in `raw` (a proxy's CONNECT answer or a
-    /// 100 Continue may come first), names lower-cased.
-    static func parseHeaders(_ raw: [UInt8]) -> [(String, String)] {
-        var headers: [(String, String)] = []
-        var start = 0
-        while start < raw.count {
-            var end = raw[start...].firstIndex(of: 10) ?? raw.count
-            let next = end + 1
-            if end > start && raw[end - 1] == 13 { end -= 1 }
-            let l = raw[start..<end]
-            start = next
-            if l.starts(with: "HTTP/".utf8) { headers.removeAll(); continue }
-            guard let colon = l.firstIndex(of: UInt8(ascii: ":")) else { continue }
-            let name = String(decoding: l[..<colon], as: UTF8.self).asciiLowercased()
-            let value = String(decoding: l[(colon + 1)...], as: UTF8.self).trimmingSpaces()
-            headers.append((name, value))
-        }
-        return headers
     }
 }

@@ -14,7 +14,7 @@ final class OptionsTests: XCTestCase {
         XCTAssertEqual(o.serverName, "s"); XCTAssertEqual(o.release, "r")
         XCTAssertEqual(o.exceptionType, "T"); XCTAssertEqual(o.exceptionValue, "V")
         XCTAssertTrue(o.noVerify); XCTAssertTrue(o.debug); XCTAssertEqual(o.timeout, 1.5)
-        XCTAssertEqual(o.tags.map(\.0), ["a"]); XCTAssertEqual(o.extra.map(\.1), ["2"])
+        XCTAssertEqual(o.tags.map(\.name), ["a"]); XCTAssertEqual(o.extra.map(\.value), ["2"])
     }
 
     func testModernKeys() {
@@ -23,7 +23,7 @@ final class OptionsTests: XCTestCase {
         XCTAssertEqual(problems, [])
         XCTAssertEqual(o.environment, "prod"); XCTAssertEqual(o.dist, "7"); XCTAssertEqual(o.transaction, "/x")
         XCTAssertEqual(o.fingerprint, ["a", "b"]); XCTAssertEqual(o.caFile, "/tmp/ca.pem")
-        XCTAssertEqual(o.user.map(\.0), ["id", "username", "email"])
+        XCTAssertEqual(o.user.map(\.name), ["id", "username", "email"])
     }
 
     func testFlagsTakeBooleans() {
@@ -38,7 +38,7 @@ final class OptionsTests: XCTestCase {
     func testDuplicatesLastScalarWinsListsAccumulate() {
         let (o, _) = Options.parse("level=info,level=fatal,tags=a:1,tags=b:2", environment: noEnv)
         XCTAssertEqual(o.level, "fatal")
-        XCTAssertEqual(o.tags.map(\.0), ["a", "b"])
+        XCTAssertEqual(o.tags.map(\.name), ["a", "b"])
     }
 
     func testEmptyValueMeansAbsent() {

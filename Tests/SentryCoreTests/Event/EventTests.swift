@@ -2,7 +2,7 @@ import XCTest
 @testable import SentryCore
 
 final class EventTests: XCTestCase {
-    let host = HostFacts(hostName: "web1", os: .init(sysname: "Linux", release: "6.1", version: "#1", machine: "x86_64"), uwsgi: nil)
+    let host = testHost
 
     func build(_ text: String, message: String? = "m") -> (Event, [Options.Problem]) {
         let (o, p) = Options.parse(text, environment: { _ in nil })
@@ -11,13 +11,13 @@ final class EventTests: XCTestCase {
     }
 
     func testLevelMapping() {
-        XCTAssertEqual(Event.normalizeLevel("WARN"), "warning")
-        XCTAssertEqual(Event.normalizeLevel("critical"), "fatal")
-        XCTAssertEqual(Event.normalizeLevel("Info"), "info")
-        XCTAssertEqual(Event.normalizeLevel("err"), "error")
-        XCTAssertNil(Event.normalizeLevel("loud"))
+        XCTAssertEqual(Level(lenient: "WARN"), .warning)
+        XCTAssertEqual(Level(lenient: "critical"), .fatal)
+        XCTAssertEqual(Level(lenient: "Info"), .info)
+        XCTAssertEqual(Level(lenient: "err"), .error)
+        XCTAssertNil(Level(lenient: "loud"))
         let (e, problems) = build("level=loud")
-        XCTAssertEqual(e.level, "error")
+        XCTAssertEqual(e.level, .error)
         XCTAssertEqual(problems.count, 1)
     }
 
@@ -45,7 +45,7 @@ final class EventTests: XCTestCase {
     func testExceptionOptions() {
         let (e, _) = build("exception_type=KeyError,exception_value=boom", message: nil)
         XCTAssertEqual(e.exception, ExceptionInfo(type: "KeyError", value: "boom"))
-        XCTAssertEqual(e.category, "error")
+        XCTAssertEqual(e.category, .error)
         let json = String(decoding: e.json(), as: UTF8.self)
         XCTAssertTrue(json.contains(#""mechanism":{"type":"uwsgi","handled":false}"#), json)
         XCTAssertFalse(json.contains("logentry"))
@@ -60,8 +60,8 @@ final class EventTests: XCTestCase {
 
     func testTagsCleaned() {
         let (e, problems) = build("tags=ok:1;bad key!:2;:3;x:line1\nline2")
-        XCTAssertEqual(e.tags.map(\.0), ["ok", "bad_key_", "x"])
-        XCTAssertEqual(e.tags.last?.1, "line1 line2")
+        XCTAssertEqual(e.tags.map(\.name), ["ok", "bad_key_", "x"])
+        XCTAssertEqual(e.tags.last?.value, "line1 line2")
         XCTAssertEqual(problems.count, 1)
         XCTAssertEqual(Event.tagKey("a b"), "a_b")
     }
@@ -81,7 +81,7 @@ final class EventTests: XCTestCase {
 
     func testUWSGIContext() {
         var h = host
-        h.uwsgi = ("2", 77, "uWSGI master")
+        h.uwsgi = HostFacts.UWSGIFacts(reloads: "2", parentPID: 77, procName: "uWSGI master")
         let (o, _) = Options.parse("", environment: { _ in nil })
         let json = String(decoding: Event.build(options: o, message: "m", host: h).0.json(), as: UTF8.self)
         XCTAssertTrue(json.contains(#""uwsgi":{"type":"uwsgi","reloads":"2","parent_pid":77,"original_proc_name":"uWSGI master"}"#), json)

@@ -3,10 +3,10 @@ import XCTest
 
 final class GroupingTests: XCTestCase {
     func testLevelsOfKnownLines() {
-        XCTAssertEqual(Grouping.inferLevel("!!! uWSGI process 3 got Segmentation Fault !!!"), "fatal")
-        XCTAssertEqual(Grouping.inferLevel("*** HARAKIRI ON WORKER 1 (pid: 9, try: 1) ***"), "fatal")
-        XCTAssertEqual(Grouping.inferLevel("DAMN ! worker 1 (pid: 18352) died :( trying respawn ..."), "error")
-        XCTAssertEqual(Grouping.inferLevel(#"*** uWSGI listen queue of socket "127.0.0.1:8000" (fd: 3) full !!! (101/100) ***"#), "warning")
+        XCTAssertEqual(Grouping.inferLevel("!!! uWSGI process 3 got Segmentation Fault !!!"), .fatal)
+        XCTAssertEqual(Grouping.inferLevel("*** HARAKIRI ON WORKER 1 (pid: 9, try: 1) ***"), .fatal)
+        XCTAssertEqual(Grouping.inferLevel("DAMN ! worker 1 (pid: 18352) died :( trying respawn ..."), .error)
+        XCTAssertEqual(Grouping.inferLevel(#"*** uWSGI listen queue of socket "127.0.0.1:8000" (fd: 3) full !!! (101/100) ***"#), .warning)
         XCTAssertNil(Grouping.inferLevel("FOO bar"))
     }
 
@@ -33,13 +33,13 @@ final class GroupingTests: XCTestCase {
     }
 
     func testAlarmEventsGetFingerprintAndLevel() {
-        let host = HostFacts(hostName: "h", os: .init(sysname: "Linux", release: "6", version: "1", machine: "x"), uwsgi: nil)
+        let host = testHost
         let (e, _) = Event.build(options: Options(), message: "DAMN ! worker 2 (pid: 77) died", host: host)
-        XCTAssertEqual(e.level, "error")
+        XCTAssertEqual(e.level, .error)
         XCTAssertEqual(e.logger, "uwsgi")
         XCTAssertEqual(e.fingerprint, ["DAMN ! worker <n> (pid: <n>) died"])
         var o = Options(); o.level = "info"; o.fingerprint = ["mine"]; o.logger = "app"
         let (f, _) = Event.build(options: o, message: "DAMN ! worker 2 (pid: 77) died", host: host)
-        XCTAssertEqual(f.level, "info"); XCTAssertEqual(f.fingerprint, ["mine"]); XCTAssertEqual(f.logger, "app")
+        XCTAssertEqual(f.level, .info); XCTAssertEqual(f.fingerprint, ["mine"]); XCTAssertEqual(f.logger, "app")
     }
 }

@@ -25,9 +25,8 @@ final class NativeBacktraceTests: XCTestCase {
     }
 
     func testSegfaultAlarmBecomesAFatalException() {
-        let host = HostFacts(hostName: "h", os: .init(sysname: "Linux", release: "6", version: "1", machine: "x"), uwsgi: nil)
-        let (e, _) = Event.build(options: Options(), message: text, host: host)
-        XCTAssertEqual(e.level, "fatal")
+        let (e, _) = Event.build(options: Options(), message: text, host: testHost)
+        XCTAssertEqual(e.level, .fatal)
         XCTAssertEqual(e.exception?.type, "SIGSEGV")
         XCTAssertEqual(e.exception?.frames.count, 3)
         XCTAssertEqual(e.backtraceLines.count, 5)

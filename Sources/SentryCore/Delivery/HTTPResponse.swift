@@ -1,0 +1,46 @@
+// The server's answer, parsed. Everything here comes from the network (or from a
+// proxy in front of Sentry) and is treated as hostile: bounded, repaired, never
+// trusted to be well-formed.
+import CurlHTTP
+
+public struct HTTPResponse {
+    public var status: Int
+    /// Header names lower-cased, in arrival order, of the final response only.
+    public var headers: [(String, String)]
+    /// The first 8 KiB of the body, UTF-8 repaired.
+    public var body: String
+
+    public init(status: Int, headers: [(String, String)], body: String) {
+        self.status = status; self.headers = headers; self.body = body
+    }
+
+    public init(_ raw: RawResponse) {
+        self.init(status: raw.status, headers: HTTPResponse.parseHeaders(raw.headerBytes),
+                  body: String(decoding: raw.bodyBytes, as: UTF8.self))
+    }
+
+    public func header(_ name: String) -> String? {
+        let n = name.asciiLowercased()
+        return headers.last(where: { $0.0 == n })?.1
+    }
+
+    /// Header lines of the LAST response in `raw` (a proxy's CONNECT answer or a
+    /// 100 Continue may come first), names lower-cased.
+    static func parseHeaders(_ raw: [UInt8]) -> [(String, String)] {
+        var headers: [(String, String)] = []
+        var start = 0
+        while start < raw.count {
+            var end = raw[start...].firstIndex(of: 10) ?? raw.count
+            let next = end + 1
+            if end > start && raw[end - 1] == 13 { end -= 1 }
+            let l = raw[start..<end]
+            start = next
+            if l.starts(with: "HTTP/".utf8) { headers.removeAll(); continue }
+            guard let colon = l.firstIndex(of: UInt8(ascii: ":")) else { continue }
+            let name = String(decoding: l[..<colon], as: UTF8.self).asciiLowercased()
+            let value = String(decoding: l[(colon + 1)...], as: UTF8.self).trimmingSpaces()
+            headers.append((name, value))
+        }
+        return headers
+    }
+}

@@ -1,0 +1,118 @@
+// Options + message + host facts (+ uWSGI's exception packet) -> an Event that
+// Sentry's own normaliser (Relay's StoreNormalizer) accepts with zero errors. Limits
+// are applied here, not left to the server, so nothing is silently dropped by a
+// strict validator.
+
+extension Event {
+    /// Builds the event; returns the problems met on the way (warnings, or fatal under --check).
+    public static func build(options o: Options, message: String?, host: HostFacts, packet: ExceptionPacket? = nil,
+                             eventID: String = System.randomEventID(), timestamp: String = System.now())
+        -> (Event, [Options.Problem]) {
+        var problems: [Options.Problem] = []
+        var e = Event(eventID: eventID, timestamp: timestamp, host: host)
+        if let raw = o.level {
+            if let level = Level(lenient: raw) { e.level = level }
+            else { problems.append(.init(text: "level '\(raw)' is not one of fatal, error, warning, info, debug; using error")) }
+        } else if let message, packet == nil, let level = Grouping.inferLevel(message) {
+            e.level = level
+        }
+        if let raw = o.platform {
+            if let platform = Platform.named(raw) { e.platform = platform }
+            else { problems.append(.init(text: "platform '\(raw)' is not a Sentry platform; using other")) }
+        }
+        e.message = message.map { truncate($0, to: messageLimit) }
+        e.logger = clip(o.logger ?? "uwsgi", 64)
+        e.culprit = o.culprit.map { clip($0, 200) }
+        e.transaction = o.transaction.map { clip($0, 200) }
+        e.serverName = clip(o.serverName ?? host.hostName, 200)
+        e.release = o.release.flatMap { sanitizeName($0, what: "release", limit: 200, &problems) }
+        e.dist = o.dist.flatMap { sanitizeName($0, what: "dist", limit: 64, &problems) }
+        e.environment = o.environment.flatMap { sanitizeName($0, what: "environment", limit: 64, &problems) }
+        for tag in o.tags {
+            guard let key = tagKey(tag.name) else {
+                problems.append(.init(text: "tag key '\(tag.name)' is empty or has no usable characters; tag dropped"))
+                continue
+            }
+            e.tags.append(Field(key, clip(tag.value.replacingNewlines(), 200)))
+        }
+        e.extra = o.extra.map { Field(clip($0.name, 200), clip($0.value, 16_384)) }
+        e.fingerprint = o.fingerprint.map { clip($0, 200) }
+        if e.fingerprint.isEmpty, packet == nil, o.exceptionType == nil, o.exceptionValue == nil, let message = e.message {
+            // Same trouble, other pid/worker/address: one Sentry issue.
+            e.fingerprint = [clip(Grouping.mask(message), 1024)]
+        }
+        e.user = o.user
+        if o.exceptionType != nil || o.exceptionValue != nil {
+            e.exception = ExceptionInfo(type: o.exceptionType.map { clip($0, 256) },
+                                        value: o.exceptionValue.map { truncate($0, to: messageLimit) })
+        }
+        if let packet { e.apply(packet, options: o) }
+        if e.exception == nil, let message = e.message, let crash = NativeBacktrace.parse(message) {
+            e.exception = ExceptionInfo(type: "SIGSEGV", value: "uWSGI process \(crash.pid ?? "?") got Segmentation Fault",
+                                        frames: crash.frames)
+            e.backtraceLines = Grouping.lines(message)
+        }
+        return (e, problems)
+    }
+
+    /// What uWSGI's exception packet says; the packet wins over exception_type/value
+    /// (as in the old plugin), explicit options win for the rest.
+    mutating func apply(_ p: ExceptionPacket, options o: Options) {
+        let (type, module) = p.typeAndModule ?? (o.exceptionType ?? "Exception", nil)
+        let value = (p.message ?? o.exceptionValue).map { Event.truncate($0, to: Event.messageLimit) }
+        exception = ExceptionInfo(type: Event.clip(type, 256), value: value, module: module, frames: p.frames)
+        request = p.request
+        if let wid = p.workerID { tags.append(Field("worker", wid)) }
+        if let pid = p.pid { tags.append(Field("pid", pid)) }
+        if o.serverName == nil, let node = p.node, !node.isEmpty { serverName = Event.clip(node, 200) }
+        if let unix = p.unix, unix > 0 { timestamp = System.rfc3339(seconds: unix, milliseconds: 0) }
+        if o.platform == nil && p.isPython { platform = "python" }
+        if transaction == nil, let path = p.vars.last(named: "PATH_INFO"), !path.isEmpty {
+            transaction = Event.clip(path, 200)
+        }
+    }
+
+    /// Cuts to `limit` characters (Unicode scalars, as Sentry counts), ending with a
+    /// visible marker so a reader knows the text was longer.
+    public static func truncate(_ s: String, to limit: Int) -> String {
+        let scalars = s.unicodeScalars
+        guard scalars.count > limit else { return s }
+        let marker = "\n[... truncated by uwsgi-sentry: \(scalars.count) characters in all]"
+        var out = String.UnicodeScalarView()
+        out.append(contentsOf: scalars.prefix(limit - marker.unicodeScalars.count))
+        return String(out) + marker
+    }
+
+    /// Silent cut for short identifiers (logger, culprit, tag values).
+    static func clip(_ s: String, _ limit: Int) -> String {
+        let scalars = s.unicodeScalars
+        guard scalars.count > limit else { return s }
+        var out = String.UnicodeScalarView()
+        out.append(contentsOf: scalars.prefix(limit))
+        return String(out)
+    }
+
+    /// Sentry tag keys: at most 200 of [A-Za-z0-9_.:-]; anything else becomes `_`.
+    static func tagKey(_ raw: String) -> String? {
+        let key = String(decoding: raw.trimmingSpaces().utf8.map {
+            DSN.isAlnum($0) || "_.:-".utf8.contains($0) ? $0 : UInt8(ascii: "_")
+        }, as: UTF8.self)
+        guard !key.isEmpty, key.utf8.contains(where: { $0 != UInt8(ascii: "_") }) else { return nil }
+        return clip(key, 200)
+    }
+
+    /// release, dist and environment: Sentry rejects `/`, `\`, newlines and tabs in them.
+    static func sanitizeName(_ raw: String, what: String, limit: Int, _ problems: inout [Options.Problem]) -> String? {
+        let bad: [UInt8] = [10, 13, 9, 47, 92]
+        var value = raw.trimmingSpaces()
+        if value.utf8.contains(where: { bad.contains($0) || $0 < 32 }) {
+            value = String(decoding: value.utf8.map { bad.contains($0) || $0 < 32 ? UInt8(ascii: "-") : $0 }, as: UTF8.self)
+            problems.append(.init(text: "\(what) may not contain '/', '\\', tabs or newlines; sent as '\(value)'"))
+        }
+        if value.isEmpty || value == "." || value == ".." || value.asciiLowercased() == "latest" {
+            problems.append(.init(text: "\(what) '\(raw)' is not allowed by Sentry; left out"))
+            return nil
+        }
+        return clip(value, limit)
+    }
+}

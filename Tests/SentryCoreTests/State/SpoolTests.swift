@@ -1,0 +1,55 @@
+import Glibc
+import XCTest
+@testable import SentryCore
+
+final class SpoolTests: XCTestCase {
+    func testNamesCarryTimeIDCategoryAttemptAndNoSecret() throws {
+        let spool = try XCTUnwrap(Spool(tempState().path))
+        let name = try XCTUnwrap(spool.write(Array("x".utf8), eventID: "0123456789abcdef0123456789abcdef", category: "error"))
+        let e = try XCTUnwrap(SpoolEntry(name: name))
+        XCTAssertEqual(e.eventID, "0123456789abcdef0123456789abcdef")
+        XCTAssertEqual(e.category, "error")
+        XCTAssertEqual(e.attempt, 0)
+        var st = stat()
+        XCTAssertEqual(stat(spool.dir.file(name), &st), 0)
+        XCTAssertEqual(st.st_mode & 0o777, 0o600)
+        XCTAssertEqual(stat(spool.path, &st), 0)
+        XCTAssertEqual(st.st_mode & 0o777, 0o700)
+    }
+
+    func testClaimIsExclusiveAndReleaseCountsAttempts() throws {
+        let spool = try XCTUnwrap(Spool(tempState().path))
+        spool.write(Array("x".utf8), eventID: "a", category: "default")
+        let e = try XCTUnwrap(spool.entries().first)
+        let claimed = try XCTUnwrap(spool.claim(e))
+        XCTAssertNil(spool.claim(e), "a second flusher cannot take it")
+        XCTAssertEqual(spool.entries(), [])
+        spool.release(claimed: claimed, e, failed: true, due: StateDirectory.now() + 30)
+        let again = try XCTUnwrap(spool.entries().first)
+        XCTAssertEqual(again.attempt, 1)
+        XCTAssertFalse(spool.isDue(again))
+        XCTAssertTrue(spool.isDue(again, now: StateDirectory.now() + 31))
+    }
+
+    func testBoundsDropOldestFirst() throws {
+        let spool = try XCTUnwrap(Spool(tempState().path))
+        for i in 0..<5 { spool.write([UInt8(i)], eventID: "e\(i)", category: "default"); usleep(2000) }
+        XCTAssertEqual(spool.overBounds(maxCount: 3, maxAge: 1e9).map(\.eventID), ["e0", "e1"])
+        XCTAssertEqual(spool.overBounds(maxCount: 10, maxAge: 1e9), [])
+        XCTAssertEqual(spool.overBounds(maxCount: 10, maxAge: 0.0001, now: StateDirectory.now() + 1).count, 5)
+    }
+
+    func testStaleClaimOfADeadFlusherComesBack() throws {
+        let spool = try XCTUnwrap(Spool(tempState().path))
+        let name = try XCTUnwrap(spool.write(Array("x".utf8), eventID: "a", category: "default"))
+        XCTAssertEqual(rename(spool.dir.file(name), spool.dir.file(".inflight-999999999-" + name)), 0)
+        spool.recoverStale()
+        XCTAssertEqual(spool.entries().map(\.name), [name])
+    }
+
+    func testBackoffDoublesUpToAnHour() {
+        XCTAssertEqual(Spool.backoff(0), 5)
+        XCTAssertEqual(Spool.backoff(1), 10)
+        XCTAssertEqual(Spool.backoff(30), 3600)
+    }
+}

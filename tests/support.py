@@ -1,0 +1,92 @@
+"""One home for what the tests, the benchmarks and the demo share: where things are,
+how to run the sender, free ports, percentiles, what a spool holds, event ids.
+
+pytest puts tests/ on sys.path by itself; `make bench` and `make demo` run their
+scripts with PYTHONPATH=tests. Nothing else edits sys.path.
+"""
+import os
+import re
+import socket
+import subprocess
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("UWSGI_SENTRY_BIN", os.path.join(ROOT, ".build", "release", "uwsgi-sentry"))
+PLUGINS = os.path.join(ROOT, ".build", "uwsgi-plugins")
+VENV = os.environ.get("BUGSINK_VENV", os.path.join(ROOT, ".venv", "py"))
+TEST_KEY = "0123456789abcdef0123456789abcdef"
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def down_dsn():
+    """A DSN whose port nothing listens on: every send gets no answer."""
+    return "http://%s@127.0.0.1:%d/1" % (TEST_KEY, free_port())
+
+
+def percentile(values, p):
+    """The p-th percentile (nearest rank) of `values`."""
+    s = sorted(values)
+    return s[min(len(s) - 1, int(len(s) * p / 100))]
+
+
+def spool_envelopes(directory):
+    """The envelopes a spool directory holds, oldest first (hidden files are claims
+    and temporary files, not envelopes)."""
+    if not os.path.isdir(directory):
+        return []
+    return sorted(f for f in os.listdir(directory) if f.endswith(".envelope") and not f.startswith("."))
+
+
+def spool_leftovers(directory):
+    """Temporary files and claims left behind: there should never be any at rest."""
+    if not os.path.isdir(directory):
+        return []
+    return [f for f in os.listdir(directory) if f.startswith((".tmp-", ".inflight-"))]
+
+
+def event_id(result):
+    """The event id a sender printed (`event <32 hex> ...`), from stdout or stderr."""
+    m = re.search(rb"event ([0-9a-f]{32})", result.stdout + result.stderr)
+    assert m, (result.stdout, result.stderr)
+    return m.group(1).decode()
+
+
+def clean_env(**extra):
+    """The caller's environment without any SENTRY_* or UWSGI_* defaults, but with this
+    test's own state directory (rate limits, budgets and client reports persist
+    across processes by design; tests must not share them)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "UWSGI_"))}
+    if "UWSGI_SENTRY_STATE" in os.environ:
+        env["UWSGI_SENTRY_STATE"] = os.environ["UWSGI_SENTRY_STATE"]
+    env.update(extra)
+    return env
+
+
+def run(*args, stdin=b"", env=None, timeout=30, bin=BIN):
+    """Runs the sender; stdin is bytes (a pipe that closes), or a file object."""
+    kw = {}
+    if isinstance(stdin, (bytes, str)):
+        kw["input"] = stdin.encode() if isinstance(stdin, str) else stdin
+    else:
+        kw["stdin"] = stdin
+    return subprocess.run([bin, *args], capture_output=True, timeout=timeout,
+                          env=env if env is not None else clean_env(), **kw)
+
+
+def wait_for(predicate, timeout=15.0, interval=0.1):
+    """Polls `predicate` until it returns something true or `timeout` passes; returns
+    its last value (so a failed wait can be asserted with what was seen)."""
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.time() >= deadline:
+            return value
+        time.sleep(interval)
