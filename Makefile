@@ -25,7 +25,7 @@ SHAREDIR  ?= $(PREFIX)/share/uwsgi-sentry
 FUZZ_OUT := .build/fuzz
 CORE_SOURCES := $(shell find Sources/SentryCore -name "*.swift")
 CURL_SOURCES := $(wildcard Sources/CurlHTTP/*.swift)
-FUZZ_TARGETS := options dsn packet
+FUZZ_TARGETS := options dsn packet response
 FUZZ_RUNS ?= 1000000
 
 .PHONY: all build plugin plugin-sanitized deps venv test unit e2e bench demo install clean lint-man fuzz fuzz-build fuzz-replay

@@ -1,28 +1,38 @@
-// The only Swift that touches libcurl. CCurl is an `internal import`, so no libcurl
-// type can appear in this module's interface, and SwiftPM's explicit import check
-// (`make`) keeps every other target from importing CCurl: SentryCore sees
-// HTTPRequest in, RawResponse or TransferError out.
-// libcurl is loaded here, on the first transfer, never at start-up.
+// The only Swift that touches libcurl. CCurl is an `internal import` and this module
+// is built with library evolution; only its compiler is shown the shim's module
+// map, so `import CCurl` anywhere else does not compile and no curl type can appear
+// in this module's interface. SentryCore sees HTTPRequest in, RawResponse or
+// TransferError out. libcurl is loaded here, on the first transfer, never at start-up.
 internal import CCurl
+
+/// libcurl's entry points, filled by uws_curl_load on first use.
+let curlAPI: UnsafeMutablePointer<uws_curl_api> = {
+    let p = UnsafeMutablePointer<uws_curl_api>.allocate(capacity: 1)
+    p.initialize(to: uws_curl_api())
+    return p
+}()
 
 /// One libcurl easy handle. A sender uses it once; a flusher keeps it for every
 /// envelope, so they share one connection (keep-alive, one TLS handshake).
 public final class EasyHandle {
-    /// libcurl's entry points, filled by uws_curl_load on first use.
-    private static let api: UnsafeMutablePointer<uws_curl_api> = {
-        let p = UnsafeMutablePointer<uws_curl_api>.allocate(capacity: 1)
-        p.initialize(to: uws_curl_api())
-        return p
-    }()
-    private let h: UnsafeMutableRawPointer
+    let h: UnsafeMutableRawPointer
+    /// Where the answer of the transfer in progress goes (libcurl holds a pointer to it).
+    let transfer: UnsafeMutablePointer<uws_transfer>
+    /// The request's header list, alive until the transfer ends.
+    var headerList: UnsafeMutablePointer<curl_slist>? = nil
 
     /// nil when libcurl cannot be loaded (or cannot make a handle).
     public init?() {
-        guard uws_curl_load(EasyHandle.api) == 0, let h = uws_easy_init(EasyHandle.api) else { return nil }
+        guard uws_curl_load(curlAPI) == 0, let h = uws_easy_init(curlAPI) else { return nil }
         self.h = h
+        transfer = .allocate(capacity: 1)
     }
 
-    deinit { uws_easy_cleanup(EasyHandle.api, h) }
+    deinit {
+        uws_easy_cleanup(curlAPI, h)
+        uws_slist_free_all(curlAPI, headerList)
+        transfer.deallocate()
+    }
 
     public static func perform(_ request: HTTPRequest) -> Result<RawResponse, TransferError> {
         guard let handle = EasyHandle() else { return .failure(.libraryMissing) }
@@ -30,49 +40,71 @@ public final class EasyHandle {
     }
 
     public func perform(_ request: HTTPRequest) -> Result<RawResponse, TransferError> {
-        let api = EasyHandle.api
+        if let failure = prepare(request) { return .failure(failure) }
+        return finish(uws_easy_perform(curlAPI, h))
+    }
+
+    /// Sets every option for `request`; a refused option is a setup failure, never
+    /// silently ignored (a TLS or protocol option that did not take would change
+    /// what we send and to whom).
+    func prepare(_ request: HTTPRequest) -> TransferError? {
+        let api = curlAPI
         uws_easy_reset(api, h)  // options from the previous request go; the connection stays
-        let transfer = UnsafeMutablePointer<uws_transfer>.allocate(capacity: 1)
-        defer { transfer.deallocate() }
-        uws_capture_into(api, h, transfer)
-
-        var list: UnsafeMutablePointer<curl_slist>? = nil
-        for header in request.headers { list = uws_slist_append(api, list, header) }
-        defer { uws_slist_free_all(api, list) }
-
+        uws_slist_free_all(api, headerList)
+        headerList = nil
+        var failed: (String, CURLcode)? = nil
+        func check(_ what: String, _ code: CURLcode) {
+            if code != CURLE_OK && failed == nil { failed = (what, code) }
+        }
+        check("capture", uws_capture_into(api, h, transfer))
+        for header in request.headers {
+            guard let list = uws_slist_append(api, headerList, header) else { return .setup("out of memory for headers") }
+            headerList = list
+        }
         let ms = clampedMilliseconds(request.timeout)
-        _ = uws_setopt_string(api, h, CURLOPT_URL, request.url)
-        _ = uws_setopt_string(api, h, CURLOPT_PROTOCOLS_STR, "http,https")
-        _ = uws_setopt_long(api, h, CURLOPT_NOSIGNAL, 1)  // never SIGALRM (uWSGI may block it)
-        _ = uws_setopt_long(api, h, CURLOPT_CONNECTTIMEOUT_MS, ms)
-        _ = uws_setopt_long(api, h, CURLOPT_TIMEOUT_MS, ms)
-        _ = uws_setopt_long(api, h, CURLOPT_POST, 1)
-        _ = uws_setopt_offset(api, h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
+        check("url", uws_setopt_string(api, h, CURLOPT_URL, request.url))
+        check("protocols", uws_setopt_http_only(api, h))
+        check("nosignal", uws_setopt_long(api, h, CURLOPT_NOSIGNAL, 1))  // never SIGALRM (uWSGI may block it)
+        check("connect timeout", uws_setopt_long(api, h, CURLOPT_CONNECTTIMEOUT_MS, ms))
+        check("timeout", uws_setopt_long(api, h, CURLOPT_TIMEOUT_MS, ms))
+        check("post", uws_setopt_long(api, h, CURLOPT_POST, 1))
+        check("body size", uws_setopt_offset(api, h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count)))
         request.body.withUnsafeBufferPointer { buf in
-            buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) {
-                _ = uws_setopt_string(api, h, CURLOPT_COPYPOSTFIELDS, $0)
+            buf.baseAddress.map { base in
+                base.withMemoryRebound(to: CChar.self, capacity: max(1, buf.count)) {
+                    check("body", uws_setopt_string(api, h, CURLOPT_COPYPOSTFIELDS, $0))
+                }
             }
         }
-        _ = uws_setopt_slist(api, h, CURLOPT_HTTPHEADER, list)
+        check("headers", uws_setopt_slist(api, h, CURLOPT_HTTPHEADER, headerList))
         if !request.verifyTLS {
-            _ = uws_setopt_long(api, h, CURLOPT_SSL_VERIFYPEER, 0)
-            _ = uws_setopt_long(api, h, CURLOPT_SSL_VERIFYHOST, 0)
+            check("no_verify", uws_setopt_long(api, h, CURLOPT_SSL_VERIFYPEER, 0))
+            check("no_verify", uws_setopt_long(api, h, CURLOPT_SSL_VERIFYHOST, 0))
         }
         if let ca = request.caFile {
             // CAINFO replaces the default bundle; CAPATH keeps the system CAs trusted too.
-            _ = uws_setopt_string(api, h, CURLOPT_CAINFO, ca)
-            _ = uws_setopt_string(api, h, CURLOPT_CAPATH, "/etc/ssl/certs")
+            check("ca_file", uws_setopt_string(api, h, CURLOPT_CAINFO, ca))
+            check("ca_file", uws_setopt_string(api, h, CURLOPT_CAPATH, "/etc/ssl/certs"))
         }
+        if let (what, code) = failed {
+            return .setup("libcurl refused the \(what) option: \(String(cString: uws_easy_strerror(api, code)))")
+        }
+        return nil
+    }
 
-        let code = uws_easy_perform(api, h)
-        let status = uws_getinfo_long(api, h, CURLINFO_RESPONSE_CODE)
-        if code != CURLE_OK || status == 0 {
+    /// The answer, once libcurl says the transfer ended with `code`.
+    func finish(_ code: CURLcode) -> Result<RawResponse, TransferError> {
+        let status = uws_getinfo_long(curlAPI, h, CURLINFO_RESPONSE_CODE)
+        // A body past UWS_BODY_MAX was cut on purpose: the status and headers came.
+        let cutOnPurpose = code == CURLE_WRITE_ERROR && transfer.pointee.body.overflow != 0
+        if (code != CURLE_OK && !cutOnPurpose) || status <= 0 {
             let detail = String(cString: uws_transfer_error(transfer))
-            let text = detail.isEmpty ? String(cString: uws_easy_strerror(api, code)) : detail
+            let text = detail.isEmpty ? String(cString: uws_easy_strerror(curlAPI, code)) : detail
             return .failure(.network(text))
         }
         return .success(RawResponse(status: status, headerBytes: EasyHandle.bytes(of: &transfer.pointee.headers),
-                                    bodyBytes: EasyHandle.bytes(of: &transfer.pointee.body)))
+                                    bodyBytes: EasyHandle.bytes(of: &transfer.pointee.body),
+                                    bodyCut: cutOnPurpose))
     }
 
     private static func bytes(of capture: inout uws_capture) -> [UInt8] {

@@ -19,19 +19,20 @@ public struct HTTPRequest {
     }
 }
 
-/// An HTTP answer as it came: the status libcurl parsed, then the first bytes of
-/// every header block it saw (a 1xx or a proxy's CONNECT answer may come first) and
-/// of the body, each capped at `RawResponse.capture` bytes.
+/// An HTTP answer as it came: the status libcurl parsed; the status lines and the
+/// few headers we read (rate limits, Retry-After, X-Sentry-Error, Content-Type) of
+/// every header block it saw (a 1xx or a proxy's CONNECT answer may come first), at
+/// most 16 KiB, whatever else the server sent; the first 8 KiB of the body.
 @frozen
 public struct RawResponse {
     public var status: Int
     public var headerBytes: [UInt8]
     public var bodyBytes: [UInt8]
+    /// The body went on past 1 MiB and was cut there (no Sentry answer is that long).
+    public var bodyCut: Bool
 
-    public static let capture = 8192
-
-    public init(status: Int, headerBytes: [UInt8], bodyBytes: [UInt8]) {
-        self.status = status; self.headerBytes = headerBytes; self.bodyBytes = bodyBytes
+    public init(status: Int, headerBytes: [UInt8], bodyBytes: [UInt8], bodyCut: Bool = false) {
+        self.status = status; self.headerBytes = headerBytes; self.bodyBytes = bodyBytes; self.bodyCut = bodyCut
     }
 }
 
@@ -41,6 +42,8 @@ public enum TransferError: Error, Equatable {
     case libraryMissing
     /// No HTTP answer: refused, DNS, timeout, TLS, reset...
     case network(String)
+    /// libcurl would not take the request (an option it refused): our side, not the network.
+    case setup(String)
 }
 
 /// Milliseconds for libcurl from seconds that may come from anywhere: NaN, negative

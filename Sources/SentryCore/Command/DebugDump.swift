@@ -13,7 +13,7 @@ extension CLI {
 
     func debugResponse(_ r: HTTPResponse, _ redact: Redactor) {
         System.diagnostic("debug: < HTTP \(r.status)")
-        for (k, v) in r.headers { System.diagnostic("debug: < \(k): \(redact(v))") }
+        for h in r.headers { System.diagnostic("debug: < \(h.name): \(redact(h.value.replacingNewlines()))") }
         for line in r.body.split(separator: "\n") { System.diagnostic("debug: < \(redact(String(line)))") }
     }
 }

@@ -20,16 +20,18 @@ extension CLI {
         case .failure(let code): return code.exit
         }
 
-        // Options. A problem is a warning (the alarm still goes out) unless --check.
+        // Options. A problem is a warning (the alarm still goes out) unless --check;
+        // either way it is said before anything else, so a typo explains what follows.
         var (options, problems) = Options.parse(handed.optionText)
         problems += handed.problems
         var stdinMessage = handed.stdinMessage
         if options.message == nil && stdinMessage == nil && !words.isEmpty && !uwsgiException {
-            let input = Input.read()
-            if input.source == .data { stdinMessage = Input.text(input.bytes[...]) }
+            let input = Stdin.read()
+            if input.source == .data { stdinMessage = Stdin.text(input.bytes[...]) }
         }
         let message = options.message ?? stdinMessage.flatMap { $0.isEmpty ? nil : $0 }
         if message == nil && options.exceptionType == nil && options.exceptionValue == nil && handed.packet == nil {
+            say(problems)
             return usage("nothing to send: give message=..., pipe the message on stdin, or set exception_type/exception_value")
         }
 
@@ -39,14 +41,16 @@ extension CLI {
         problems += eventProblems
         var dsn: DSN? = nil
         if let text = options.dsn {
-            do { dsn = try DSN(parsing: text) } catch let e as DSN.ParseError { return usage(e.description) } catch { return usage("invalid DSN") }
+            do { dsn = try DSN(parsing: text) } catch let e as DSN.ParseError {
+                say(problems)
+                return usage(e.description)
+            } catch { return usage("invalid DSN") }
         } else if !dryRun {
+            say(problems)
             return usage("no DSN: give dsn=... or set SENTRY_DSN")
         }
-        if !problems.isEmpty {
-            for p in problems { System.diagnostic((check ? "" : "warning: ") + p.text) }
-            if check { return .usage }
-        }
+        say(problems)
+        if check && !problems.isEmpty { return .usage }
         let envelope = Envelope.make(eventID: event.eventID, payload: event.json(), dsn: dsn)
         if dryRun {
             // What would be sent, but the key is never shown.
@@ -54,9 +58,14 @@ extension CLI {
             return .accepted
         }
         guard let dsn else { return .usage }
-        let state = StateDirectory.forOptions(options)
-        if let stop = gate(event, envelope: envelope, dsn: dsn, options: options, state: state) { return stop }
-        return deliver(event, envelope: envelope, dsn: dsn, options: options, state: state, host: host)
+        let sender = Sender(dsn: dsn, options: options, state: StateDirectory.forOptions(options))
+        if let stop = gate(event, envelope: envelope, sender: sender) { return stop }
+        return deliver(event, envelope: envelope, sender: sender, host: host)
+    }
+
+    /// Problems with the options: warnings, or (--check) errors.
+    func say(_ problems: [Options.Problem]) {
+        for p in problems { System.diagnostic((check ? "" : "warning: ") + p.text) }
     }
 
     struct Exit: Error { var exit: ExitCode }
@@ -65,12 +74,12 @@ extension CLI {
     /// message from stdin, or (--uwsgi-exception) uWSGI's exception packet.
     func readInput(_ words: [String]) -> Result<Handed, Exit> {
         if uwsgiException {
-            let input = Input.read()
+            let input = Stdin.read()
             guard input.source == .data, !words.isEmpty || input.bytes.contains(10) else {
                 return .failure(Exit(exit: usage("--uwsgi-exception: expected the option string and a packet on stdin")))
             }
             let nl = input.bytes.firstIndex(of: 10) ?? input.bytes.count
-            var handed = Handed(optionText: words.isEmpty ? Input.text(input.bytes[..<nl]) : CLI.join(words))
+            var handed = Handed(optionText: words.isEmpty ? Stdin.text(input.bytes[..<nl]) : CLI.join(words))
             let body = words.isEmpty ? input.bytes[min(nl + 1, input.bytes.count)...] : input.bytes[...]
             do {
                 handed.packet = try ExceptionPacket.decode(body)
@@ -85,11 +94,11 @@ extension CLI {
             return .success(handed)
         }
         if words.isEmpty {
-            let input = Input.read()
+            let input = Stdin.read()
             guard input.source == .data else {
                 return .failure(Exit(exit: usage("no option string: give it as arguments or as the first line of stdin (see --help)")))
             }
-            let (text, message) = Input.splitFirstLine(input.bytes)
+            let (text, message) = Stdin.splitFirstLine(input.bytes)
             return .success(Handed(optionText: text, stdinMessage: message))
         }
         return .success(Handed(optionText: CLI.join(words)))
@@ -97,20 +106,24 @@ extension CLI {
 
     /// Before any network: counts handed up by the plugin, the storm budget,
     /// remembered rate limits, hand-off. Returns the exit code when the event stops here.
-    func gate(_ event: Event, envelope: [UInt8], dsn: DSN, options: Options, state: StateDirectory?) -> ExitCode? {
-        let id = event.eventID, category = event.category
-        if let state, droppedUpstream > 0 {
-            ClientReport.record(.backpressure, category: .default, quantity: droppedUpstream, dsn: dsn, in: state)
-        }
-        if let state, !Budget.allow(key: Budget.key(event), dsn: dsn, count: options.budgetCount,
-                                    seconds: options.budgetSeconds, in: state) {
-            ClientReport.record(.backpressure, category: category, dsn: dsn, in: state)
-            if options.debug || check { report("event \(id) dropped: over budget=\(options.budgetCount)/\(Int(options.budgetSeconds)) for its fingerprint") }
+    func gate(_ event: Event, envelope: [UInt8], sender: Sender) -> ExitCode? {
+        let id = event.eventID, category = event.category, options = sender.options
+        sender.count(.backpressure, .default, quantity: droppedUpstream)
+        // A person testing a DSN by hand (--check) is never budgeted.
+        if !check, let state = sender.state,
+           !Budget.allow(key: Budget.key(event), dsn: sender.dsn, count: options.budgetCount,
+                         seconds: options.budgetSeconds, in: state) {
+            sender.count(.backpressure, category)
+            // Silent under uWSGI (one line per dropped alarm would feed the storm);
+            // a person at a terminal is told why nothing arrived.
+            if options.debug || System.isTerminal(2) {
+                report("event \(id) dropped: over budget=\(options.budgetCount)/\(Seconds.whole(options.budgetSeconds)) for its fingerprint (budget=0 turns it off)")
+            }
             return .overBudget
         }
-        if let state, let wait = RateLimits.blocked(category, dsn: dsn, in: state) {
-            ClientReport.record(.ratelimitBackoff, category: category, dsn: dsn, in: state)
-            System.diagnostic("event \(id) dropped: \(dsn.origin) is rate-limiting \(category) events for \(Int(wait.rounded(.up))) more s")
+        if let wait = sender.blocked(category) {
+            sender.count(.ratelimitBackoff, category)
+            System.diagnostic("event \(id) dropped: \(sender.dsn.origin) is rate-limiting \(category) events for \(Seconds.whole(wait)) more s")
             return .rateLimited
         }
         if options.handOff {
@@ -128,53 +141,41 @@ extension CLI {
 
     /// Sends the envelope (with the drops counted so far, as a client report) and
     /// says what happened; without an HTTP answer the envelope goes to the spool.
-    func deliver(_ event: Event, envelope: [UInt8], dsn: DSN, options: Options, state: StateDirectory?,
-                 host: HostFacts) -> ExitCode {
-        let id = event.eventID, category = event.category
-        let reports = state.map { ClientReport.take(dsn: dsn, in: $0) } ?? []
-        let redact = Redactor(dsn: dsn)
-        let body = reports.isEmpty ? envelope : envelope + ClientReport.item(reports)
-        let request = Transport.request(envelope: body, dsn: dsn, options: options)
+    func deliver(_ event: Event, envelope: [UInt8], sender: Sender, host: HostFacts) -> ExitCode {
+        let id = event.eventID, options = sender.options, redact = sender.redact
+        let spool = options.spool.flatMap(Spool.init)
+        let a = sender.attempt(envelope, category: event.category)
         if check {
-            report("sending event \(id) to \(redact(request.url)) (DSN \(dsn.masked), timeout \(options.timeout) s)")
+            report("sending event \(id) to \(redact(a.request.url)) (DSN \(sender.dsn.masked), timeout \(options.timeout) s)")
         }
-        if options.debug { debugRequest(request, redact) }
-        let delivery = Transport.send(request)
-        if let state, let response = delivery.response {
-            RateLimits.record(RateLimits.from(response), dsn: dsn, in: state)
-        }
-        switch delivery {
-        case .accepted(let r):
-            if options.debug || check { debugResponse(r, redact) }
+        if options.debug { debugRequest(a.request, redact) }
+        let outcome = sender.settle(a, EasyHandle.perform(a.request), kept: spool != nil)
+        if let r = outcome.response, options.debug || check { debugResponse(r, redact) }
+        switch outcome {
+        case .accepted:
             if check || (System.isTerminal(1) && host.uwsgi == nil) {
-                System.write(1, "event \(id) accepted by \(dsn.origin) (project \(dsn.projectID), HTTP \(r.status))\n")
+                System.write(1, sender.describe(outcome, eventID: id) + "\n")
             }
             return .accepted
-        case .rateLimited(let r, let seconds):
-            if options.debug || check { debugResponse(r, redact) }
-            if let state { ClientReport.record(.ratelimitBackoff, category: category, dsn: dsn, in: state) }
-            System.diagnostic("event \(id) dropped: \(dsn.origin) is rate-limiting (HTTP 429), retry after \(Int(seconds)) s")
+        case .rateLimited:
+            System.diagnostic(sender.describe(outcome, eventID: id))
             return .rateLimited
-        case .rejected(let r):
-            if options.debug || check { debugResponse(r, redact) }
-            System.diagnostic("event \(id) rejected by \(dsn.origin): HTTP \(r.status): \(redact(Transport.reason(r)))")
+        case .rejected:
+            System.diagnostic(sender.describe(outcome, eventID: id))
             return .rejected
-        case .networkFailure(let text):
-            if let state { ClientReport.restore(reports, dsn: dsn, in: state) }
+        case .noAnswer, .localFailure:
+            let what = sender.describe(outcome, eventID: id)
             if let dir = options.spool {
-                if let spool = Spool(dir), spool.write(envelope, eventID: id, category: category) != nil {
-                    System.diagnostic("event \(id) spooled in \(dir): no answer from \(dsn.origin): \(redact(text))")
+                if let spool, spool.write(envelope, eventID: id, category: event.category) != nil {
+                    System.diagnostic("event \(id) spooled in \(dir): \(what)")
                     return .spooled
                 }
-                System.diagnostic("event \(id) lost: no answer from \(dsn.origin) (\(redact(text))) and spool \(dir) is not writable")
-                return .network
+                sender.count(.networkError, event.category)
+                System.diagnostic("event \(id) lost: \(what), and spool \(dir) is not writable")
+                return outcome.isLocal ? .internalError : .network
             }
-            if let state { ClientReport.record(.networkError, category: category, dsn: dsn, in: state) }
-            System.diagnostic("event \(id) not delivered: no answer from \(dsn.origin): \(redact(text))")
-            return .network
-        case .libraryMissing:
-            System.diagnostic("event \(id) not delivered: cannot load libcurl.so.4 (install libcurl4)")
-            return .internalError
+            System.diagnostic(outcome.isLocal ? what : "event \(id) not delivered: \(what)")
+            return outcome.isLocal ? .internalError : .network
         }
     }
 }

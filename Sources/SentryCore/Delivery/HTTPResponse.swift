@@ -6,28 +6,40 @@ import CurlHTTP
 public struct HTTPResponse {
     public var status: Int
     /// Header names lower-cased, in arrival order, of the final response only.
-    public var headers: [(String, String)]
+    public var headers: [Field]
     /// The first 8 KiB of the body, UTF-8 repaired.
     public var body: String
+    /// The body went on past 1 MiB and was cut there.
+    public var bodyCut = false
 
-    public init(status: Int, headers: [(String, String)], body: String) {
+    public init(status: Int, headers: [Field], body: String) {
         self.status = status; self.headers = headers; self.body = body
     }
 
     public init(_ raw: RawResponse) {
         self.init(status: raw.status, headers: HTTPResponse.parseHeaders(raw.headerBytes),
                   body: String(decoding: raw.bodyBytes, as: UTF8.self))
+        bodyCut = raw.bodyCut
     }
 
+    /// The last header named `name` (any case).
     public func header(_ name: String) -> String? {
         let n = name.asciiLowercased()
-        return headers.last(where: { $0.0 == n })?.1
+        return headers.last(where: { $0.name == n })?.value
     }
 
+    /// Every header named `name` (any case), in arrival order: a header may repeat.
+    public func headers(named name: String) -> [String] {
+        let n = name.asciiLowercased()
+        return headers.filter { $0.name == n }.map(\.value)
+    }
+
+    var isHTML: Bool { (header("content-type") ?? "").asciiLowercased().hasPrefix("text/html") }
+
     /// Header lines of the LAST response in `raw` (a proxy's CONNECT answer or a
-    /// 100 Continue may come first), names lower-cased.
-    static func parseHeaders(_ raw: [UInt8]) -> [(String, String)] {
-        var headers: [(String, String)] = []
+    /// 1xx may come first), names lower-cased, values trimmed.
+    static func parseHeaders(_ raw: [UInt8]) -> [Field] {
+        var headers: [Field] = []
         var start = 0
         while start < raw.count {
             var end = raw[start...].firstIndex(of: 10) ?? raw.count
@@ -37,9 +49,9 @@ public struct HTTPResponse {
             start = next
             if l.starts(with: "HTTP/".utf8) { headers.removeAll(); continue }
             guard let colon = l.firstIndex(of: UInt8(ascii: ":")) else { continue }
-            let name = String(decoding: l[..<colon], as: UTF8.self).asciiLowercased()
+            let name = String(decoding: l[..<colon], as: UTF8.self).asciiLowercased().trimmingSpaces()
             let value = String(decoding: l[(colon + 1)...], as: UTF8.self).trimmingSpaces()
-            headers.append((name, value))
+            headers.append(Field(name, value))
         }
         return headers
     }

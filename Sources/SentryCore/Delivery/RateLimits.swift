@@ -1,6 +1,8 @@
 // Sentry's rate limits, remembered across processes: after a 429 (or any answer
 // carrying X-Sentry-Rate-Limits), the next process does not send in a limited
 // category until the time has passed; it exits at once, without loading libcurl.
+// Every number here comes from the network or from a file: parsed by Seconds
+// (non-finite rejected, capped at a day, as sentry-native does).
 
 public struct RateLimit: Equatable {
     /// Empty: every category.
@@ -9,29 +11,52 @@ public struct RateLimit: Equatable {
 }
 
 public enum RateLimits {
-    /// `X-Sentry-Rate-Limits: 60:transaction:key, 2700:default;error;security:organization`
+    /// What a 429 without any usable header means (Sentry's rule).
+    public static let defaultSeconds = 60.0
+
+    /// `X-Sentry-Rate-Limits: 60:transaction:key, 2700:default;error;security:organization`.
+    /// Entries whose time is not a finite number >= 0 are skipped; category names
+    /// that could not be stored safely ([a-z0-9_] only) are skipped.
     public static func parse(_ header: String) -> [RateLimit] {
         var out: [RateLimit] = []
         for entry in header.split(separator: ",") {
-            let parts = entry.split(separator: ":", omittingEmptySubsequences: false).map { String($0).trimmingSpaces() }
-            guard let seconds = Double(parts.first ?? ""), seconds >= 0 else { continue }
-            let categories = parts.count > 1 ? parts[1].split(separator: ";").map { String($0).trimmingSpaces() } : []
-            out.append(RateLimit(categories: categories.filter { !$0.isEmpty }.map(DataCategory.init(rawValue:)), seconds: seconds))
+            let parts = entry.split(separator: ":", omittingEmptySubsequences: false)
+            guard let first = parts.first, let seconds = Seconds.parse(first) else { continue }
+            var categories: [DataCategory] = []
+            if parts.count > 1 {
+                for name in parts[1].split(separator: ";") {
+                    let c = DataCategory(rawValue: String(name).trimmingSpaces().asciiLowercased())
+                    if c.isWellFormed { categories.append(c) }
+                }
+                // Every named category was unusable: not "all categories".
+                if categories.isEmpty && !String(parts[1]).trimmingSpaces().isEmpty { continue }
+            }
+            out.append(RateLimit(categories: categories, seconds: seconds))
         }
         return out
     }
 
-    /// The limits an answer imposes: the header first, else (on 429) Retry-After, else 60 s.
-    public static func from(_ r: HTTPResponse) -> [RateLimit] {
-        if let header = r.header("x-sentry-rate-limits") {
-            let limits = parse(header)
+    /// `Retry-After`: seconds, or an HTTP date (RFC 9110 IMF-fixdate); nil when neither.
+    public static func retryAfter(_ value: String, now: Double) -> Double? {
+        if let s = Seconds.parse(value) { return s }
+        guard let date = parseHTTPDate(value) else { return nil }
+        return min(Seconds.serverCap, max(0, date - now))
+    }
+
+    /// The limits an answer imposes: every X-Sentry-Rate-Limits header first, else
+    /// (on 429) Retry-After, else 60 s. Also read on a 2xx (Sentry may send it there).
+    public static func from(_ r: HTTPResponse, now: Double = StateDirectory.now()) -> [RateLimit] {
+        let headers = r.headers(named: "x-sentry-rate-limits")
+        if !headers.isEmpty {
+            var limits: [RateLimit] = []
+            for h in headers { limits += parse(h) }
             if !limits.isEmpty || r.status != 429 { return limits }
         }
         guard r.status == 429 else { return [] }
-        if let ra = r.header("retry-after"), let s = Double(ra.trimmingSpaces()), s >= 0 {
+        if let ra = r.header("retry-after"), let s = retryAfter(ra, now: now) {
             return [RateLimit(categories: [], seconds: s)]
         }
-        return [RateLimit(categories: [], seconds: 60)]
+        return [RateLimit(categories: [], seconds: defaultSeconds)]
     }
 
     static func fileName(_ dsn: DSN) -> String { "ratelimit-" + dsn.stateKey }
@@ -40,14 +65,17 @@ public enum RateLimits {
     public static func record(_ limits: [RateLimit], dsn: DSN, in state: StateDirectory, now: Double = StateDirectory.now()) {
         guard !limits.isEmpty else { return }
         state.update(fileName(dsn)) { old in
-            var until = decode(old)
+            var until = decode(old, now: now)
             for limit in limits {
+                let deadline = now + min(limit.seconds, Seconds.serverCap)
                 for category in limit.categories.isEmpty ? [""] : limit.categories.map(\.rawValue) {
-                    until[category] = max(until[category] ?? 0, now + limit.seconds)
+                    until[category] = max(until[category] ?? 0, deadline)
                 }
             }
             var text = ""
-            for (category, deadline) in until where deadline > now { text += "\(category.isEmpty ? "*" : category) \(Int(deadline.rounded(.up)))\n" }
+            for (category, deadline) in until where deadline > now {
+                text += "\(category.isEmpty ? "*" : category) \(Seconds.whole(deadline))\n"
+            }
             return Array(text.utf8)
         }
     }
@@ -55,18 +83,37 @@ public enum RateLimits {
     /// Seconds until `category` may be sent again; nil when it may be sent now.
     public static func blocked(_ category: DataCategory, dsn: DSN, in state: StateDirectory, now: Double = StateDirectory.now()) -> Double? {
         guard let bytes = state.read(fileName(dsn)) else { return nil }
-        let until = decode(bytes)
+        let until = decode(bytes, now: now)
         let deadline = max(until[""] ?? 0, until[category.rawValue] ?? 0)
         return deadline > now ? deadline - now : nil
     }
 
-    static func decode(_ bytes: [UInt8]) -> [String: Double] {
+    /// The file's `category deadline` lines. A deadline further away than the cap
+    /// (a clock that jumped back, a file someone edited) is taken as now + cap.
+    static func decode(_ bytes: [UInt8], now: Double) -> [String: Double] {
         var out: [String: Double] = [:]
         for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
             let p = line.split(separator: " ")
-            guard p.count == 2, let t = Double(p[1]) else { continue }
-            out[p[0] == "*" ? "" : String(p[0])] = t
+            guard p.count == 2, let t = Seconds.parse(p[1], cap: .greatestFiniteMagnitude) else { continue }
+            out[p[0] == "*" ? "" : String(p[0])] = min(t, now + Seconds.serverCap)
         }
         return out
+    }
+
+    // MARK: HTTP dates
+
+    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    /// `Sun, 06 Nov 1994 08:49:37 GMT` -> seconds since the epoch; nil for anything else.
+    static func parseHTTPDate(_ text: String) -> Double? {
+        let words = text.trimmingSpaces().split(separator: " ")
+        guard words.count == 6, words[0].hasSuffix(","), words[5] == "GMT",
+              words[1].utf8.count == 2, let day = Int(words[1]), (1...31).contains(day),
+              let month = months.firstIndex(of: String(words[2])),
+              words[3].utf8.count == 4, let year = Int(words[3]), (1970...9999).contains(year) else { return nil }
+        let hms = words[4].split(separator: ":", omittingEmptySubsequences: false)
+        guard hms.count == 3, hms.allSatisfy({ $0.utf8.count == 2 }),
+              let h = Int(hms[0]), let m = Int(hms[1]), let s = Int(hms[2]), h < 24, m < 60, s < 61 else { return nil }
+        return Double(System.daysFromCivil(year: year, month: month + 1, day: day) * 86_400 + h * 3600 + m * 60 + s)
     }
 }

@@ -1,20 +1,37 @@
-// Envelope -> Sentry's envelope endpoint, and the answer -> what happened.
+// Envelope -> Sentry's envelope endpoint, and what came back -> an Outcome.
 // Sentry's rule: only a failure WITHOUT an HTTP answer may be retried; any HTTP
 // status is final (2xx delivered, 429 rate-limited, anything else rejected).
 import CurlHTTP
 
-public enum Delivery {
+/// What became of one envelope.
+public enum Outcome {
     case accepted(HTTPResponse)
     case rateLimited(HTTPResponse, retryAfter: Double)
     case rejected(HTTPResponse)
-    case networkFailure(String)
-    case libraryMissing
+    /// No HTTP answer (refused, DNS, timeout, TLS, reset): worth keeping and retrying.
+    case noAnswer(String)
+    /// Our side could not send at all (libcurl missing, an option it refused).
+    case localFailure(String)
 
     /// The HTTP answer, when there was one.
     public var response: HTTPResponse? {
         switch self {
         case .accepted(let r), .rateLimited(let r, _), .rejected(let r): return r
-        case .networkFailure, .libraryMissing: return nil
+        case .noAnswer, .localFailure: return nil
+        }
+    }
+
+    /// Our side failed, not the network.
+    public var isLocal: Bool {
+        if case .localFailure = self { return true }
+        return false
+    }
+
+    /// Keep the envelope for a later try: nothing final happened to it.
+    public var isRetryable: Bool {
+        switch self {
+        case .noAnswer, .localFailure: return true
+        default: return false
         }
     }
 }
@@ -32,29 +49,30 @@ public enum Transport {
             body: envelope, timeout: options.timeout, verifyTLS: !options.noVerify, caFile: options.caFile)
     }
 
-    /// Sends `request`, on `handle` when given (a flusher reuses one connection).
-    public static func send(_ request: HTTPRequest, using handle: EasyHandle? = nil) -> Delivery {
-        switch handle?.perform(request) ?? EasyHandle.perform(request) {
-        case .failure(.libraryMissing): return .libraryMissing
-        case .failure(.network(let text)): return .networkFailure(text)
+    /// What a transfer's result means. Pure: the response fuzz target drives it.
+    public static func classify(_ result: Result<RawResponse, TransferError>, now: Double = StateDirectory.now()) -> Outcome {
+        switch result {
+        case .failure(.libraryMissing): return .localFailure("cannot load libcurl.so.4 (install libcurl4)")
+        case .failure(.setup(let text)): return .localFailure(text)
+        case .failure(.network(let text)): return .noAnswer(text)
         case .success(let raw):
             let response = HTTPResponse(raw)
             switch response.status {
             // A web page that says 200 to any POST has not stored an event.
-            case 200..<300: return (response.header("content-type") ?? "").hasPrefix("text/html") ? .rejected(response) : .accepted(response)
-            case 429: return .rateLimited(response, retryAfter: RateLimits.from(response).map(\.seconds).max() ?? 60)
+            case 200..<300: return response.isHTML ? .rejected(response) : .accepted(response)
+            case 429: return .rateLimited(response, retryAfter: RateLimits.from(response, now: now).map(\.seconds).max() ?? RateLimits.defaultSeconds)
             default: return .rejected(response)
             }
         }
     }
 
-    /// Why the server refused, in one short line: X-Sentry-Error, a JSON `detail`, or
-    /// a word on what came back when it was not Sentry at all.
+    /// Why the server refused, in one short printable line: X-Sentry-Error, a JSON
+    /// `detail`, or a word on what came back when it was not Sentry at all.
     public static func reason(_ r: HTTPResponse) -> String {
         if let e = r.header("x-sentry-error"), !e.isEmpty { return Event.clip(e.replacingNewlines(), 200) }
-        if let detail = jsonStringField("detail", in: r.body) { return Event.clip(detail.replacingNewlines(), 200) }
-        let type = r.header("content-type") ?? ""
-        if type.hasPrefix("text/html") { return "the server answered with an HTML page: is the DSN pointing at Sentry?" }
+        if let detail = jsonStringField("detail", in: r.body), !detail.isEmpty { return Event.clip(detail.replacingNewlines(), 200) }
+        if r.isHTML { return "the server answered with an HTML page: is the DSN pointing at Sentry?" }
+        if r.bodyCut { return "the server's answer went on past 1 MiB: is the DSN pointing at Sentry?" }
         let body = r.body.trimmingSpaces()
         return body.isEmpty ? "no details given" : Event.clip(body.replacingNewlines(), 200)
     }
@@ -67,7 +85,7 @@ public enum Transport {
         rest = rest.dropFirst()
         var out = ""
         var escaped = false
-        for c in rest {
+        for c in rest.prefix(4096) {
             if escaped { out.append(c); escaped = false; continue }
             if c == "\\" { escaped = true; continue }
             if c == "\"" { return out }

@@ -20,7 +20,7 @@ extension Event {
             if let platform = Platform.named(raw) { e.platform = platform }
             else { problems.append(.init(text: "platform '\(raw)' is not a Sentry platform; using other")) }
         }
-        e.message = message.map { truncate($0, to: messageLimit) }
+        e.message = message.map { truncate(Scrubber.message($0), to: messageLimit) }
         e.logger = clip(o.logger ?? "uwsgi", 64)
         e.culprit = o.culprit.map { clip($0, 200) }
         e.transaction = o.transaction.map { clip($0, 200) }
@@ -35,13 +35,13 @@ extension Event {
             }
             e.tags.append(Field(key, clip(tag.value.replacingNewlines(), 200)))
         }
-        e.extra = o.extra.map { Field(clip($0.name, 200), clip($0.value, 16_384)) }
+        e.extra = o.extra.map { Field(clip($0.name, 200), clip(Scrubber.field(name: $0.name, $0.value), 16_384)) }
         e.fingerprint = o.fingerprint.map { clip($0, 200) }
         if e.fingerprint.isEmpty, packet == nil, o.exceptionType == nil, o.exceptionValue == nil, let message = e.message {
             // Same trouble, other pid/worker/address: one Sentry issue.
             e.fingerprint = [clip(Grouping.mask(message), 1024)]
         }
-        e.user = o.user
+        e.user = o.user.map { Field($0.name, Scrubber.field(name: $0.name, $0.value)) }
         if o.exceptionType != nil || o.exceptionValue != nil {
             e.exception = ExceptionInfo(type: o.exceptionType.map { clip($0, 256) },
                                         value: o.exceptionValue.map { truncate($0, to: messageLimit) })
@@ -60,13 +60,20 @@ extension Event {
     mutating func apply(_ p: ExceptionPacket, options o: Options) {
         let (type, module) = p.typeAndModule ?? (o.exceptionType ?? "Exception", nil)
         let value = (p.message ?? o.exceptionValue).map { Event.truncate($0, to: Event.messageLimit) }
-        exception = ExceptionInfo(type: Event.clip(type, 256), value: value, module: module, frames: p.frames)
+        exception = ExceptionInfo(type: Event.clip(type, 256), value: value, module: module, frames: p.framesOldestFirst)
         request = p.request
         if let wid = p.workerID { tags.append(Field("worker", wid)) }
         if let pid = p.pid { tags.append(Field("pid", pid)) }
         if o.serverName == nil, let node = p.node, !node.isEmpty { serverName = Event.clip(node, 200) }
-        if let unix = p.unix, unix > 0 { timestamp = System.rfc3339(seconds: unix, milliseconds: 0) }
-        if o.platform == nil && p.isPython { platform = "python" }
+        // A time before 1970 or after 9999 is no time uWSGI sent: keep ours.
+        if let unix = p.unix, unix > 0, unix < 253_402_300_800 { timestamp = System.rfc3339(seconds: unix, milliseconds: 0) }
+        if o.platform == nil {
+            switch p.language {
+            case .python: platform = "python"
+            case .ruby: platform = "ruby"
+            case .unknown: break
+            }
+        }
         if transaction == nil, let path = p.vars.last(named: "PATH_INFO"), !path.isEmpty {
             transaction = Event.clip(path, 200)
         }

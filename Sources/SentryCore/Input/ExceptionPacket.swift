@@ -94,19 +94,7 @@ public struct ExceptionPacket: Equatable {
         return frames
     }
 
-    // MARK: the request, scrubbed
-
-    /// Headers and vars whose names look like credentials are sent as this.
-    public static let filtered = "[Filtered]"
-
-    static func looksSecret(_ name: String) -> Bool {
-        let n = name.asciiLowercased()
-        for word in ["auth", "cookie", "token", "secret", "passw", "pwd", "session", "csrf", "credential",
-                     "signature", "api_key", "apikey", "api-key", "private", "dsn"] where n.find(word) != nil {
-            return true
-        }
-        return n.hasSuffix("_key") || n.hasSuffix("-key")
-    }
+    // MARK: the request, scrubbed (Event/Scrubber.swift)
 
     /// HTTP_X_FORWARDED_FOR -> X-Forwarded-For.
     static func headerName(_ cgi: String) -> String {
@@ -118,21 +106,6 @@ public struct ExceptionPacket: Equatable {
             out.unicodeScalars.append(Unicode.Scalar(upper && lower >= 97 && lower <= 122 ? lower - 32 : lower))
             upper = false
         }
-        return out
-    }
-
-    /// `a=1&token=x` -> `a=1&token=[Filtered]`.
-    static func scrubQuery(_ q: String) -> String {
-        var parts: [String] = []
-        for part in q.split(separator: "&", omittingEmptySubsequences: false) {
-            if let eq = part.firstIndex(of: "="), looksSecret(String(part[..<eq])) {
-                parts.append(String(part[..<eq]) + "=" + filtered)
-            } else {
-                parts.append(String(part))
-            }
-        }
-        var out = parts.first ?? ""
-        for p in parts.dropFirst() { out += "&" + p }
         return out
     }
 
@@ -150,30 +123,48 @@ public struct ExceptionPacket: Equatable {
         var path = v("REQUEST_URI") ?? v("PATH_INFO") ?? "/"
         if let q = path.firstIndex(of: "?") { path = String(path[..<q]) }
         r.url = scheme + "://" + host + path
-        r.queryString = v("QUERY_STRING").map(ExceptionPacket.scrubQuery)
+        r.queryString = v("QUERY_STRING").map(Scrubber.query)
         for field in vars {
             let k = field.name, value = field.value
             let isHeader = k.hasPrefix("HTTP_") || k == "CONTENT_TYPE" || k == "CONTENT_LENGTH"
             if isHeader {
                 let name = ExceptionPacket.headerName(k.hasPrefix("HTTP_") ? String(k.dropFirst(5)) : k)
-                r.headers.append(Field(name, ExceptionPacket.looksSecret(name) ? ExceptionPacket.filtered : value))
+                // The User-Agent is left whole, as Sentry leaves it.
+                r.headers.append(Field(name, name == "User-Agent" ? value : Scrubber.field(name: name, value)))
             } else if !["REQUEST_URI", "QUERY_STRING", "PATH_INFO"].contains(k) {
-                r.env.append(Field(k, ExceptionPacket.looksSecret(k) ? ExceptionPacket.filtered : value))
+                r.env.append(Field(k, Scrubber.field(name: k, value)))
             }
         }
         return r
     }
 
-    /// `builtins.ValueError` -> (ValueError, nil); `app.errors.Boom` -> (Boom, app.errors).
-    public var typeAndModule: (String, String?)? {
-        guard let c = className, !c.isEmpty else { return nil }
-        guard let dot = c.lastIndex(of: ".") else { return (c, nil) }
-        let module = String(c[..<dot])
-        return (String(c[c.index(after: dot)...]), module == "builtins" ? nil : module)
+    /// Which language plugin fed uWSGI's exception subsystem. The packet does not
+    /// say; its shape does: Python writes `module.Class` names, a `Class: msg` repr
+    /// and `.py` frames; Ruby (the rack plugin) `A::B` names, a `msg (Class)` repr
+    /// and `.rb`/`.ru` frames. (uWSGI's psgi plugin feeds no exceptions.)
+    public enum Language { case python, ruby, unknown }
+
+    public var language: Language {
+        let files = frames.compactMap(\.filename)
+        if files.contains(where: { $0.hasSuffix(".rb") || $0.hasSuffix(".ru") }) { return .ruby }
+        if files.contains(where: { $0.hasSuffix(".py") }) || (className?.hasPrefix("builtins.") ?? false) { return .python }
+        if let c = className, let m = message, let r = repr {
+            if r == "\(m) (\(c))" || c.find("::") != nil { return .ruby }
+            if r == "\(c): \(m)" || r == c { return .python }
+        }
+        return .unknown
     }
 
-    /// The Python plugin writes `module.Class` names and `.py` frames.
-    public var isPython: Bool {
-        (className?.hasPrefix("builtins.") ?? false) || frames.contains { $0.filename?.hasSuffix(".py") ?? false }
+    /// Oldest first, as Sentry wants them: Ruby's backtrace (and so uWSGI's packet)
+    /// lists the raising frame first; Python's lists it last.
+    public var framesOldestFirst: [StackFrame] { language == .ruby ? frames.reversed() : frames }
+
+    /// `builtins.ValueError` -> (ValueError, nil); `app.errors.Boom` -> (Boom, app.errors).
+    /// Ruby names (`Shop::PaymentError`) stay whole.
+    public var typeAndModule: (String, String?)? {
+        guard let c = className, !c.isEmpty else { return nil }
+        guard language != .ruby, let dot = c.lastIndex(of: ".") else { return (c, nil) }
+        let module = String(c[..<dot])
+        return (String(c[c.index(after: dot)...]), module == "builtins" ? nil : module)
     }
 }

@@ -37,6 +37,9 @@ public struct Options {
 
     /// Seconds for connect plus the whole transfer, when `timeout=` is absent.
     public static let defaultTimeout = 5.0
+    /// The longest storm-budget window and spool age an option may ask for.
+    public static let maxBudgetWindow = 7 * 86_400.0
+    public static let maxSpoolAge = 365 * 86_400.0
 
     /// Every key the option string accepts, in the order `--help` lists them.
     public static let keys = [
@@ -114,24 +117,25 @@ public struct Options {
                 let parts = value.split(separator: "/", maxSplits: 1).map(String.init)
                 if value == "0" || value == "off" {
                     o.budgetCount = 0
-                } else if parts.count == 2, let n = Int(parts[0]), n >= 0, let t = Double(parts[1]), t > 0 {
+                } else if parts.count == 2, let n = Int(parts[0]), n >= 0,
+                          let t = Seconds.parse(parts[1], cap: .greatestFiniteMagnitude), t > 0, t <= Options.maxBudgetWindow {
                     o.budgetCount = n; o.budgetSeconds = t
                 } else {
-                    problems.append(Problem(text: "budget=\(value) is not COUNT/SECONDS (or 0 for none); using 10/60"))
+                    problems.append(Problem(text: "budget=\(value) is not COUNT/SECONDS with SECONDS in (0, \(Seconds.whole(Options.maxBudgetWindow))] (or 0 for none); using 10/60"))
                 }
             case "spool_max":
                 if let n = Int(value), n > 0 { o.spoolMax = n }
                 else { problems.append(Problem(text: "spool_max=\(value) is not a positive count; using \(o.spoolMax)")) }
             case "spool_max_age":
-                if let t = Double(value), t > 0 { o.spoolMaxAge = t }
-                else { problems.append(Problem(text: "spool_max_age=\(value) is not a number of seconds; using \(Int(o.spoolMaxAge))")) }
+                if let t = Seconds.parse(value, cap: .greatestFiniteMagnitude), t > 0, t <= Options.maxSpoolAge { o.spoolMaxAge = t }
+                else { problems.append(Problem(text: "spool_max_age=\(value) is not a number of seconds in (0, \(Seconds.whole(Options.maxSpoolAge))]; using \(Seconds.whole(o.spoolMaxAge))")) }
             // List options accumulate when repeated; scalars: the last one wins.
             case "tags": o.tags += KVList.pairs(raw)
             case "extra": o.extra += KVList.pairs(raw)
             case "user": o.user += KVList.pairs(raw)
             case "fingerprint": o.fingerprint += KVList.list(raw)
             case "timeout":
-                if let t = Double(value), t > 0, t <= 3600 {
+                if let t = Seconds.parse(value, cap: .greatestFiniteMagnitude), t > 0, t <= 3600 {
                     o.timeout = t
                 } else {
                     problems.append(Problem(text: "timeout=\(value) is not a number of seconds in (0, 3600]; using \(Options.defaultTimeout)"))

@@ -15,7 +15,7 @@ public struct StdinRead: Equatable {
     public var truncated: Bool
 }
 
-public enum Input {
+public enum Stdin {
     public static let limit = 1 << 20
     /// How long a stdin with nothing in it may delay us (a hook's never-closing pipe).
     public static let firstByteWait: Int32 = 200
@@ -23,7 +23,7 @@ public enum Input {
     public static let idleWait: Int32 = 1000
     public static let totalWait = 3.0
 
-    public static func read(fd: Int32 = 0, limit: Int = Input.limit) -> StdinRead {
+    public static func read(fd: Int32 = 0, limit: Int = Stdin.limit) -> StdinRead {
         if isatty(fd) == 1 { return StdinRead(source: .terminal, bytes: [], truncated: false) }
         let flags = fcntl(fd, F_GETFL)
         if flags < 0 { return StdinRead(source: .empty, bytes: [], truncated: false) }  // closed fd

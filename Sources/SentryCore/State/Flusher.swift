@@ -15,22 +15,31 @@ public struct FlushResult: Equatable {
     public var networkError: String?
 }
 
-public struct Flusher {
+public final class Flusher {
     let spool: Spool
     let options: Options
     /// Rate limits and client reports: the same directory the senders use.
-    let state: StateDirectory
+    let state: StateDirectory?
     let handle: EasyHandle
     /// Deliver envelopes still in back-off too (a manual flush after an outage).
     var force: Bool
     let say: (String) -> Void
+    /// One Sender per project the spool holds envelopes for.
+    private var senders: [String: Sender] = [:]
 
     public init?(spool: Spool, options: Options, force: Bool, say: @escaping (String) -> Void) {
         guard let handle = EasyHandle() else { return nil }
         var o = options
         if o.spool == nil { o.spool = spool.path }
         self.spool = spool; self.options = o; self.handle = handle; self.force = force; self.say = say
-        state = StateDirectory.forOptions(o) ?? spool.dir
+        state = StateDirectory.forOptions(o)
+    }
+
+    func sender(for dsn: DSN) -> Sender {
+        if let s = senders[dsn.publicDSN] { return s }
+        let s = Sender(dsn: dsn, options: options, state: state)
+        senders[dsn.publicDSN] = s
+        return s
     }
 
     /// One pass over the spool, oldest first.
@@ -39,12 +48,12 @@ public struct Flusher {
         spool.recoverStale()
         for e in spool.overBounds(maxCount: options.spoolMax, maxAge: options.spoolMaxAge) {
             // Counted for the project it was meant for, then gone.
-            if let dsn = spool.read(e).flatMap(Flusher.dsn(of:)) {
-                ClientReport.record(.cacheOverflow, category: e.category, dsn: dsn, in: state)
-            }
+            if let dsn = spool.read(e).flatMap(Flusher.dsn(of:)) { sender(for: dsn).count(.cacheOverflow, e.category) }
             if spool.delete(e) { result.dropped += 1 }
         }
-        if result.dropped > 0 { say("dropped \(result.dropped) spooled event(s) over spool_max=\(options.spoolMax) or spool_max_age=\(Int(options.spoolMaxAge)) s") }
+        if result.dropped > 0 {
+            say("dropped \(result.dropped) spooled event(s) over spool_max=\(options.spoolMax) or spool_max_age=\(Seconds.whole(options.spoolMaxAge)) s")
+        }
         let now = StateDirectory.now()
         for e in spool.entries() {
             if !force && !spool.isDue(e, now: now) { result.kept += 1; continue }
@@ -54,43 +63,33 @@ public struct Flusher {
                 spool.remove(claimed: claimed)
                 continue
             }
-            if let wait = RateLimits.blocked(e.category, dsn: dsn, in: state) {
+            let sender = sender(for: dsn)
+            if let wait = sender.blocked(e.category, now: now) {
                 // Not now: Sentry asked us to wait. It stays, due when the limit ends.
                 spool.release(claimed: claimed, e, failed: false, due: now + wait)
                 result.kept += 1
                 continue
             }
-            let reports = ClientReport.take(dsn: dsn, in: state)
-            let body = reports.isEmpty ? envelope : envelope + ClientReport.item(reports)
-            var request = Transport.request(envelope: body, dsn: dsn, options: options)
-            request.timeout = options.timeout
-            switch Transport.send(request, using: handle) {
-            case .accepted(let r):
-                RateLimits.record(RateLimits.from(r), dsn: dsn, in: state)
+            let outcome = sender.send(envelope, category: e.category, using: handle, kept: true)
+            switch outcome {
+            case .accepted:
                 spool.remove(claimed: claimed)
                 result.delivered += 1
-            case .rateLimited(let r, let seconds):
-                RateLimits.record(RateLimits.from(r), dsn: dsn, in: state)
-                ClientReport.record(.ratelimitBackoff, category: e.category, dsn: dsn, in: state)
+            case .rateLimited:
                 spool.remove(claimed: claimed)
                 result.rateLimited += 1
-                say("event \(e.eventID) dropped: \(dsn.origin) is rate-limiting (HTTP 429), retry after \(Int(seconds)) s")
-            case .rejected(let r):
-                RateLimits.record(RateLimits.from(r), dsn: dsn, in: state)
+                say(sender.describe(outcome, eventID: e.eventID))
+            case .rejected:
                 spool.remove(claimed: claimed)
                 result.rejected += 1
-                say("event \(e.eventID) rejected by \(dsn.origin): HTTP \(r.status): \(Transport.reason(r))")
-            case .networkFailure(let text):
-                ClientReport.restore(reports, dsn: dsn, in: state)
-                spool.release(claimed: claimed, e, failed: true, due: StateDirectory.now() + Spool.backoff(e.attempt))
+                say(sender.describe(outcome, eventID: e.eventID))
+            case .noAnswer, .localFailure:
+                let local = outcome.isLocal
+                spool.release(claimed: claimed, e, failed: !local, due: local ? now : StateDirectory.now() + Spool.backoff(e.attempt))
                 result.kept += 1
                 result.unreachable = true
-                result.networkError = "no answer from \(dsn.origin) (\(text))"
-                return result  // the server is down: do not try every envelope
-            case .libraryMissing:
-                spool.release(claimed: claimed, e, failed: false, due: now)
-                result.unreachable = true
-                return result
+                result.networkError = sender.describe(outcome, eventID: e.eventID)
+                return result  // the server is down (or we cannot send): do not try every envelope
             }
         }
         return result
@@ -98,7 +97,7 @@ public struct Flusher {
 
     /// The DSN an envelope was meant for (its header's `dsn`, which has no secret).
     static func dsn(of envelope: [UInt8]) -> DSN? {
-        let header = String(decoding: envelope.prefix(while: { $0 != 10 }), as: UTF8.self)
+        let header = String(decoding: envelope.prefix(while: { $0 != 10 }).prefix(4096), as: UTF8.self)
         return Transport.jsonStringField("dsn", in: header).flatMap { try? DSN(parsing: $0) }
     }
 }

@@ -54,19 +54,7 @@ public struct Spool {
         names().compactMap(SpoolEntry.init(name:)).sorted { $0.name < $1.name }
     }
 
-    func names() -> [String] {
-        guard let d = opendir(dir.path) else { return [] }
-        defer { closedir(d) }
-        var out: [String] = []
-        while let ent = readdir(d) {
-            var nameTuple = ent.pointee.d_name
-            let name = withUnsafePointer(to: &nameTuple) {
-                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
-            }
-            out.append(name)
-        }
-        return out
-    }
+    func names() -> [String] { dir.names() }
 
     public func isDue(_ e: SpoolEntry, now: Double = StateDirectory.now()) -> Bool {
         var st = stat()
@@ -88,9 +76,14 @@ public struct Spool {
     public func release(claimed: String, _ e: SpoolEntry, failed: Bool, due: Double) {
         let next = SpoolEntry.name(createdMillis: e.createdMillis, eventID: e.eventID, category: e.category,
                                    attempt: e.attempt + (failed ? 1 : 0))
-        var times = [timespec(tv_sec: Int(due), tv_nsec: 0), timespec(tv_sec: Int(due), tv_nsec: 0)]
+        let when = Seconds.whole(due.rounded(.down))
+        var times = [timespec(tv_sec: when, tv_nsec: 0), timespec(tv_sec: when, tv_nsec: 0)]
         _ = utimensat(AT_FDCWD, dir.file(claimed), &times, 0)
-        if rename(dir.file(claimed), dir.file(next)) != 0 { unlink(dir.file(claimed)) }
+        // Should the rename fail, the file stays claimed: recoverStale() gives it back
+        // once this process is gone. An envelope is never deleted for a local error.
+        if rename(dir.file(claimed), dir.file(next)) != 0 {
+            _ = rename(dir.file(claimed), dir.file(e.name))
+        }
     }
 
     /// Claims left by a flusher that died mid-send go back to the spool.

@@ -29,16 +29,32 @@ public struct StateDirectory {
         return true
     }
 
-    /// Where state lives: `state_dir=`, else UWSGI_SENTRY_STATE, else the spool,
-    /// else a per-user directory under /tmp.
+    /// Where state lives: `state_dir=`, else UWSGI_SENTRY_STATE, else `state/` inside
+    /// the spool (so the spool itself holds envelopes only), else a per-user
+    /// directory under /tmp.
     public static func forOptions(_ o: Options) -> StateDirectory? {
         if let dir = o.stateDir { return StateDirectory(dir) }
         if let dir = System.environment("UWSGI_SENTRY_STATE"), !dir.isEmpty { return StateDirectory(dir) }
-        if let dir = o.spool { return StateDirectory(dir) }
+        if let dir = o.spool { return StateDirectory(dir + "/state") }
         return StateDirectory("/tmp/uwsgi-sentry-\(getuid())")
     }
 
     public func file(_ name: String) -> String { path + "/" + name }
+
+    /// The names in the directory (not . and ..).
+    public func names() -> [String] {
+        guard let d = opendir(path) else { return [] }
+        defer { closedir(d) }
+        var out: [String] = []
+        while let ent = readdir(d) {
+            var nameTuple = ent.pointee.d_name
+            let name = withUnsafePointer(to: &nameTuple) {
+                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+            }
+            if name != "." && name != ".." { out.append(name) }
+        }
+        return out
+    }
 
     /// Writes `bytes` to `name` atomically: a temporary file, fsync, rename; mode 0600.
     @discardableResult

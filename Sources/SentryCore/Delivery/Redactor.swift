@@ -1,12 +1,12 @@
 /// Replaces the DSN's key and secret wherever they would be printed.
-struct Redactor {
+public struct Redactor {
     let secrets: [(String, String)]
-    init(dsn: DSN) {
+    public init(dsn: DSN) {
         var s = [(dsn.publicKey, DSN.maskKey(dsn.publicKey))]
         if let secret = dsn.secretKey { s.append((secret, "****")) }
         secrets = s
     }
-    func callAsFunction(_ text: String) -> String {
+    public func callAsFunction(_ text: String) -> String {
         var out = text
         for (secret, mask) in secrets { out = out.replacingAll(secret, with: mask) }
         return out

@@ -1,0 +1,377 @@
+// Sentry's default data scrubbing, done before anything leaves the host.
+// Self-hosted servers (Bugsink among them) store what they receive, and sentry.io
+// scrubs only where a project keeps its defaults; so what we send is already clean
+// by Sentry's own standard: Relay's `@common:filter` rules for data fields, and
+// the replace rules it applies to a message. Values are shaped as Relay shapes them
+// (`[Filtered]`, `[creditcard]`, ...), so Relay finds nothing left to change; the
+// tests run Relay's own scrubber (sentry_relay.pii_strip_event) as the oracle.
+// Hand-written matchers over Unicode scalars: Regex would cost start-up time.
+
+public enum Scrubber {
+    public static let filtered = "[Filtered]"
+
+    /// A value in a field Sentry scrubs by default (request query, headers and
+    /// variables, extra, user, breadcrumbs, contexts). A credential-like name or
+    /// value filters the whole value; card numbers, IBANs, US social security
+    /// numbers, bearer tokens and PEM key bodies are filtered where they stand;
+    /// a password in a URL (`//user:pw@`) too.
+    public static func field(name: String?, _ value: String) -> String {
+        if let name, keyIsSecret(name) { return filtered }
+        if value.isEmpty || value == filtered { return value }
+        let s = Array(value.unicodeScalars)
+        if valueLooksSecret(s) { return filtered }
+        var cuts: [(Range<Int>, String)] = []
+        cuts += bearerTokens(s).map { ($0.whole, filtered) }
+        cuts += creditCards(s).map { ($0, filtered) }
+        cuts += ibans(s).map { ($0, filtered) }
+        cuts += socialSecurityNumbers(s).map { ($0, filtered) }
+        cuts += pemKeyBodies(s).map { ($0, filtered) }
+        cuts += urlPasswords(s).map { ($0, filtered) }
+        return apply(cuts, to: s) ?? value
+    }
+
+    /// A message (logentry): Sentry keeps it readable and only replaces emails, card
+    /// numbers, IBANs, US social security numbers and bearer tokens.
+    public static func message(_ text: String) -> String {
+        let s = Array(text.unicodeScalars)
+        var cuts: [(Range<Int>, String)] = []
+        cuts += emails(s).map { ($0, "[email]") }
+        cuts += creditCards(s).map { ($0, "[creditcard]") }
+        cuts += ibans(s).map { ($0, "[iban]") }
+        cuts += socialSecurityNumbers(s).map { ($0, "[us-ssn]") }
+        cuts += bearerTokens(s).map { ($0.token, "[token]") }
+        return apply(cuts, to: s) ?? text
+    }
+
+    /// `a=1&token=x&cc=4111...` with each pair scrubbed by name and (URL-decoded) value.
+    public static func query(_ q: String) -> String {
+        var out = ""
+        var first = true
+        for part in q.split(separator: "&", omittingEmptySubsequences: false) {
+            if !first { out += "&" }
+            first = false
+            guard let eq = part.firstIndex(of: "=") else { out += String(part); continue }
+            let name = String(part[..<eq]), value = String(part[part.index(after: eq)...])
+            let decoded = percentDecoded(value)
+            out += name + "=" + (field(name: percentDecoded(name), decoded) == decoded ? value : filtered)
+        }
+        return out
+    }
+
+    // MARK: names and values that mean a credential
+
+    /// Relay's key rules: a name with `token` in it, or one that matches its
+    /// password pattern. Ours also cover cookies, sessions and a few more.
+    static func keyIsSecret(_ name: String) -> Bool {
+        let n = name.asciiLowercased()
+        if n.find("token") != nil { return true }
+        for word in ["auth", "cookie", "secret", "passw", "pwd", "session", "csrf", "credential", "signature",
+                     "api_key", "apikey", "api-key", "private", "dsn"] where n.find(word) != nil {
+            return true
+        }
+        if n == "otp" || n == "two_factor" || n == "two-factor" { return true }
+        return n.hasSuffix("_key") || n.hasSuffix("-key")
+    }
+
+    /// Relay's password pattern, which it applies to values as well as names:
+    /// `password|secret|passwd|api[-_]key|apikey|auth|credentials|mysql_pwd|
+    /// privatekey|private[-_]key|token[^\s]*[:=]|^otp$|^two[-_]factor$`, any case.
+    static func valueLooksSecret(_ s: [Unicode.Scalar]) -> Bool {
+        let lower = s.map { $0.value >= 65 && $0.value <= 90 ? $0.value + 32 : $0.value }
+        func contains(_ word: String) -> Bool {
+            let w = word.unicodeScalars.map(\.value)
+            guard w.count <= lower.count else { return false }
+            for i in 0...(lower.count - w.count) where lower[i] == w[0] && Array(lower[i..<(i + w.count)]) == w { return true }
+            return false
+        }
+        for word in ["password", "secret", "passwd", "api-key", "api_key", "apikey", "auth", "credentials", "mysql_pwd",
+                     "privatekey", "private-key", "private_key"] where contains(word) {
+            return true
+        }
+        let whole = String(String.UnicodeScalarView(s)).asciiLowercased()
+        if whole == "otp" || whole == "two-factor" || whole == "two_factor" { return true }
+        // token, then anything but white space, then : or =
+        let token = "token".unicodeScalars.map(\.value)
+        var i = 0
+        while i + token.count <= lower.count {
+            if Array(lower[i..<(i + token.count)]) == token {
+                var j = i + token.count
+                while j < lower.count && !isSpace(lower[j]) {
+                    if lower[j] == 58 || lower[j] == 61 { return true }
+                    j += 1
+                }
+            }
+            i += 1
+        }
+        return false
+    }
+
+    // MARK: patterns found where they stand
+
+    /// `\b(Bearer\s+)([^\s]+)`, any case: the whole match, and the token alone.
+    static func bearerTokens(_ s: [Unicode.Scalar]) -> [(whole: Range<Int>, token: Range<Int>)] {
+        var out: [(Range<Int>, Range<Int>)] = []
+        let word = "bearer".unicodeScalars.map(\.value)
+        var i = 0
+        while i + word.count < s.count {
+            if boundaryBefore(s, i) && (0..<word.count).allSatisfy({ lowered(s[i + $0]) == word[$0] }) {
+                var j = i + word.count
+                guard boundaryAfterWord(s, j), j < s.count, isSpace(s[j].value) else { i += 1; continue }
+                while j < s.count && isSpace(s[j].value) { j += 1 }
+                let start = j
+                while j < s.count && !isSpace(s[j].value) { j += 1 }
+                if j > start { out.append((i..<j, start..<j)); i = j; continue }
+            }
+            i += 1
+        }
+        return out
+    }
+
+    /// Relay's card pattern: `\b((?:3[47]\d|4\d{3}|5[1-5]\d\d|65\d\d|6011)([-\s]?\d){12})\b`
+    /// (`\d` and `\s` in Unicode's sense, as Rust's regex takes them).
+    static func creditCards(_ s: [Unicode.Scalar]) -> [Range<Int>] {
+        typealias Class = (Unicode.Scalar) -> Bool
+        func one(_ chars: String) -> Class { { chars.unicodeScalars.contains($0) } }
+        let d: Class = isDecimal
+        let prefixes: [[Class]] = [[one("3"), one("47"), d], [one("4"), d, d, d], [one("5"), one("12345"), d, d],
+                                   [one("6"), one("5"), d, d], [one("6"), one("0"), one("1"), one("1")]]
+        var out: [Range<Int>] = []
+        var i = 0
+        while i < s.count {
+            guard boundaryBefore(s, i), isWord(s[i]) else { i += 1; continue }
+            var matched: Int? = nil
+            for prefix in prefixes where i + prefix.count <= s.count && prefix.indices.allSatisfy({ prefix[$0](s[i + $0]) }) {
+                var j = i + prefix.count, digits = 0
+                while digits < 12 && j < s.count {
+                    if isDecimal(s[j]) { j += 1; digits += 1; continue }
+                    if (s[j] == "-" || isSpace(s[j].value)) && j + 1 < s.count && isDecimal(s[j + 1]) { j += 2; digits += 1; continue }
+                    break
+                }
+                if digits == 12 && boundaryAfterWord(s, j) { matched = j; break }
+            }
+            if let end = matched { out.append(i..<end); i = end } else { i += 1 }
+        }
+        return out
+    }
+
+    static let ibanCountries: Set<String> = [
+        "AT", "AD", "AE", "AL", "AZ", "BA", "BE", "BG", "BH", "BR", "BY", "CH", "CR", "CY", "CZ", "DE", "DK", "DO", "EE",
+        "EG", "ES", "FI", "FO", "FR", "GB", "GE", "GI", "GL", "GR", "GT", "HR", "HU", "IE", "IL", "IQ", "IS", "IT", "JO",
+        "KW", "KZ", "LB", "LC", "LI", "LT", "LU", "LV", "LY", "MC", "MD", "ME", "MK", "MR", "MT", "MU", "NL", "NO", "PK",
+        "PL", "PS", "PT", "QA", "RO", "RU", "RS", "SA", "SC", "SE", "SI", "SK", "SM", "ST", "SV", "TL", "TN", "TR", "UA",
+        "VA", "VG", "XK", "DZ", "AO", "BJ", "BF", "BI", "CV", "CM", "CF", "TD", "KM", "CG", "CI", "DJ", "GQ", "GA", "GW",
+        "HN", "IR", "MG", "ML", "MA", "MZ", "NI", "NE", "SN", "TG",
+    ]
+
+    /// `\b(COUNTRY)\d{2}[a-zA-Z0-9]{11,29}\b`.
+    static func ibans(_ s: [Unicode.Scalar]) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        var i = 0
+        while i + 15 <= s.count {
+            guard boundaryBefore(s, i), isUpper(s[i]), isUpper(s[i + 1]), isDecimal(s[i + 2]), isDecimal(s[i + 3]),
+                  ibanCountries.contains(String(String.UnicodeScalarView(s[i..<(i + 2)]))) else { i += 1; continue }
+            var j = i + 4
+            while j < s.count && isASCIIAlnum(s[j]) { j += 1 }
+            let run = j - (i + 4)
+            if run >= 11 && run <= 29 && boundaryAfterWord(s, j) { out.append(i..<j); i = j; continue }
+            i += 1
+        }
+        return out
+    }
+
+    /// `\b\d{3}-\d{2}-\d{4}\b`.
+    static func socialSecurityNumbers(_ s: [Unicode.Scalar]) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        let shape = Array("ddd-dd-dddd".unicodeScalars)
+        var i = 0
+        while i + shape.count <= s.count {
+            if boundaryBefore(s, i),
+               (0..<shape.count).allSatisfy({ shape[$0] == "d" ? isDigit(s[i + $0]) : s[i + $0] == "-" }),
+               boundaryAfterWord(s, i + shape.count) {
+                out.append(i..<(i + shape.count)); i += shape.count; continue
+            }
+            i += 1
+        }
+        return out
+    }
+
+    /// `\b[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)*\.[a-zA-Z]{2,}\b`,
+    /// leftmost-first and greedy, as the regex engine takes it.
+    static func emails(_ s: [Unicode.Scalar]) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        let localPunctuation = Set(".!#$%&'*+/=?^_`{|}~-".unicodeScalars)
+        func localChar(_ c: Unicode.Scalar) -> Bool { isASCIIAlnum(c) || localPunctuation.contains(c) }
+        func isWordAt(_ i: Int) -> Bool { i >= 0 && i < s.count && isWord(s[i]) }
+        var searchFrom = 0
+        var at = 0
+        while at < s.count {
+            guard s[at] == "@" else { at += 1; continue }
+            // The earliest start, within the local run, where \b holds.
+            var runStart = at
+            while runStart > searchFrom && localChar(s[runStart - 1]) { runStart -= 1 }
+            var start: Int? = nil
+            for p in runStart..<at where isWordAt(p - 1) != isWordAt(p) { start = p; break }
+            // The longest domain that is labels, a final label of >= 2 letters, then \b.
+            var runEnd = at + 1
+            while runEnd < s.count && (isASCIIAlnum(s[runEnd]) || s[runEnd] == "-" || s[runEnd] == ".") { runEnd += 1 }
+            var end: Int? = nil
+            var e = runEnd
+            while e > at + 1 {
+                if isASCIILetter(s[e - 1]) && !isWordAt(e) && domainIsValid(s[(at + 1)..<e]) { end = e; break }
+                e -= 1
+            }
+            if let start, let end {
+                out.append(start..<end)
+                searchFrom = end
+                at = end
+                continue
+            }
+            at += 1
+        }
+        return out
+    }
+
+    /// `[a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)*\.[a-zA-Z]{2,}`.
+    static func domainIsValid(_ d: ArraySlice<Unicode.Scalar>) -> Bool {
+        let labels = d.split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty && $0.allSatisfy { isASCIIAlnum($0) || $0 == "-" } }),
+              let last = labels.last, last.count >= 2, last.allSatisfy(isASCIILetter) else { return false }
+        return true
+    }
+
+    /// The body between `-----BEGIN ... (PRIVATE|PUBLIC) KEY-----` and its END line.
+    static func pemKeyBodies(_ s: [Unicode.Scalar]) -> [Range<Int>] {
+        let text = String(String.UnicodeScalarView(s))
+        guard text.find("-----BEGIN") != nil else { return [] }
+        var out: [Range<Int>] = []
+        var i = 0
+        let dashes = Array("-----".unicodeScalars)
+        func starts(_ at: Int, _ what: [Unicode.Scalar]) -> Bool { at + what.count <= s.count && Array(s[at..<(at + what.count)]) == what }
+        func keyLine(_ at: Int, _ keyword: String) -> Int? {  // end of `-----KEYWORD[A-Z ]+(PRIVATE|PUBLIC) KEY-----`
+            guard starts(at, dashes + Array(keyword.unicodeScalars)) else { return nil }
+            var j = at + 5 + keyword.unicodeScalars.count
+            let from = j
+            while j < s.count && (isUpper(s[j]) || s[j] == " ") { j += 1 }
+            let words = String(String.UnicodeScalarView(s[from..<j]))
+            guard j > from, words.hasSuffix("PRIVATE KEY") || words.hasSuffix("PUBLIC KEY"), words.count > 11, starts(j, dashes) else { return nil }
+            return j + 5
+        }
+        while i < s.count {
+            guard let headEnd = keyLine(i, "BEGIN") else { i += 1; continue }
+            var body = headEnd
+            while body < s.count && (s[body] == " " || s[body] == "\t") { body += 1 }
+            if body < s.count && s[body] == "\r" { body += 1 }
+            if body < s.count && s[body] == "\n" { body += 1 }
+            var j = body + 1
+            var found: Range<Int>? = nil
+            while j < s.count {
+                if s[j] == "-", keyLine(j, "END") != nil {
+                    var bodyEnd = j
+                    if bodyEnd > body && s[bodyEnd - 1] == "\n" { bodyEnd -= 1 }
+                    if bodyEnd > body && s[bodyEnd - 1] == "\r" { bodyEnd -= 1 }
+                    if bodyEnd > body { found = body..<bodyEnd }
+                    break
+                }
+                j += 1
+            }
+            guard let found else { break }
+            out.append(found)
+            i = found.upperBound
+        }
+        return out
+    }
+
+    /// The password of `scheme://user:password@`: `\b((?:[a-z0-9]+:)?//[a-zA-Z0-9%_.-]+:)([a-zA-Z0-9%_.-]+)@`.
+    static func urlPasswords(_ s: [Unicode.Scalar]) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        func userChar(_ c: Unicode.Scalar) -> Bool { isASCIIAlnum(c) || c == "%" || c == "_" || c == "." || c == "-" }
+        var i = 0
+        while i + 2 < s.count {
+            guard s[i] == "/", s[i + 1] == "/" else { i += 1; continue }
+            // \b: either a scheme `[a-z0-9]+:` ends here, or `//` itself follows a word character.
+            var schemeStart = i
+            if i > 0 && s[i - 1] == ":" {
+                var k = i - 1
+                while k > 0 && (isLowerAlnum(s[k - 1])) { k -= 1 }
+                if k < i - 1 && boundaryBefore(s, k) { schemeStart = k }
+            }
+            let hasBoundary = schemeStart < i || (i > 0 && isWord(s[i - 1]))
+            var j = i + 2
+            let userStart = j
+            while j < s.count && userChar(s[j]) { j += 1 }
+            guard hasBoundary, j > userStart, j < s.count, s[j] == ":" else { i += 1; continue }
+            let pwStart = j + 1
+            var k = pwStart
+            while k < s.count && userChar(s[k]) { k += 1 }
+            if k > pwStart && k < s.count && s[k] == "@" { out.append(pwStart..<k); i = k; continue }
+            i += 1
+        }
+        return out
+    }
+
+    // MARK: helpers
+
+    /// `cuts` applied (overlapping ones merged, the first wins); nil when there are none.
+    static func apply(_ cuts: [(Range<Int>, String)], to s: [Unicode.Scalar]) -> String? {
+        guard !cuts.isEmpty else { return nil }
+        var out = String.UnicodeScalarView()
+        var at = 0
+        for (range, replacement) in cuts.sorted(by: { $0.0.lowerBound < $1.0.lowerBound }) where range.lowerBound >= at {
+            out.append(contentsOf: s[at..<range.lowerBound])
+            out.append(contentsOf: replacement.unicodeScalars)
+            at = range.upperBound
+        }
+        out.append(contentsOf: s[at...])
+        return String(out)
+    }
+
+    static func percentDecoded(_ s: String) -> String {
+        guard s.utf8.contains(UInt8(ascii: "%")) || s.utf8.contains(UInt8(ascii: "+")) else { return s }
+        let b = Array(s.utf8)
+        var out: [UInt8] = []
+        var i = 0
+        while i < b.count {
+            if b[i] == UInt8(ascii: "+") { out.append(32); i += 1; continue }
+            if b[i] == UInt8(ascii: "%"), i + 2 < b.count, let hi = hexValue(b[i + 1]), let lo = hexValue(b[i + 2]) {
+                out.append(hi << 4 | lo); i += 3; continue
+            }
+            out.append(b[i]); i += 1
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 48...57: return c - 48
+        case 65...70: return c - 55
+        case 97...102: return c - 87
+        default: return nil
+        }
+    }
+
+    static func lowered(_ c: Unicode.Scalar) -> UInt32 { c.value >= 65 && c.value <= 90 ? c.value + 32 : c.value }
+    static func isDigit(_ c: Unicode.Scalar) -> Bool { c.value >= 48 && c.value <= 57 }
+    /// `\d` in Unicode's sense: any decimal digit, not only 0-9.
+    static func isDecimal(_ c: Unicode.Scalar) -> Bool { c.value < 128 ? isDigit(c) : c.properties.generalCategory == .decimalNumber }
+    static func isUpper(_ c: Unicode.Scalar) -> Bool { c.value >= 65 && c.value <= 90 }
+    static func isASCIILetter(_ c: Unicode.Scalar) -> Bool { isUpper(c) || (c.value >= 97 && c.value <= 122) }
+    static func isASCIIAlnum(_ c: Unicode.Scalar) -> Bool { isDigit(c) || isASCIILetter(c) }
+    static func isLowerAlnum(_ c: Unicode.Scalar) -> Bool { isDigit(c) || (c.value >= 97 && c.value <= 122) }
+    static func isSpace(_ v: UInt32) -> Bool { v == 32 || (v >= 9 && v <= 13) || v == 0x85 || v == 0xA0 || v == 0x1680 || (v >= 0x2000 && v <= 0x200A) || v == 0x2028 || v == 0x2029 || v == 0x202F || v == 0x205F || v == 0x3000 }
+
+    /// Rust's Unicode `\w`: letters, marks, decimal digits, connector punctuation.
+    static func isWord(_ c: Unicode.Scalar) -> Bool {
+        if c.value < 128 { return isASCIIAlnum(c) || c == "_" }
+        let p = c.properties
+        if p.isAlphabetic || p.isJoinControl { return true }
+        switch p.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .connectorPunctuation: return true
+        default: return false
+        }
+    }
+
+    /// `\b` before position i, where s[i] is a word character.
+    static func boundaryBefore(_ s: [Unicode.Scalar], _ i: Int) -> Bool { i == 0 || !isWord(s[i - 1]) }
+    /// `\b` at position i, after a word character.
+    static func boundaryAfterWord(_ s: [Unicode.Scalar], _ i: Int) -> Bool { i >= s.count || !isWord(s[i]) }
+}

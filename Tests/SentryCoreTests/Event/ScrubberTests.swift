@@ -1,0 +1,46 @@
+import XCTest
+@testable import SentryCore
+
+/// Vectors read off Relay's own scrubber (sentry_relay.pii_strip_event with a
+/// project's default settings); tests/test_conformance.py runs that scrubber on
+/// every kind of event we produce and expects it to find nothing left to change.
+final class ScrubberTests: XCTestCase {
+    func testMessagesKeepTheirWordsButNotTheirSecrets() {
+        XCTAssertEqual(Scrubber.message("card 4111 1111 1111 1111 and Authorization: Bearer abc.def token=x"),
+                       "card [creditcard] and Authorization: Bearer [token] token=x")
+        XCTAssertEqual(Scrubber.message("mail me@example.com ssn 078-05-1120 iban DE89370400440532013000."),
+                       "mail [email] ssn [us-ssn] iban [iban].")
+        XCTAssertEqual(Scrubber.message("GET /auth/login password=x"), "GET /auth/login password=x", "Sentry keeps these in a message")
+        XCTAssertEqual(Scrubber.message("41111111111111111 4111-1111-1111-1111x"), "41111111111111111 4111-1111-1111-1111x",
+                       "17 digits, or a word character after: no card")
+    }
+
+    func testFieldsAreFilteredByNameOrByValue() {
+        XCTAssertEqual(Scrubber.field(name: "X-Api-Token", "abc"), "[Filtered]")
+        XCTAssertEqual(Scrubber.field(name: "Referer", "http://h/?token=abc"), "[Filtered]")
+        XCTAssertEqual(Scrubber.field(name: "note", "GET /author/5 HTTP/1.1"), "[Filtered]", "Relay's pattern matches 'auth' anywhere")
+        XCTAssertEqual(Scrubber.field(name: "note", "x 4111111111111111 y"), "x [Filtered] y")
+        XCTAssertEqual(Scrubber.field(name: "dsn_like", "ok"), "[Filtered]")
+        XCTAssertEqual(Scrubber.field(name: "db", "mysql://user:pw@db/x"), "mysql://user:[Filtered]@db/x")
+        XCTAssertEqual(Scrubber.field(name: "x", "Bearer abc"), "[Filtered]")
+        XCTAssertEqual(Scrubber.field(name: "key", "-----BEGIN RSA PRIVATE KEY-----\nMIIabc\n-----END RSA PRIVATE KEY-----"),
+                       "-----BEGIN RSA PRIVATE KEY-----\n[Filtered]\n-----END RSA PRIVATE KEY-----")
+        XCTAssertEqual(Scrubber.field(name: "REMOTE_ADDR", "127.0.0.1"), "127.0.0.1")
+        XCTAssertEqual(Scrubber.field(name: "otp", "1"), "[Filtered]")
+    }
+
+    func testQueryPairsAreDecodedBeforeTheyAreJudged() {
+        XCTAssertEqual(Scrubber.query("a=1&cc=4111%201111%201111%201111&token=x&b"), "a=1&cc=[Filtered]&token=[Filtered]&b")
+        XCTAssertEqual(Scrubber.query("next=%2Fauthor%2F5"), "next=[Filtered]")
+        XCTAssertEqual(Scrubber.query(""), "")
+    }
+
+    func testHostileTextNeverTraps() {
+        for s in ["@", "@@", "a@", "@b.c", "Bearer", "Bearer ", "-----BEGIN PRIVATE KEY-----", "//:@", "DE00", "\u{0}\u{FFFD}4111",
+                  String(repeating: "4", count: 10_000), String(repeating: "a@b.", count: 1000) + "com"] {
+            _ = Scrubber.message(s)
+            _ = Scrubber.field(name: s, s)
+            _ = Scrubber.query(s)
+        }
+    }
+}
