@@ -215,17 +215,23 @@ static inline CURLMcode uws_multi_remove(const struct uws_curl_api *api, CURLM *
 static inline CURLMcode uws_multi_perform(const struct uws_curl_api *api, CURLM *m, int *running) {
     return ((CURLMcode (*)(CURLM *, int *))api->multi_perform)(m, running);
 }
-/* Waits up to timeout_ms for libcurl's sockets or for `fd` (-1: none) to be ready;
- * returns the revents of `fd`, or -1 when the wait itself failed. */
-static inline int uws_multi_poll_fd(const struct uws_curl_api *api, CURLM *m, int fd, int timeout_ms) {
-    struct curl_waitfd extra;
+/* Waits up to timeout_ms for libcurl's sockets or for one of `fds` (at most 8) to
+ * be readable; fills `revents` for them. Returns 0, or -1 when the wait failed. */
+static inline int uws_multi_poll_fds(const struct uws_curl_api *api, CURLM *m, const int *fds, short *revents,
+                                     unsigned n, int timeout_ms) {
+    struct curl_waitfd extra[8];
+    unsigned i;
     int numfds = 0;
-    extra.fd = fd;
-    extra.events = CURL_WAIT_POLLIN;
-    extra.revents = 0;
+    if (n > 8) n = 8;
+    for (i = 0; i < n; i++) {
+        extra[i].fd = fds[i];
+        extra[i].events = CURL_WAIT_POLLIN;
+        extra[i].revents = 0;
+    }
     CURLMcode c = ((CURLMcode (*)(CURLM *, struct curl_waitfd *, unsigned int, int, int *))api->multi_poll)(
-        m, fd >= 0 ? &extra : NULL, fd >= 0 ? 1 : 0, timeout_ms, &numfds);
-    return c == CURLM_OK ? extra.revents : -1;
+        m, n ? extra : NULL, n, timeout_ms, &numfds);
+    for (i = 0; i < n; i++) revents[i] = extra[i].revents;
+    return c == CURLM_OK ? 0 : -1;
 }
 /* The next finished transfer: its handle and result; 0 when none is left. */
 static inline int uws_multi_next_done(const struct uws_curl_api *api, CURLM *m, CURL **h, CURLcode *result) {

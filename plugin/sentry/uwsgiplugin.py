@@ -1,9 +1,14 @@
 import os
 
 NAME = 'sentry'
-# SENTRY_PLUGIN_SANITIZE=1 builds with AddressSanitizer and UBSan (tests/test_sanitizers.py).
-_sanitize = ['-fsanitize=address,undefined', '-fno-omit-frame-pointer', '-g'] if os.environ.get('SENTRY_PLUGIN_SANITIZE') else []
+# SENTRY_PLUGIN_SANITIZE=address|thread builds with AddressSanitizer and UBSan, or
+# ThreadSanitizer (tests/test_sanitizers.py).
+_mode = os.environ.get('SENTRY_PLUGIN_SANITIZE')
+_sanitize = {'1': ['-fsanitize=address,undefined'], 'address': ['-fsanitize=address,undefined'],
+             'thread': ['-fsanitize=thread']}.get(_mode, [])
+if _sanitize:
+    _sanitize += ['-fno-omit-frame-pointer', '-g']
 CFLAGS = ['-Wall', '-Wextra'] + _sanitize
 LDFLAGS = _sanitize
 LIBS = []
-GCC_LIST = ['sentry_plugin']
+GCC_LIST = ['sentry_plugin', 'channel', 'capture', 'defaults']

@@ -14,6 +14,10 @@ public struct CLI {
     /// Set by the `sentry` plugin's alarm engine: lines its in-process budget dropped
     /// since the last sender it started, counted here for a client report.
     var droppedUpstream = 0
+    /// `daemon --channel=FD`: the loader plugin's channel (plugin/sentry/channel.c).
+    var channel: Int32?
+    /// `--frame`: stdin is one frame of the loader's (without a master, no daemon).
+    var frame = false
 
     public static func main(_ args: [String]) -> Int32 {
         System.resetSignals()
@@ -29,6 +33,10 @@ public struct CLI {
             case "--check": cli.check = true
             case "-n", "--dry-run": cli.dryRun = true
             case "--uwsgi-exception": cli.uwsgiException = true
+            case "--frame": cli.frame = true
+            case _ where flag.hasPrefix("--channel="):
+                guard let fd = Int32(flag.dropFirst(10)), fd >= 0 else { return cli.usage("bad flag '\(flag)' (see --help)").rawValue }
+                cli.channel = fd
             case _ where flag.hasPrefix("--dropped="):
                 guard let n = Int(flag.dropFirst(10)), n >= 0 else {
                     System.diagnostic("bad flag '\(flag)' (see --help)")
@@ -44,6 +52,7 @@ public struct CLI {
         if let command = words.first, command == "flush" || command == "daemon" {
             return cli.flush(Array(words.dropFirst()), daemon: command == "daemon").rawValue
         }
+        if cli.frame { return cli.runFrame().rawValue }
         return cli.run(words: words).rawValue
     }
 

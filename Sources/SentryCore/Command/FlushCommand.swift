@@ -1,7 +1,8 @@
 // `flush [DIR]` and `daemon [DIR]`: deliver what the spool keeps.
 
 extension CLI {
-    /// `flush [DIR] [OPTIONS]` and `daemon [DIR] [OPTIONS]`.
+    /// `flush [DIR] [OPTIONS]` and `daemon [DIR] [OPTIONS]` (`daemon --channel=FD`:
+    /// the loader's, with the instance's spool unless sentry-spool names one).
     func flush(_ words: [String], daemon: Bool) -> ExitCode {
         var rest = words[...]
         var dir: String? = nil
@@ -9,20 +10,52 @@ extension CLI {
         let (options, problems) = Options.parse(CLI.join(Array(rest)))
         for p in problems { System.diagnostic((check ? "" : "warning: ") + p.text) }
         if check && !problems.isEmpty { return .usage }
-        guard let path = dir ?? options.spool else {
+        guard let path = dir ?? options.spool ?? (channel != nil ? Spool.instancePath() : nil) else {
             return usage("\(daemon ? "daemon" : "flush"): give the spool directory (or set UWSGI_SENTRY_SPOOL)")
         }
         guard let spool = Spool(path) else { return usage("\(path) is not a directory of ours, private (0700)") }
-        guard let flusher = Flusher(spool: spool, options: options, force: !daemon, say: { System.diagnostic($0) }) else {
+        if daemon {
+            return Daemon.run(spool: spool, options: options, channel: channel, say: { System.diagnostic($0) }) == 0 ? .accepted : .internalError
+        }
+        guard let d = Dispatcher(spool: spool, options: options, concurrency: options.concurrency, say: { System.diagnostic($0) }) else {
             System.diagnostic("cannot load libcurl.so.4 (install libcurl4)")
             return .internalError
         }
-        if daemon { return Daemon.run(flusher) == 0 ? .accepted : .internalError }
-        let r = flusher.pass()
-        if let error = r.networkError { System.diagnostic("\(error); \(r.kept) event(s) stay in \(path)") }
+        d.force = true  // a manual flush ignores back-off
+        d.rescan()
+        while true {
+            if !d.result.unreachable { d.startDue() }
+            if d.inFlightCount == 0 { break }
+            _ = d.run(waitingOn: [], timeoutMs: 200)
+        }
+        let r = d.result
+        let kept = spool.entries().count
+        if r.unreachable, let error = r.networkError { System.diagnostic("\(error); \(kept) event(s) stay in \(path)") }
         if check || System.isTerminal(1) {
-            System.write(1, "flushed \(path): \(r.delivered) delivered, \(r.rejected) rejected, \(r.rateLimited) rate-limited, \(r.kept) kept, \(r.dropped) dropped by the bounds\n")
+            System.write(1, "flushed \(path): \(r.delivered) delivered, \(r.rejected) rejected, \(r.rateLimited) rate-limited, \(kept) kept\n")
         }
         return r.unreachable ? .network : .accepted
+    }
+
+    /// `--frame`: one frame of the loader's on stdin (a uWSGI without a master has no
+    /// daemon): into the instance's spool, then delivered like a flush would.
+    func runFrame() -> ExitCode {
+        let input = Stdin.read(limit: Daemon.maxFrame)
+        let frame: LoaderFrame
+        do { frame = try LoaderFrame.decode(input.bytes[...]) } catch { return usage("--frame: \(error)") }
+        let (options, _) = Options.parse(System.environment("UWSGI_SENTRY_OPTIONS") ?? "")
+        guard let spool = Spool(options.spool ?? Spool.instancePath()) else { return .internalError }
+        let intake = Intake(spool: spool, defaults: System.environment("UWSGI_SENTRY_OPTIONS") ?? "", host: HostFacts.current(),
+                            say: { System.diagnostic($0) }, enqueue: { _ in })
+        intake.handle(frame, now: StateDirectory.now())
+        intake.tick(now: StateDirectory.now(), force: true)
+        guard let d = Dispatcher(spool: spool, options: options, concurrency: 1, say: { System.diagnostic($0) }) else { return .internalError }
+        d.rescan()
+        while true {
+            if !d.result.unreachable { d.startDue() }
+            if d.inFlightCount == 0 { break }
+            _ = d.run(waitingOn: [], timeoutMs: 200)
+        }
+        return d.result.unreachable ? .spooled : .accepted
     }
 }

@@ -37,8 +37,12 @@ extension CLI {
 
         // The event and its envelope.
         let host = HostFacts.current()
-        let (event, eventProblems) = Event.build(options: options, message: message, host: host, packet: handed.packet)
+        var (event, eventProblems) = Event.build(options: options, message: message, host: host, packet: handed.packet)
         problems += eventProblems
+        if let line = message, handed.packet == nil, options.exceptionType == nil, options.exceptionValue == nil,
+           tellStory(line, options: options, host: host, event: &event) {
+            return .accepted  // a harakiri's first line, or its worker's death: part of one story
+        }
         var dsn: DSN? = nil
         if let text = options.dsn {
             do { dsn = try DSN(parsing: text) } catch let e as DSN.ParseError {
@@ -61,6 +65,34 @@ extension CLI {
         let sender = Sender(dsn: dsn, options: options, state: StateDirectory.forOptions(options))
         if let stop = gate(event, envelope: envelope, sender: sender) { return stop }
         return deliver(event, envelope: envelope, sender: sender, host: host)
+    }
+
+    /// What a `cmd:` alarm's line of uWSGI's says, added to its event (without the
+    /// loader there is no daemon to hold the story: the state directory does).
+    /// True when this line is no event of its own.
+    func tellStory(_ line: String, options: Options, host: HostFacts, event: inout Event) -> Bool {
+        let state = StateDirectory.forOptions(options)
+        let now = StateDirectory.now()
+        switch UWSGILine.parse(line) {
+        case .harakiri(let wid, let pid, let attempt)?:
+            if let state, !dryRun { HarakiriMarks.mark(wid: wid, pid: pid, attempt: attempt, in: state, now: now) }
+            if dryRun { report("harakiri of worker \(wid) (pid \(pid)): its request line makes the event") }
+            return true
+        case .harakiriCore?:
+            var story = HarakiriStory(wid: nil, pid: nil, attempt: 1, at: now)
+            if let state, let m = HarakiriMarks.newest(in: state, now: now) { story.wid = m.wid; story.pid = m.pid; story.attempt = m.attempt }
+            _ = story.absorb(line)
+            (event, _) = story.event(options: options, host: host, crumbs: [], eventID: event.eventID)
+        case .workerDeath(_, let pid, _)? where state.map({ HarakiriMarks.marked(pid: pid, in: $0, now: now) }) ?? false:
+            return !dryRun
+        default:
+            Troubles.explain(&event, line: line, cores: nil, now: now,
+                             harakiri: { pid in state.map { HarakiriMarks.marked(pid: pid, in: $0, now: now) } ?? false })
+        }
+        if let file = options.logFile {
+            event.breadcrumbs = Breadcrumbs.make(Breadcrumbs.tail(of: file, lines: options.breadcrumbs), count: options.breadcrumbs, trigger: line)
+        }
+        return false
     }
 
     /// Problems with the options: warnings, or (--check) errors.

@@ -25,6 +25,21 @@ public struct ExceptionInfo: Equatable {
     }
 }
 
+/// A line of uWSGI's log that came before the event (Breadcrumbs.swift).
+public struct Breadcrumb: Equatable {
+    /// Seconds since the epoch.
+    public var timestamp: Double
+    public var level: Level
+    public var category: String
+    public var message: String
+}
+
+/// A context of our own (`contexts.NAME`): a table of strings in Sentry's UI.
+public struct NamedContext: Equatable {
+    public var name: String
+    public var fields: [Field]
+}
+
 public struct RequestInfo: Equatable {
     public var method: String?
     public var url: String?
@@ -52,6 +67,11 @@ public struct Event {
     public var request: RequestInfo?
     /// A multi-line alarm message, one entry per line, shown as a list in `extra`.
     public var backtraceLines: [String] = []
+    public var breadcrumbs: [Breadcrumb] = []
+    /// Written as `contexts.NAME`; fields named in `uwsgi` join the uwsgi context.
+    public var contexts: [NamedContext] = []
+    /// The exception's mechanism: where uWSGI caught it (`uwsgi`, `uwsgi.harakiri`...).
+    public var mechanism = "uwsgi"
     public var host: HostFacts
 
     public init(eventID: String, timestamp: String, host: HostFacts) {

@@ -10,6 +10,8 @@ extension Event {
         -> (Event, [Options.Problem]) {
         var problems: [Options.Problem] = []
         var e = Event(eventID: eventID, timestamp: timestamp, host: host)
+        // uWSGI's own date prefix says again what the event's timestamp says.
+        let message = message.map { Breadcrumbs.stripDate($0).line }
         if let raw = o.level {
             if let level = Level(lenient: raw) { e.level = level }
             else { problems.append(.init(text: "level '\(raw)' is not one of fatal, error, warning, info, debug; using error")) }

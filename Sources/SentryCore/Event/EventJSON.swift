@@ -34,6 +34,7 @@ extension Event {
         if !user.isEmpty { writeUser(&w) }
         if let exception { writeException(exception, &w) }
         if let request { writeRequest(request, &w) }
+        if !breadcrumbs.isEmpty { writeBreadcrumbs(&w) }
         w.openObject("contexts")
         w.openObject("os")
         w.string("type", "os")
@@ -41,13 +42,23 @@ extension Event {
         w.string("version", host.os.release)
         w.string("build", host.os.version)
         w.closeObject()
-        if let u = host.uwsgi {
+        let ours = contexts.first(where: { $0.name == "uwsgi" })?.fields ?? []
+        if host.uwsgi != nil || !ours.isEmpty {
             w.openObject("uwsgi")
             w.string("type", "uwsgi")
-            w.string("reloads", u.reloads)
-            // 1 when the loader plugin started us (double fork): no information.
-            if u.parentPID > 1 { w.int("parent_pid", u.parentPID) }
-            w.string("original_proc_name", ifPresent: u.procName)
+            if let u = host.uwsgi {
+                w.string("reloads", u.reloads)
+                // 1 when the loader plugin started us (double fork): no information.
+                if u.parentPID > 1 { w.int("parent_pid", u.parentPID) }
+                w.string("original_proc_name", ifPresent: u.procName)
+            }
+            for f in ours { w.string(f.name, f.value) }
+            w.closeObject()
+        }
+        for c in contexts where c.name != "uwsgi" && c.name != "os" {
+            w.openObject(c.name)
+            w.string("type", c.name)
+            for f in c.fields { w.string(f.name, f.value) }
             w.closeObject()
         }
         w.closeObject()
@@ -89,8 +100,26 @@ extension Event {
             w.closeArray()
             w.closeObject()
         }
-        w.openObject("mechanism"); w.string("type", "uwsgi"); w.bool("handled", false); w.closeObject()
+        w.openObject("mechanism"); w.string("type", mechanism); w.bool("handled", false); w.closeObject()
         w.closeObject()
+        w.closeArray()
+        w.closeObject()
+    }
+
+    private func writeBreadcrumbs(_ w: inout JSONWriter) {
+        w.openObject("breadcrumbs")
+        w.openArray("values")
+        for b in breadcrumbs {
+            w.openObject()
+            let whole = Seconds.whole(b.timestamp.rounded(.down))
+            let millis = Int(((b.timestamp - Double(whole)) * 1000).rounded(.down))
+            w.string("timestamp", System.rfc3339(seconds: whole, milliseconds: min(999, max(0, millis))))
+            w.string("type", "default")
+            w.string("category", b.category)
+            w.string("level", b.level.rawValue)
+            w.string("message", b.message)
+            w.closeObject()
+        }
         w.closeArray()
         w.closeObject()
     }

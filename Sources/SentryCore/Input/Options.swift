@@ -34,6 +34,12 @@ public struct Options {
     public var budgetSeconds = 60.0
     public var spoolMax = 10_000
     public var spoolMaxAge = 7 * 86_400.0
+    /// How many log lines before an event ride along as breadcrumbs (daemon, log_file).
+    public var breadcrumbs = 30
+    /// A log file whose last lines become breadcrumbs (a `cmd:` alarm, by hand).
+    public var logFile: String?
+    /// The daemon's and flush's transfers at once.
+    public var concurrency = 8
 
     /// Seconds for connect plus the whole transfer, when `timeout=` is absent.
     public static let defaultTimeout = 5.0
@@ -46,7 +52,7 @@ public struct Options {
         "dsn", "message", "level", "logger", "platform", "culprit", "transaction",
         "server_name", "release", "dist", "environment", "tags", "extra", "fingerprint",
         "user", "exception_type", "exception_value", "timeout", "no_verify", "ca_file", "debug",
-        "spool", "mode", "budget", "state_dir", "spool_max", "spool_max_age",
+        "spool", "mode", "budget", "state_dir", "spool_max", "spool_max_age", "breadcrumbs", "log_file", "concurrency",
     ]
 
     public init() {}
@@ -123,6 +129,13 @@ public struct Options {
                 } else {
                     problems.append(Problem(text: "budget=\(value) is not COUNT/SECONDS with SECONDS in (0, \(Seconds.whole(Options.maxBudgetWindow))] (or 0 for none); using 10/60"))
                 }
+            case "breadcrumbs":
+                if let n = Int(value), n >= 0, n <= Breadcrumbs.maxCount { o.breadcrumbs = n }
+                else { problems.append(Problem(text: "breadcrumbs=\(value) is not a count in [0, \(Breadcrumbs.maxCount)]; using \(o.breadcrumbs)")) }
+            case "log_file": o.logFile = value
+            case "concurrency":
+                if let n = Int(value), n >= 1, n <= 64 { o.concurrency = n }
+                else { problems.append(Problem(text: "concurrency=\(value) is not a count in [1, 64]; using \(o.concurrency)")) }
             case "spool_max":
                 if let n = Int(value), n > 0 { o.spoolMax = n }
                 else { problems.append(Problem(text: "spool_max=\(value) is not a positive count; using \(o.spoolMax)")) }

@@ -71,6 +71,10 @@ public enum Budget {
         if stat(marker, &st) == 0 && Double(st.st_mtim.tv_sec) > now - 3600 { return }
         let fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
         if fd >= 0 { futimens(fd, nil); close(fd) }
+        for name in state.names() where name.hasPrefix(HarakiriMarks.prefix) {
+            if let m = HarakiriMarks.read(name, in: state), now - m.at < HarakiriMarks.lifetime { continue }
+            unlink(state.file(name))
+        }
         for name in state.names() where name.hasPrefix(prefix) && name != sweepMarker {
             state.update(name, create: false) { old in
                 if let w = Window(old), !w.hasEnded(at: now) { return nil }

@@ -33,6 +33,21 @@ public struct SpoolEntry: Equatable {
 public struct Spool {
     public let dir: StateDirectory
 
+    /// The private spool of one uWSGI instance when no spool is named: under
+    /// /var/tmp (kept across reboots; /tmp when /var/tmp will not do), per user,
+    /// per instance (UWSGI_SENTRY_INSTANCE: the loader passes uWSGI's first socket,
+    /// sentry.ini the top config's name and hash).
+    public static func instancePath(_ instance: String? = System.environment("UWSGI_SENTRY_INSTANCE"),
+                                    base: String? = nil) -> String {
+        let id = instance.flatMap { $0.isEmpty ? nil : $0 } ?? "uwsgi"
+        var name = String(decoding: id.utf8.prefix(40).map { DSN.isAlnum($0) || $0 == 46 || $0 == 45 ? $0 : 95 }, as: UTF8.self)
+        name += "-" + String(StateDirectory.hash(id).prefix(8))
+        if let base { return base + "/" + name }
+        let varTmp = "/var/tmp/uwsgi-sentry-\(getuid())"
+        if StateDirectory(varTmp) != nil { return varTmp + "/" + name }
+        return "/tmp/uwsgi-sentry-\(getuid())/" + name
+    }
+
     public init?(_ path: String) {
         guard let dir = StateDirectory(path) else { return nil }
         self.dir = dir
@@ -43,10 +58,20 @@ public struct Spool {
     /// Back-off after `attempt` failed deliveries: 5 s, 10 s, 20 s ... at most an hour.
     public static func backoff(_ attempt: Int) -> Double { min(3600, 5 * Double(1 << min(attempt, 20))) }
 
+    /// Writes a new envelope. `durable`: fsync it before it is renamed in (a sender
+    /// that exits next); the daemon syncs the whole spool once a second instead.
     @discardableResult
-    public func write(_ envelope: [UInt8], eventID: String, category: DataCategory) -> String? {
-        let name = SpoolEntry.name(createdMillis: Int(StateDirectory.now() * 1000), eventID: eventID, category: category, attempt: 0)
-        return dir.atomicWrite(name, envelope) ? name : nil
+    public func write(_ envelope: [UInt8], eventID: String, category: DataCategory, durable: Bool = true) -> String? {
+        let name = SpoolEntry.name(createdMillis: Seconds.whole((StateDirectory.now() * 1000).rounded(.down)), eventID: eventID,
+                                   category: category, attempt: 0)
+        return dir.atomicWrite(name, envelope, durable: durable) ? name : nil
+    }
+
+    /// When `e` is next due (its file's time).
+    public func due(_ e: SpoolEntry) -> Double? {
+        var st = stat()
+        guard stat(dir.file(e.name), &st) == 0 else { return nil }
+        return Double(st.st_mtim.tv_sec)
     }
 
     /// Every envelope in the spool, oldest first.

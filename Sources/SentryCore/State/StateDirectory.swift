@@ -58,11 +58,11 @@ public struct StateDirectory {
 
     /// Writes `bytes` to `name` atomically: a temporary file, fsync, rename; mode 0600.
     @discardableResult
-    public func atomicWrite(_ name: String, _ bytes: [UInt8]) -> Bool {
+    public func atomicWrite(_ name: String, _ bytes: [UInt8], durable: Bool = true) -> Bool {
         let tmp = file(".tmp-\(getpid())-\(System.randomEventID().prefix(8))")
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return false }
-        let ok = StateDirectory.writeAll(fd, bytes) && fsync(fd) == 0
+        let ok = StateDirectory.writeAll(fd, bytes) && (!durable || fsync(fd) == 0)
         close(fd)
         guard ok, rename(tmp, file(name)) == 0 else { unlink(tmp); return false }
         return true

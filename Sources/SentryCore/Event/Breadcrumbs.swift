@@ -1,0 +1,131 @@
+// uWSGI's log lines before an event, as Sentry breadcrumbs: what led up to it.
+// The daemon keeps the last lines it was handed (LogRing); a sender started by a
+// `cmd:` alarm reads the tail of uWSGI's log file (`log_file=`). Each line becomes a
+// breadcrumb with uWSGI's own time where the line carries one, a level inferred
+// the way alarm levels are, category `uwsgi.log`, and secrets scrubbed as Sentry
+// scrubs breadcrumbs.
+import Glibc
+
+public enum Breadcrumbs {
+    public static let category = "uwsgi.log"
+    /// Sentry keeps at most 100 breadcrumbs; a line longer than this is cut.
+    public static let maxCount = 100
+    public static let maxLineLength = 1024
+    public static let maxTotalBytes = 16 << 10
+
+    /// The last `count` lines before the event, oldest first. `trigger`: the event's
+    /// own line (an alarm's), left out when it is the newest.
+    public static func make(_ lines: [(text: String, received: Double)], count: Int, trigger: String? = nil) -> [Breadcrumb] {
+        var picked = lines
+        if let trigger, let last = picked.last, stripDate(last.text).line == stripDate(trigger).line { picked.removeLast() }
+        var out: [Breadcrumb] = []
+        var bytes = 0
+        for (text, received) in picked.suffix(min(max(0, count), maxCount)).reversed() {
+            let b = crumb(text, received: received)
+            bytes += b.message.utf8.count
+            if bytes > maxTotalBytes { break }
+            out.append(b)
+        }
+        return out.reversed()
+    }
+
+    /// One line as a breadcrumb.
+    public static func crumb(_ line: String, received: Double) -> Breadcrumb {
+        let (time, rest) = stripDate(line)
+        let message = Scrubber.field(name: nil, Event.clip(rest.replacingNewlines(), maxLineLength))
+        return Breadcrumb(timestamp: time ?? requestTime(rest) ?? received, level: level(rest), category: category, message: message)
+    }
+
+    /// The level of a log line: uWSGI's known troubles as alarms get them; a
+    /// request logged with a 5xx or 4xx status; words that say so.
+    public static func level(_ line: String) -> Level {
+        if let known = Grouping.inferLevel(line) { return known }
+        if let status = requestStatus(line) { return status >= 500 ? .error : status >= 400 ? .warning : .info }
+        let l = line.asciiLowercased()
+        if l.find("traceback") != nil || l.find("error") != nil || l.find("exception") != nil { return .error }
+        if l.find("warn") != nil || l.find("!!!") != nil { return .warning }
+        return .info
+    }
+
+    /// `... (HTTP/1.1 502) ...` in uWSGI's request log line.
+    static func requestStatus(_ line: String) -> Int? {
+        guard line.find("=> generated") != nil, let at = line.find("(HTTP/") else { return nil }
+        let rest = line[at.upperBound...].drop(while: { $0 != " " }).dropFirst()
+        return Int(rest.prefix(while: { $0.isASCII && $0.isNumber }))
+    }
+
+    // MARK: uWSGI's dates (asctime, local time)
+
+    /// `Wed Nov 25 20:44:25 2026 - rest` -> (its time, rest); (nil, line) without one.
+    public static func stripDate(_ line: String) -> (time: Double?, line: String) {
+        let u = Array(line.utf8)
+        guard u.count >= 27, u[24] == 32, u[25] == 45, u[26] == 32, let t = asctime(u[0..<24]) else { return (nil, line) }
+        return (t, String(decoding: u[27...], as: UTF8.self))
+    }
+
+    /// `[Wed Nov 25 20:44:25 2026]` anywhere (uWSGI's request log line).
+    static func requestTime(_ line: String) -> Double? {
+        guard line.hasPrefix("[pid: "), let open = line.find("] ["), let close = line[open.upperBound...].firstIndex(of: "]") else { return nil }
+        let inner = Array(line[open.upperBound..<close].utf8)
+        return inner.count == 24 ? asctime(inner[...]) : nil
+    }
+
+    static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+
+    /// `Www Mmm dd hh:mm:ss yyyy` (24 bytes; the day may be space-padded), local time.
+    static func asctime(_ b: ArraySlice<UInt8>) -> Double? {
+        let s = String(decoding: b, as: UTF8.self)
+        let parts = s.split(separator: " ")
+        guard parts.count == 5, days.contains(String(parts[0])), let month = RateLimits.months.firstIndex(of: String(parts[1])),
+              let day = Int(parts[2]), (1...31).contains(day), let year = Int(parts[4]), (1970...9999).contains(year) else { return nil }
+        let hms = parts[3].split(separator: ":")
+        guard hms.count == 3, let h = Int(hms[0]), let m = Int(hms[1]), let sec = Int(hms[2]), h < 24, m < 60, sec < 61 else { return nil }
+        var tm = Glibc.tm()
+        tm.tm_year = Int32(year - 1900); tm.tm_mon = Int32(month); tm.tm_mday = Int32(day)
+        tm.tm_hour = Int32(h); tm.tm_min = Int32(m); tm.tm_sec = Int32(sec); tm.tm_isdst = -1
+        let t = mktime(&tm)  // uWSGI writes local time; mktime reads the same zone
+        return t == -1 ? nil : Double(t)
+    }
+
+    // MARK: the tail of a log file (the `cmd:` path and by-hand use)
+
+    /// The last lines of `path` (at most 64 KiB are read from its end).
+    public static func tail(of path: String, lines count: Int) -> [(text: String, received: Double)] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return [] }
+        let size = Int(st.st_size)
+        let start = max(0, size - 65_536)
+        guard lseek(fd, off_t(start), SEEK_SET) >= 0 else { return [] }
+        var bytes = StateDirectory.readAll(fd, limit: 65_536)
+        if start > 0, let nl = bytes.firstIndex(of: 10) { bytes.removeFirst(nl + 1) }  // a cut first line
+        let now = StateDirectory.now()
+        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").suffix(max(0, count) + 1).map { (String($0), now) }
+    }
+}
+
+/// The daemon's memory of recent log lines: bounded in count and bytes.
+public struct LogRing {
+    public private(set) var lines: [(text: String, received: Double)] = []
+    private var bytes = 0
+    public let capacity: Int
+
+    public init(capacity: Int) { self.capacity = max(0, min(capacity, Breadcrumbs.maxCount)) }
+
+    public mutating func append(_ line: String, received: Double) {
+        guard capacity > 0 else { return }
+        var text = line
+        while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+        // uWSGI hands a multi-line record (a traceback printed at once) as one.
+        for part in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            let clipped = Event.clip(String(part), Breadcrumbs.maxLineLength)
+            lines.append((clipped, received))
+            bytes += clipped.utf8.count
+        }
+        while lines.count > capacity || bytes > Breadcrumbs.maxTotalBytes * 2 {
+            bytes -= lines.removeFirst().text.utf8.count
+        }
+    }
+}

@@ -1,0 +1,123 @@
+// A frame from the `sentry` loader plugin (plugin/sentry/channel.c): "USF1", then
+// items of u8 key length, key, u32le value length, value. The loader captures and
+// forwards; every byte of it is checked here (a frame that lies about a length is
+// an error, never a crash), and fuzzed.
+
+public struct LoaderFrame: Equatable {
+    public enum Kind: String {
+        case exception, alarm, hook, route, harakiri, log
+    }
+
+    /// What a core of a worker was serving when the frame was made.
+    public struct Core: Equatable {
+        public var wid: Int?
+        public var core: Int?
+        public var pid: Int?
+        /// When the request started, in microseconds since the epoch.
+        public var startMicros: Int64?
+        public var method: String?
+        public var uri: String?
+        public var remote: String?
+    }
+
+    public var kind: Kind
+    public var options: String = ""
+    public var body: [UInt8] = []
+    /// Frames the loader could not hand over since the last one it did.
+    public var dropped = 0
+    /// When the loader made the frame, in microseconds since the epoch.
+    public var nowMicros: Int64?
+    public var wid: Int?
+    public var pid: Int?
+    public var harakiriTry: Int?
+    public var harakiriLimit: Int?
+    public var cores: [Core] = []
+
+    public struct DecodeError: Error, Equatable, CustomStringConvertible {
+        public var description: String
+    }
+
+    public init(kind: Kind) { self.kind = kind }
+
+    public static let magic: [UInt8] = Array("USF1".utf8)
+
+    public static func decode(_ bytes: ArraySlice<UInt8>) throws -> LoaderFrame {
+        guard bytes.starts(with: magic) else { throw DecodeError(description: "not a loader frame (no USF1)") }
+        var kind: Kind?
+        var f = LoaderFrame(kind: .log)
+        for (key, value) in try items(bytes.dropFirst(magic.count)) {
+            let text = String(decoding: value, as: UTF8.self)
+            switch key {
+            case "kind":
+                guard let k = Kind(rawValue: text) else { throw DecodeError(description: "unknown kind '\(text.prefix(20))'") }
+                kind = k
+            case "options": f.options = text
+            case "body": f.body = Array(value)
+            case "dropped": f.dropped = max(0, Int(text) ?? 0)
+            case "now_us": f.nowMicros = Int64(text)
+            case "wid": f.wid = Int(text)
+            case "pid": f.pid = Int(text)
+            case "try": f.harakiriTry = Int(text)
+            case "limit": f.harakiriLimit = Int(text)
+            case "core": f.cores.append(try core(value))
+            default: break  // what a later loader adds
+            }
+        }
+        guard let kind else { throw DecodeError(description: "a frame without a kind") }
+        f.kind = kind
+        return f
+    }
+
+    static func core(_ bytes: ArraySlice<UInt8>) throws -> Core {
+        var c = Core()
+        for (key, value) in try items(bytes) {
+            let text = String(decoding: value, as: UTF8.self)
+            switch key {
+            case "wid": c.wid = Int(text)
+            case "core": c.core = Int(text)
+            case "pid": c.pid = Int(text)
+            case "start_us": c.startMicros = Int64(text)
+            case "method": c.method = text
+            case "uri": c.uri = text
+            case "remote": c.remote = text
+            default: break
+            }
+        }
+        return c
+    }
+
+    /// `u8 keylen, key, u32le vallen, value` until the end.
+    static func items(_ b: ArraySlice<UInt8>) throws -> [(String, ArraySlice<UInt8>)] {
+        var out: [(String, ArraySlice<UInt8>)] = []
+        var i = b.startIndex
+        while i < b.endIndex {
+            let klen = Int(b[i])
+            i += 1
+            guard b.endIndex - i >= klen + 4 else { throw DecodeError(description: "truncated item at byte \(i - b.startIndex)") }
+            let key = String(decoding: b[i..<(i + klen)], as: UTF8.self)
+            i += klen
+            let vlen = Int(b[i]) | Int(b[i + 1]) << 8 | Int(b[i + 2]) << 16 | Int(b[i + 3]) << 24
+            i += 4
+            guard b.endIndex - i >= vlen else {
+                throw DecodeError(description: "item '\(key.prefix(20))' of \(vlen) bytes runs past the end")
+            }
+            out.append((key, b[i..<(i + vlen)]))
+            i += vlen
+        }
+        return out
+    }
+
+    /// Encodes a frame (the loader's format): for tests, fuzzing seeds and `--frame`.
+    public static func encode(_ fields: [(String, [UInt8])]) -> [UInt8] {
+        var out = magic
+        for (k, v) in fields {
+            let key = Array(k.utf8.prefix(255))
+            out.append(UInt8(key.count))
+            out += key
+            let n = UInt32(truncatingIfNeeded: v.count)
+            out += [UInt8(n & 0xff), UInt8(n >> 8 & 0xff), UInt8(n >> 16 & 0xff), UInt8(n >> 24)]
+            out += v
+        }
+        return out
+    }
+}

@@ -1,0 +1,181 @@
+// The daemon's side of the loader's frames: each becomes an envelope in the spool
+// (written first, so nothing the daemon took is lost if it dies), after the
+// decisions that live here, in Swift, once: options (the instance's defaults,
+// then the frame's own), the storm budget (in memory, per fingerprint), remembered
+// rate limits, breadcrumbs from the log lines the loader forwards, and the
+// harakiri story (one event, its worker's death merged into it).
+
+public final class Intake {
+    let spool: Spool
+    let defaults: String
+    let host: HostFacts
+    let say: (String) -> Void
+    /// What goes to the spool is handed on (the dispatcher queues it).
+    let enqueue: (String) -> Void
+
+    var ring: LogRing
+    private var budgets: [String: Budget.Window] = [:]
+    private var parsed: [String: (Options, [Options.Problem])] = [:]
+    private var dsns: [String: DSN] = [:]
+    private var saidOnce: Set<String> = []
+    /// Harakiri stories waiting for their worker's death (or a deadline).
+    private var stories: [(story: HarakiriStory, crumbs: [Breadcrumb], deadline: Double)] = []
+    /// Workers recently killed by harakiri: their death is part of that story.
+    private var harakiriPIDs: [Int: Double] = [:]
+    /// Drops counted in memory, written to the state directory once a second.
+    private var drops: [String: (dsn: DSN, counts: [Discard])] = [:]
+    private var dropsFlushed = 0.0
+    public var uwsgiVersion: String?
+
+    public init(spool: Spool, defaults: String, host: HostFacts, say: @escaping (String) -> Void, enqueue: @escaping (String) -> Void) {
+        self.spool = spool; self.defaults = defaults; self.host = host; self.say = say; self.enqueue = enqueue
+        let (o, _) = Options.parse(defaults)
+        ring = LogRing(capacity: o.breadcrumbs)
+    }
+
+    /// The instance's defaults, then the frame's own options (the frame's win).
+    func options(_ text: String) -> Options {
+        if let hit = parsed[text] { return hit.0 }
+        let combined = defaults.isEmpty ? text : text.isEmpty ? defaults : defaults + "," + text
+        let result = Options.parse(combined)
+        for p in result.1 { once("warning: " + p.text) }
+        if parsed.count > 256 { parsed.removeAll() }
+        parsed[text] = result
+        return result.0
+    }
+
+    func once(_ text: String) {
+        if saidOnce.insert(text).inserted && saidOnce.count < 1000 { say(text) }
+    }
+
+    func dsn(_ o: Options) -> DSN? {
+        guard let text = o.dsn else { once("events dropped: no DSN (set SENTRY_DSN or sentry-dsn)"); return nil }
+        if let d = dsns[text] { return d }
+        do {
+            let d = try DSN(parsing: text)
+            dsns[text] = d
+            return d
+        } catch {
+            once("events dropped: \(error)")
+            return nil
+        }
+    }
+
+    // MARK: frames
+
+    public func handle(_ f: LoaderFrame, now: Double) {
+        if f.dropped > 0, let d = dsn(options("")) { count(.queueOverflow, .default, f.dropped, d) }
+        switch f.kind {
+        case .log:
+            let line = String(decoding: f.body, as: UTF8.self)
+            ring.append(line, received: now)
+            for part in line.split(separator: "\n") { absorb(String(part), now: now) }
+        case .harakiri:
+            var story = HarakiriStory(frame: f, now: now)
+            story.uwsgiVersion = uwsgiVersion
+            let o = options("")
+            stories.append((story, Breadcrumbs.make(ring.lines, count: o.breadcrumbs), now + 5))
+            if let pid = f.pid { harakiriPIDs[pid] = now }
+        case .exception:
+            let o = options(f.options)
+            let packet: ExceptionPacket
+            do { packet = try ExceptionPacket.decode(f.body[...]) } catch {
+                once("warning: undecodable exception packet (\(error)); sending what is known")
+                var p = ExceptionPacket()
+                p.className = "uWSGIException"
+                p.message = "an exception whose packet could not be decoded: \(error)"
+                packet = p
+            }
+            var (e, _) = Event.build(options: o, message: nil, host: host, packet: packet)
+            e.breadcrumbs = Breadcrumbs.make(ring.lines, count: o.breadcrumbs)
+            submit(e, o, now: now)
+        case .alarm:
+            let o = options(f.options)
+            let line = Stdin.text(f.body[...])
+            if case .workerDeath(_, let pid, let signal)? = UWSGILine.parse(line), harakiriPIDs[pid] != nil {
+                if let i = stories.firstIndex(where: { $0.story.pid == pid }) { stories[i].story.killedBy = signal ?? 0 }
+                return  // part of the harakiri's story, not an issue of its own
+            }
+            var (e, _) = Event.build(options: o, message: line, host: host)
+            Troubles.explain(&e, line: line, cores: f.cores, now: now, harakiri: { self.harakiriPIDs[$0] != nil })
+            e.breadcrumbs = Breadcrumbs.make(ring.lines, count: o.breadcrumbs, trigger: line)
+            submit(e, o, now: now)
+        case .hook, .route:
+            let o = options(f.options)
+            guard o.message != nil || o.exceptionType != nil || o.exceptionValue != nil else {
+                once("warning: a \(f.kind.rawValue) event without message= (or exception_type/exception_value) was dropped")
+                return
+            }
+            var (e, _) = Event.build(options: o, message: o.message, host: host)
+            e.breadcrumbs = Breadcrumbs.make(ring.lines, count: o.breadcrumbs)
+            submit(e, o, now: now)
+        }
+    }
+
+    /// A log line that may belong to a harakiri waiting for its end.
+    private func absorb(_ line: String, now: Double) {
+        for i in stories.indices { if stories[i].story.absorb(line) { break } }
+    }
+
+    /// Time passes: harakiri stories whose worker died (or whose time is up) are told;
+    /// counted drops reach the state directory.
+    public func tick(now: Double, force: Bool = false) {
+        var kept: [(story: HarakiriStory, crumbs: [Breadcrumb], deadline: Double)] = []
+        for s in stories {
+            if force || s.story.killedBy != nil || now >= s.deadline {
+                let o = options("")
+                let (e, _) = s.story.event(options: o, host: host, crumbs: s.crumbs)
+                submit(e, o, now: now)
+            } else {
+                kept.append(s)
+            }
+        }
+        stories = kept
+        harakiriPIDs = harakiriPIDs.filter { now - $0.value < 60 }
+        if force || now - dropsFlushed >= 1 { flushDrops(now: now) }
+        if budgets.count > 10_000 { budgets = budgets.filter { !$0.value.hasEnded(at: now) } }
+    }
+
+    /// When a waiting story is due, if any.
+    public var nextDeadline: Double? { stories.map(\.deadline).min() }
+
+    // MARK: the gates, then the spool
+
+    func submit(_ e: Event, _ o: Options, now: Double) {
+        guard let dsn = dsn(o) else { return }
+        let state = StateDirectory.forOptions(o) ?? StateDirectory(spool.path + "/state")
+        if let state, RateLimits.blocked(e.category, dsn: dsn, in: state, now: now) != nil {
+            count(.ratelimitBackoff, e.category, 1, dsn)  // Sentry asked us to back off, not to queue
+            return
+        }
+        if o.budgetCount > 0 {
+            let key = dsn.stateKey + "|" + Budget.key(e)
+            var w = budgets[key] ?? Budget.Window(start: now, used: 0, seconds: o.budgetSeconds)
+            if w.hasEnded(at: now) { w = Budget.Window(start: now, used: 0, seconds: o.budgetSeconds) }
+            guard w.used < o.budgetCount else { count(.backpressure, e.category, 1, dsn); return }
+            w.used += 1
+            budgets[key] = w
+        }
+        let envelope = Envelope.make(eventID: e.eventID, payload: e.json(), dsn: dsn)
+        guard let name = spool.write(envelope, eventID: e.eventID, category: e.category, durable: false) else {
+            once("events dropped: cannot write to the spool \(spool.path)")
+            count(.queueOverflow, e.category, 1, dsn)
+            return
+        }
+        enqueue(name)
+    }
+
+    func count(_ reason: DiscardReason, _ category: DataCategory, _ n: Int, _ dsn: DSN) {
+        var entry = drops[dsn.stateKey] ?? (dsn, [])
+        if let i = entry.counts.firstIndex(where: { $0.reason == reason && $0.category == category }) { entry.counts[i].quantity += n }
+        else { entry.counts.append(Discard(reason: reason, category: category, quantity: n)) }
+        drops[dsn.stateKey] = entry
+    }
+
+    func flushDrops(now: Double) {
+        dropsFlushed = now
+        guard !drops.isEmpty, let state = StateDirectory.forOptions(options("")) ?? StateDirectory(spool.path + "/state") else { return }
+        for (_, entry) in drops { ClientReport.restore(entry.counts, dsn: entry.dsn, in: state) }
+        drops.removeAll()
+    }
+}
