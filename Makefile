@@ -25,7 +25,7 @@ SHAREDIR  ?= $(PREFIX)/share/uwsgi-sentry
 FUZZ_OUT := .build/fuzz
 CORE_SOURCES := $(shell find Sources/SentryCore -name "*.swift")
 CURL_SOURCES := $(wildcard Sources/CurlHTTP/*.swift)
-FUZZ_TARGETS := options dsn packet response
+FUZZ_TARGETS := options dsn packet response frame
 FUZZ_RUNS ?= 1000000
 
 .PHONY: all build plugin plugin-sanitized deps venv test unit e2e bench demo install clean lint-man fuzz fuzz-build fuzz-replay
@@ -117,13 +117,19 @@ bench: deps venv build plugin
 demo: deps venv build plugin
 	PYTHONPATH=tests $(VENV)/bin/python demo/demo.py
 
-install: build plugin
+# LOADER=no: a host without the loader plugin (no uwsgi-dev): the cmd: variants of
+# the snippets (examples/cmd/) are written instead.
+LOADER ?= yes
+SNIPPET_SED = -e 's|@SHARE@|$(SHAREDIR)|g' -e 's|@PLUGINDIR@|$(PLUGINDIR)|g' \
+              -e 's|^set-placeholder = sentry_bin=uwsgi-sentry$$|set-placeholder = sentry_bin=$(PREFIX)/bin/uwsgi-sentry|'
+
+install: build $(if $(filter yes,$(LOADER)),plugin)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/uwsgi-sentry
 	install -D -m 0644 man/uwsgi-sentry.1 $(DESTDIR)$(PREFIX)/share/man/man1/uwsgi-sentry.1
-	install -D -m 0644 -t $(DESTDIR)$(PLUGINDIR) $(PLUGINS)
+	$(if $(filter yes,$(LOADER)),install -D -m 0644 -t $(DESTDIR)$(PLUGINDIR) $(PLUGINS))
 	install -d $(DESTDIR)$(SHAREDIR)
-	for f in examples/*.ini; do \
-	  sed -e 's|@SHARE@|$(SHAREDIR)|g' -e 's|@PLUGINDIR@|$(PLUGINDIR)|g' -e 's|^set-placeholder = sentry_bin=uwsgi-sentry$$|set-placeholder = sentry_bin=$(PREFIX)/bin/uwsgi-sentry|' $$f > $(DESTDIR)$(SHAREDIR)/$$(basename $$f); \
+	for f in examples/*.ini $(if $(filter no,$(LOADER)),examples/cmd/*.ini); do \
+	  sed $(SNIPPET_SED) $$f > $(DESTDIR)$(SHAREDIR)/$$(basename $$f); \
 	done
 
 clean:

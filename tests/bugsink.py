@@ -170,6 +170,39 @@ class Bugsink:
             return db.execute("select count(*) from events_event").fetchone()[0]
 
 
+class Events:
+    """What a Bugsink stored since this object was made."""
+
+    def __init__(self, bugsink):
+        self.bugsink = bugsink
+        self.seen = {r["id"] for r in bugsink.rows()}
+
+    def new(self):
+        return [r for r in self.bugsink.rows() if r["id"] not in self.seen]
+
+    def wait(self, match, count=1, timeout=20.0):
+        """At least `count` new stored events that `match`, each with its parsed data."""
+        deadline = time.time() + timeout
+        while True:
+            rows = [r for r in self.new() if match(r)]
+            if len(rows) >= count or time.time() >= deadline:
+                break
+            time.sleep(0.1)
+        assert len(rows) >= count, "%d of %d stored events matched; stored: %s" % (
+            len(rows), count, [(r["calculated_type"], r["calculated_value"][:80]) for r in self.new()])
+        for r in rows:
+            r["data"] = self.bugsink.event_data(r)
+        return rows
+
+
+def value_has(text):
+    return lambda r: text in r["calculated_value"]
+
+
+def type_is(name):
+    return lambda r: r["calculated_type"] == name
+
+
 if __name__ == "__main__":
     # python3 tests/bugsink.py DIR PORT : run one in the foreground (used by `make demo`).
     b = Bugsink(sys.argv[1], int(sys.argv[2]))

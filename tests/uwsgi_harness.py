@@ -6,7 +6,7 @@ import socket
 import subprocess
 import time
 
-from support import ROOT, free_port
+from support import ROOT, clean_env, free_port
 
 APP = os.path.join(ROOT, "tests", "apps", "app.py")
 
@@ -89,3 +89,21 @@ class UWSGI:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def share(prefix, name):
+    """A snippet as `make install PREFIX=prefix` wrote it."""
+    return os.path.join(prefix, "share", "uwsgi-sentry", name)
+
+
+def plugin_dir(prefix):
+    return os.path.join(prefix, "lib", "uwsgi", "plugins")
+
+
+def uwsgi_env(prefix, dsn, **extra):
+    """A clean environment for uWSGI: the installed sender first on PATH, the DSN
+    (or none) in SENTRY_DSN."""
+    env = clean_env(PATH=os.path.join(prefix, "bin") + ":" + os.environ["PATH"], **extra)
+    if dsn:
+        env["SENTRY_DSN"] = dsn
+    return env

@@ -52,3 +52,28 @@ void sentry_harakiri(int wid) {
 	if (ub) sentry_add_cores(ub, wid);
 	sentry_send(ub);
 }
+
+/* From the master's loop, before it reaps anyone: a worker that has died is still
+   a zombie here, and its cores still say what it was serving (the worker uWSGI
+   respawns clears them). One waitid() that reaps nothing; the daemon pairs this
+   with uWSGI's own "DAMN ! worker" line, which decides whether a death is news. */
+void sentry_watch_deaths(void) {
+	static pid_t last;
+	siginfo_t info;
+	int wid;
+	if (sentry.deaths != 1 || !uwsgi.workers) return;
+	memset(&info, 0, sizeof(info));
+	if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) || info.si_pid <= 0 || info.si_pid == last) return;
+	for (wid = 1; wid <= uwsgi.numproc && uwsgi.workers[wid].pid != info.si_pid; wid++);
+	if (wid > uwsgi.numproc) return;
+	last = info.si_pid;
+	struct uwsgi_buffer *ub = sentry_frame("death");
+	if (ub && (sentry_field_num(ub, "wid", wid) || sentry_field_num(ub, "pid", info.si_pid) ||
+	           sentry_field_num(ub, info.si_code == CLD_EXITED ? "exit" : "signal", info.si_status) ||
+	           sentry_field_num(ub, "now_us", uwsgi_micros()))) {
+		uwsgi_buffer_destroy(ub);
+		ub = NULL;
+	}
+	if (ub) sentry_add_cores(ub, wid);
+	sentry_send(ub);
+}

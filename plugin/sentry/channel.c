@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 
 void sentry_channel_open(void) {
+	sentry.dropped = uwsgi_calloc_shared(sizeof(uint64_t));
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sentry.channel)) {
 		uwsgi_error("[sentry] socketpair()");
 		sentry.channel[0] = sentry.channel[1] = -1;
@@ -49,41 +50,15 @@ int sentry_field_num(struct uwsgi_buffer *ub, const char *key, int64_t n) {
 	return sentry_field(ub, key, num, (size_t) len);
 }
 
-/* Without a master there is no daemon to hand frames to: the frame goes on the
-   stdin (a memfd: writing never blocks) of a one-shot `uwsgi-sentry --frame`,
-   started detached (double fork: nobody's child, nothing to reap). */
-static void sentry_send_once(struct uwsgi_buffer *ub) {
-	int fd = sentry.path ? memfd_create("uwsgi-sentry", MFD_CLOEXEC) : -1;
-	if (fd < 0 || write(fd, ub->buf, ub->pos) != (ssize_t) ub->pos || lseek(fd, 0, SEEK_SET) < 0) {
-		if (fd >= 0) close(fd);
-		return;
-	}
-	pid_t pid = fork();
-	if (pid == 0) {
-		if (fork() == 0) {
-			dup2(fd, 0);
-			if (close_range(3, ~0U, 0)) { int i; for (i = 3; i < 65536; i++) close(i); }
-			setsid();
-			char *argv[] = {sentry.path, "--frame", NULL};
-			execv(sentry.path, argv);
-			_exit(127);
-		}
-		_exit(0);
-	}
-	if (pid > 0) while (waitpid(pid, NULL, 0) < 0 && errno == EINTR);
-	close(fd);
-}
-
 /* Sends and destroys `ub`. Never blocks, never logs (a line per event would feed
    the log alarms that produce events). */
 void sentry_send(struct uwsgi_buffer *ub) {
-	if (!ub) { __atomic_add_fetch(&sentry.dropped, 1, __ATOMIC_RELAXED); return; }
-	if (!uwsgi.master_process) { sentry_send_once(ub); uwsgi_buffer_destroy(ub); return; }
+	if (!ub) { __atomic_add_fetch(sentry.dropped, 1, __ATOMIC_RELAXED); return; }
 	__atomic_store_n(&sentry.needed, 1, __ATOMIC_RELAXED);
-	uint64_t dropped = __atomic_exchange_n(&sentry.dropped, 0, __ATOMIC_RELAXED);
+	uint64_t dropped = __atomic_exchange_n(sentry.dropped, 0, __ATOMIC_RELAXED);
 	if (dropped && sentry_field_num(ub, "dropped", (int64_t) dropped)) dropped++;
 	ssize_t n = sentry.channel[1] < 0 ? -1 : send(sentry.channel[1], ub->buf, ub->pos, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (n != (ssize_t) ub->pos) __atomic_add_fetch(&sentry.dropped, dropped + 1, __ATOMIC_RELAXED);
+	if (n != (ssize_t) ub->pos) __atomic_add_fetch(sentry.dropped, dropped + 1, __ATOMIC_RELAXED);
 	uwsgi_buffer_destroy(ub);
 }
 

@@ -3,7 +3,7 @@
 
    This runs from uWSGI's call-asap list, so after every option has been read and
    before uWSGI turns its alarm and exception-handler lists into instances. Without
-   a DSN nothing is added: old configs (alarm = NAME sentry:dsn=...) get exactly
+   a DSN nothing is added: old configs (alarm = NAME sentry:OPTIONS) get exactly
    the events they name. A default that the config already routes to the sentry
    engine is left out, so nothing is reported twice. Then ONE log line says what is on. */
 
@@ -35,6 +35,7 @@ void uwsgi_sentry_configure(void) {
 	char *env = getenv("SENTRY_DSN");
 	sentry.defaults = (sentry.dsn && *sentry.dsn) || (env && *env);
 	sentry.path = sentry_resolve_sender();
+	uwsgi.master_process = 1; /* the master starts and keeps the daemon */
 	on(&sentry.harakiri, sentry.defaults);
 	on(&sentry.breadcrumbs, sentry.defaults ? 30 : 0);
 	if (!sentry.defaults) {
@@ -47,9 +48,7 @@ void uwsgi_sentry_configure(void) {
 		uwsgi_log("[sentry] %s not found: set sentry-sender; nothing will be reported\n", sentry.sender ? sentry.sender : "uwsgi-sentry (on PATH)");
 		return;
 	}
-	/* Alarms and log alarms need the master, and log alarms its log loop. */
-	uwsgi.master_process = 1;
-	uwsgi.log_master = 1;
+	uwsgi.log_master = 1; /* log alarms need the master's log loop */
 	uwsgi_string_new_list(&uwsgi.alarm_list, "sentry-default sentry:");
 	struct uwsgi_string_list *usl;
 	if (on(&sentry.exceptions, 1) && sentry_handler_configured()) sentry.exceptions = 0;

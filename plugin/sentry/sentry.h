@@ -23,7 +23,8 @@ struct sentry_config {
 	char *path;       /* the sender, resolved once at start-up; NULL: not found */
 	int defaults;     /* a DSN is configured: the defaults are on */
 	int needed;       /* something was queued for the daemon (atomic) */
-	uint64_t dropped; /* frames the channel could not take since the last one it took (atomic) */
+	uint64_t *dropped; /* frames the channel could not take since the last one it took: shared
+	                      memory, so a drop counted in one worker rides on any process's next frame */
 	pid_t daemon;
 	int pidfd;
 	time_t started, next_start;
@@ -43,6 +44,7 @@ char *sentry_resolve_sender(void);
 /* capture.c */
 void sentry_add_cores(struct uwsgi_buffer *ub, int only_wid);
 void sentry_harakiri(int wid);
+void sentry_watch_deaths(void);
 
 /* defaults.c */
 void uwsgi_sentry_configure(void);

@@ -114,6 +114,13 @@ static void sentry_post_fork(void) {
 	}
 }
 
+/* Every turn of the master's loop: a worker's death, seen before it is reaped;
+   the daemon, started or started again. */
+static void sentry_master_cycle(void) {
+	sentry_watch_deaths();
+	sentry_daemon_check();
+}
+
 static void sentry_on_load(void) {
 	sentry_channel_open();
 	uwsgi_register_exception_handler("sentry", sentry_exception);
@@ -130,6 +137,6 @@ struct uwsgi_plugin sentry_plugin = {
 	.options = sentry_options,
 	.on_load = sentry_on_load,
 	.post_fork = sentry_post_fork,
-	.master_cycle = sentry_daemon_check,
+	.master_cycle = sentry_master_cycle,
 	.harakiri = sentry_harakiri,
 };

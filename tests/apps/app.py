@@ -8,6 +8,14 @@ def divide(a, b):
     return a / b
 
 
+def stuck_here(seconds):
+    time.sleep(seconds)  # harakiri finds the worker in this line
+
+
+def view_stuck(environ):
+    stuck_here(float(environ.get("QUERY_STRING") or "10"))
+
+
 def view_raise(environ):
     # Two of our own frames below application(): the stack trace has real content.
     return divide(int(environ.get("QUERY_STRING", "a=1").split("=")[-1] or 1), 0)
@@ -28,6 +36,10 @@ def application(environ, start_response):
         ctypes.string_at(0)  # reads address 0: SIGSEGV in the worker
     if path == "/die":
         os._exit(3)
+    if path == "/kill":
+        os.kill(os.getpid(), 9)  # as the kernel's OOM killer would
+    if path.startswith("/stuck"):
+        view_stuck(environ)
     if path.startswith("/sleep"):
         time.sleep(float(environ.get("QUERY_STRING") or "1"))
     if path == "/error500":

@@ -16,8 +16,7 @@ public struct CLI {
     var droppedUpstream = 0
     /// `daemon --channel=FD`: the loader plugin's channel (plugin/sentry/channel.c).
     var channel: Int32?
-    /// `--frame`: stdin is one frame of the loader's (without a master, no daemon).
-    var frame = false
+
 
     public static func main(_ args: [String]) -> Int32 {
         System.resetSignals()
@@ -33,7 +32,6 @@ public struct CLI {
             case "--check": cli.check = true
             case "-n", "--dry-run": cli.dryRun = true
             case "--uwsgi-exception": cli.uwsgiException = true
-            case "--frame": cli.frame = true
             case _ where flag.hasPrefix("--channel="):
                 guard let fd = Int32(flag.dropFirst(10)), fd >= 0 else { return cli.usage("bad flag '\(flag)' (see --help)").rawValue }
                 cli.channel = fd
@@ -52,7 +50,6 @@ public struct CLI {
         if let command = words.first, command == "flush" || command == "daemon" {
             return cli.flush(Array(words.dropFirst()), daemon: command == "daemon").rawValue
         }
-        if cli.frame { return cli.runFrame().rawValue }
         return cli.run(words: words).rawValue
     }
 

@@ -22,6 +22,7 @@ extension CLI {
             return .internalError
         }
         d.force = true  // a manual flush ignores back-off
+        d.announceOutages = false
         d.rescan()
         while true {
             if !d.result.unreachable { d.startDue() }
@@ -35,27 +36,5 @@ extension CLI {
             System.write(1, "flushed \(path): \(r.delivered) delivered, \(r.rejected) rejected, \(r.rateLimited) rate-limited, \(kept) kept\n")
         }
         return r.unreachable ? .network : .accepted
-    }
-
-    /// `--frame`: one frame of the loader's on stdin (a uWSGI without a master has no
-    /// daemon): into the instance's spool, then delivered like a flush would.
-    func runFrame() -> ExitCode {
-        let input = Stdin.read(limit: Daemon.maxFrame)
-        let frame: LoaderFrame
-        do { frame = try LoaderFrame.decode(input.bytes[...]) } catch { return usage("--frame: \(error)") }
-        let (options, _) = Options.parse(System.environment("UWSGI_SENTRY_OPTIONS") ?? "")
-        guard let spool = Spool(options.spool ?? Spool.instancePath()) else { return .internalError }
-        let intake = Intake(spool: spool, defaults: System.environment("UWSGI_SENTRY_OPTIONS") ?? "", host: HostFacts.current(),
-                            say: { System.diagnostic($0) }, enqueue: { _ in })
-        intake.handle(frame, now: StateDirectory.now())
-        intake.tick(now: StateDirectory.now(), force: true)
-        guard let d = Dispatcher(spool: spool, options: options, concurrency: 1, say: { System.diagnostic($0) }) else { return .internalError }
-        d.rescan()
-        while true {
-            if !d.result.unreachable { d.startDue() }
-            if d.inFlightCount == 0 { break }
-            _ = d.run(waitingOn: [], timeoutMs: 200)
-        }
-        return d.result.unreachable ? .spooled : .accepted
     }
 }

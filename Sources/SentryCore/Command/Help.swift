@@ -5,7 +5,7 @@ public enum Help {
     usage: uwsgi-sentry [--check] [--dry-run] OPTION-STRING...
            uwsgi-sentry [--check] [--dry-run] < FILE   (first line: option string; rest: message)
            uwsgi-sentry flush [DIR] [OPTION-STRING]     deliver what is spooled, oldest first
-           uwsgi-sentry daemon [DIR] [OPTION-STRING]    the same, watching DIR until stopped
+           uwsgi-sentry daemon [DIR] [OPTION-STRING]    the same, watching DIR until stopped, several at once
            uwsgi-sentry --help | --version
 
     Sends one event to Sentry, built from the old uwsgi-sentry plugin's option string:
@@ -43,12 +43,16 @@ public enum Help {
                            else the spool, else /tmp/uwsgi-sentry-UID)
       spool_max=N          flush keeps at most N envelopes, dropping the oldest (default: 10000)
       spool_max_age=SECS   flush drops envelopes older than this (default: 604800, 7 days)
+      breadcrumbs=N        how many log lines before an event become breadcrumbs (default: 30, at most 100)
+      log_file=PATH        read those lines from the end of PATH (repeatable: the first that reads)
+      concurrency=N        the daemon's and flush's transfers at once (default: 8, at most 64)
 
     Flags:
       --check              test a DSN by hand: every problem is fatal, report in full
       -n, --dry-run        print the envelope on stdout, send nothing
-      --uwsgi-exception    (the sentry uWSGI plugin) stdin: option string, then uWSGI's exception packet
-      --dropped=N          (the sentry uWSGI plugin) N alarm lines its budget dropped, for a client report
+      --uwsgi-exception    stdin: the option string, then a uWSGI exception packet (tests, by hand)
+      --dropped=N          N events dropped upstream, counted for a client report
+      --channel=FD         (daemon, started by the sentry uWSGI plugin) read its frames on FD
       -h, --help           this text
       -V, --version        the version
 

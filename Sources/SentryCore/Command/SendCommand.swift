@@ -40,7 +40,7 @@ extension CLI {
         var (event, eventProblems) = Event.build(options: options, message: message, host: host, packet: handed.packet)
         problems += eventProblems
         if let line = message, handed.packet == nil, options.exceptionType == nil, options.exceptionValue == nil,
-           tellStory(line, options: options, host: host, event: &event) {
+           tellStory(line, options: options, host: host, event: &event) && host.uwsgi != nil && !check {
             return .accepted  // a harakiri's first line, or its worker's death: part of one story
         }
         var dsn: DSN? = nil
@@ -89,8 +89,11 @@ extension CLI {
             Troubles.explain(&event, line: line, cores: nil, now: now,
                              harakiri: { pid in state.map { HarakiriMarks.marked(pid: pid, in: $0, now: now) } ?? false })
         }
-        if let file = options.logFile {
-            event.breadcrumbs = Breadcrumbs.make(Breadcrumbs.tail(of: file, lines: options.breadcrumbs), count: options.breadcrumbs, trigger: line)
+        for file in options.logFiles {
+            let lines = Breadcrumbs.tail(of: file, lines: options.breadcrumbs)
+            if lines.isEmpty { continue }
+            event.breadcrumbs = Breadcrumbs.make(lines, count: options.breadcrumbs, trigger: line)
+            break
         }
         return false
     }

@@ -25,6 +25,8 @@ public final class Dispatcher {
     let say: (String) -> Void
     /// Deliver envelopes still in back-off too (a manual flush after an outage).
     var force = false
+    /// Say when an outage starts and when it ends (the daemon; a flush says it once, at the end).
+    var announceOutages = true
 
     /// What waits, oldest first, and when each is due (absent: now).
     private var queue: [SpoolEntry] = []
@@ -174,7 +176,7 @@ public final class Dispatcher {
                 if case .rateLimited = outcome { result.rateLimited += 1 } else { result.rejected += 1 }
                 say(sender.describe(outcome, eventID: e.eventID))
             }
-            if down { say("Sentry answers again (\(sender.dsn.origin)); sending what was kept") }
+            if down && announceOutages { say("Sentry answers again (\(sender.dsn.origin)); sending what was kept") }
             down = false; probing = false; failures = 0; pausedUntil = 0
         case .noAnswer, .localFailure:
             let local = outcome.isLocal
@@ -186,7 +188,7 @@ public final class Dispatcher {
             result.kept += 1
             result.unreachable = true
             result.networkError = sender.describe(outcome, eventID: e.eventID)
-            if !down { say("\(result.networkError!); keeping events in \(spool.path)") }
+            if !down && announceOutages { say("\(result.networkError!); keeping events in \(spool.path)") }
             down = true; probing = true; failures += 1
             pausedUntil = now + min(60, 5 * Double(1 << min(failures - 1, 4)))
         }

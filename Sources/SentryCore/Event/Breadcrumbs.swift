@@ -14,10 +14,16 @@ public enum Breadcrumbs {
     public static let maxTotalBytes = 16 << 10
 
     /// The last `count` lines before the event, oldest first. `trigger`: the event's
-    /// own line (an alarm's), left out when it is the newest.
+    /// own line (an alarm's): the lines before its last appearance (a log file read
+    /// a moment later holds lines logged after it too).
     public static func make(_ lines: [(text: String, received: Double)], count: Int, trigger: String? = nil) -> [Breadcrumb] {
-        var picked = lines
-        if let trigger, let last = picked.last, stripDate(last.text).line == stripDate(trigger).line { picked.removeLast() }
+        var picked = lines[...]
+        if let trigger {
+            let own = stripDate(Stdin.text(Array(trigger.utf8)[...])).line
+            if let at = picked.lastIndex(where: { stripDate(Stdin.text(Array($0.text.utf8)[...])).line == own }) {
+                picked = picked[..<at]
+            }
+        }
         var out: [Breadcrumb] = []
         var bytes = 0
         for (text, received) in picked.suffix(min(max(0, count), maxCount)).reversed() {
@@ -65,7 +71,7 @@ public enum Breadcrumbs {
 
     /// `[Wed Nov 25 20:44:25 2026]` anywhere (uWSGI's request log line).
     static func requestTime(_ line: String) -> Double? {
-        guard line.hasPrefix("[pid: "), let open = line.find("] ["), let close = line[open.upperBound...].firstIndex(of: "]") else { return nil }
+        guard line.hasPrefix("[pid: "), let open = line.find("} ["), let close = line[open.upperBound...].firstIndex(of: "]") else { return nil }
         let inner = Array(line[open.upperBound..<close].utf8)
         return inner.count == 24 ? asctime(inner[...]) : nil
     }

@@ -42,7 +42,12 @@ extension Event {
         w.string("version", host.os.release)
         w.string("build", host.os.version)
         w.closeObject()
-        let ours = contexts.first(where: { $0.name == "uwsgi" })?.fields ?? []
+        // Every piece of the uwsgi context, once per name (the last one said wins).
+        var ours: [Field] = []
+        for f in contexts.filter({ $0.name == "uwsgi" }).flatMap(\.fields) {
+            if let i = ours.firstIndex(where: { $0.name == f.name }) { ours[i] = f } else { ours.append(f) }
+        }
+        if host.uwsgi != nil { ours.removeAll { ["type", "reloads", "parent_pid", "original_proc_name"].contains($0.name) } }
         if host.uwsgi != nil || !ours.isEmpty {
             w.openObject("uwsgi")
             w.string("type", "uwsgi")
@@ -55,7 +60,7 @@ extension Event {
             for f in ours { w.string(f.name, f.value) }
             w.closeObject()
         }
-        for c in contexts where c.name != "uwsgi" && c.name != "os" {
+        for c in contexts where c.name != "uwsgi" && c.name != "os" && c.name != "type" {
             w.openObject(c.name)
             w.string("type", c.name)
             for f in c.fields { w.string(f.name, f.value) }

@@ -6,6 +6,8 @@
 public struct LoaderFrame: Equatable {
     public enum Kind: String {
         case exception, alarm, hook, route, harakiri, log
+        /// A worker seen dead before the master reaped it, with what it was serving.
+        case death
     }
 
     /// What a core of a worker was serving when the frame was made.
@@ -31,6 +33,9 @@ public struct LoaderFrame: Equatable {
     public var pid: Int?
     public var harakiriTry: Int?
     public var harakiriLimit: Int?
+    /// How a dead worker ended: its exit code, or the signal that killed it.
+    public var exitCode: Int?
+    public var signal: Int?
     public var cores: [Core] = []
 
     public struct DecodeError: Error, Equatable, CustomStringConvertible {
@@ -59,6 +64,8 @@ public struct LoaderFrame: Equatable {
             case "pid": f.pid = Int(text)
             case "try": f.harakiriTry = Int(text)
             case "limit": f.harakiriLimit = Int(text)
+            case "exit": f.exitCode = Int(text)
+            case "signal": f.signal = Int(text)
             case "core": f.cores.append(try core(value))
             default: break  // what a later loader adds
             }

@@ -36,8 +36,9 @@ public struct Options {
     public var spoolMaxAge = 7 * 86_400.0
     /// How many log lines before an event ride along as breadcrumbs (daemon, log_file).
     public var breadcrumbs = 30
-    /// A log file whose last lines become breadcrumbs (a `cmd:` alarm, by hand).
-    public var logFile: String?
+    /// Log files whose last lines become breadcrumbs (a `cmd:` alarm, by hand): the
+    /// first that can be read. A `%(logto)` uWSGI left unresolved (no such option) is skipped.
+    public var logFiles: [String] = []
     /// The daemon's and flush's transfers at once.
     public var concurrency = 8
 
@@ -132,7 +133,7 @@ public struct Options {
             case "breadcrumbs":
                 if let n = Int(value), n >= 0, n <= Breadcrumbs.maxCount { o.breadcrumbs = n }
                 else { problems.append(Problem(text: "breadcrumbs=\(value) is not a count in [0, \(Breadcrumbs.maxCount)]; using \(o.breadcrumbs)")) }
-            case "log_file": o.logFile = value
+            case "log_file": if !value.hasPrefix("%(") { o.logFiles.append(value) }
             case "concurrency":
                 if let n = Int(value), n >= 1, n <= 64 { o.concurrency = n }
                 else { problems.append(Problem(text: "concurrency=\(value) is not a count in [1, 64]; using \(o.concurrency)")) }
@@ -160,6 +161,8 @@ public struct Options {
         if o.release == nil { o.release = env("SENTRY_RELEASE").flatMap { $0.isEmpty ? nil : $0 } }
         if o.environment == nil { o.environment = env("SENTRY_ENVIRONMENT").flatMap { $0.isEmpty ? nil : $0 } }
         if o.spool == nil { o.spool = env("UWSGI_SENTRY_SPOOL").flatMap { $0.isEmpty ? nil : $0 } }
+        // Started for a uWSGI instance (its loader, or sentry.ini's cmd: alarms): its private spool.
+        if o.spool == nil, let instance = env("UWSGI_SENTRY_INSTANCE"), !instance.isEmpty { o.spool = Spool.instancePath(instance) }
         if !sawMode, env("UWSGI_SENTRY_MODE") == "spool" { o.handOff = true }
         return (o, problems)
     }

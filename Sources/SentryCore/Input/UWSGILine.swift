@@ -49,7 +49,8 @@ public enum UWSGILine: Equatable {
 
     static func harakiriCore(_ rest: String) -> UWSGILine? {
         guard let core = Int(rest.prefix(while: { $0 >= "0" && $0 <= "9" }).prefix(9)), let close = rest.find("] "),
-              let dash = rest.find(" - "), dash.lowerBound >= close.upperBound, let since = rest.find(" since ") else { return nil }
+              let dash = rest.find(" - "), dash.lowerBound >= close.upperBound,
+              let since = rest.lastRange(of: " since "), since.lowerBound >= dash.upperBound else { return nil }
         let remote = String(rest[close.upperBound..<dash.lowerBound])
         let request = rest[dash.upperBound..<since.lowerBound]
         guard let space = request.firstIndex(of: " ") else { return nil }

@@ -22,6 +22,8 @@ public final class Intake {
     private var stories: [(story: HarakiriStory, crumbs: [Breadcrumb], deadline: Double)] = []
     /// Workers recently killed by harakiri: their death is part of that story.
     private var harakiriPIDs: [Int: Double] = [:]
+    /// Workers seen dead before uWSGI reaped them (what they were serving, how they ended).
+    private var deaths: [Int: (frame: LoaderFrame, at: Double)] = [:]
     /// Drops counted in memory, written to the state directory once a second.
     private var drops: [String: (dsn: DSN, counts: [Discard])] = [:]
     private var dropsFlushed = 0.0
@@ -70,6 +72,8 @@ public final class Intake {
             let line = String(decoding: f.body, as: UTF8.self)
             ring.append(line, received: now)
             for part in line.split(separator: "\n") { absorb(String(part), now: now) }
+        case .death:
+            if let pid = f.pid { deaths[pid] = (f, now) }
         case .harakiri:
             var story = HarakiriStory(frame: f, now: now)
             story.uwsgiVersion = uwsgiVersion
@@ -97,7 +101,12 @@ public final class Intake {
                 return  // part of the harakiri's story, not an issue of its own
             }
             var (e, _) = Event.build(options: o, message: line, host: host)
-            Troubles.explain(&e, line: line, cores: f.cores, now: now, harakiri: { self.harakiriPIDs[$0] != nil })
+            var cores = f.cores
+            if case .workerDeath(_, let pid, _)? = UWSGILine.parse(line), let death = deaths.removeValue(forKey: pid) {
+                cores = death.frame.cores  // what it was serving when it died; its successor has cleared them since
+                if let code = death.frame.exitCode { e.contexts.append(NamedContext(name: "uwsgi", fields: [Field("exit_code", String(code))])) }
+            }
+            Troubles.explain(&e, line: line, cores: cores, now: now, harakiri: { self.harakiriPIDs[$0] != nil })
             e.breadcrumbs = Breadcrumbs.make(ring.lines, count: o.breadcrumbs, trigger: line)
             submit(e, o, now: now)
         case .hook, .route:
@@ -132,6 +141,7 @@ public final class Intake {
         }
         stories = kept
         harakiriPIDs = harakiriPIDs.filter { now - $0.value < 60 }
+        deaths = deaths.filter { now - $0.value.at < 60 }
         if force || now - dropsFlushed >= 1 { flushDrops(now: now) }
         if budgets.count > 10_000 { budgets = budgets.filter { !$0.value.hasEnded(at: now) } }
     }
@@ -156,6 +166,8 @@ public final class Intake {
             w.used += 1
             budgets[key] = w
         }
+        // Counted drops go out with this envelope, not a second later.
+        if !drops.isEmpty { flushDrops(now: now) }
         let envelope = Envelope.make(eventID: e.eventID, payload: e.json(), dsn: dsn)
         guard let name = spool.write(envelope, eventID: e.eventID, category: e.category, durable: false) else {
             once("events dropped: cannot write to the spool \(spool.path)")

@@ -19,11 +19,12 @@ public enum Seconds {
         return min(value, cap)
     }
 
-    /// `value` as a whole number of seconds, rounded up, for a message or a file
-    /// time: never traps (NaN is 0; anything beyond about 31,700 years is clamped).
+    /// `value` rounded up to a whole number (of seconds, or of milliseconds) for a
+    /// message, a file time or a name: never traps (NaN is 0; beyond +/-1e15, some
+    /// 31,000 years in milliseconds, it is clamped).
     public static func whole(_ value: Double) -> Int {
         guard !value.isNaN else { return 0 }
-        let bound = 1e12
+        let bound = 1e15
         return Int(min(bound, max(-bound, value)).rounded(.up))
     }
 }

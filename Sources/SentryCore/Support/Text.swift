@@ -40,6 +40,30 @@ extension String {
         return nil
     }
 
+    /// The last occurrence of `needle`, compared byte by byte.
+    func lastRange(of needle: String) -> Range<String.Index>? {
+        var found: Range<String.Index>? = nil
+        var from = startIndex
+        while let r = find(needle, from: from) {
+            found = r
+            from = utf8.index(after: r.lowerBound)
+        }
+        return found
+    }
+
+    /// The first occurrence of `needle` at or after `from`.
+    func find(_ needle: String, from: String.Index) -> Range<String.Index>? {
+        let n = Array(needle.utf8)
+        guard let first = n.first else { return nil }
+        let u = utf8
+        var i = from
+        while i < u.endIndex, let hit = u[i...].firstIndex(of: first) {
+            if u[hit...].starts(with: n) { return hit..<u.index(hit, offsetBy: n.count) }
+            i = u.index(after: hit)
+        }
+        return nil
+    }
+
     /// Every occurrence of `needle` replaced by `replacement`, in one pass.
     func replacingAll(_ needle: String, with replacement: String) -> String {
         guard !needle.isEmpty, find(needle) != nil else { return self }

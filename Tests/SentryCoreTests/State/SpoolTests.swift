@@ -52,4 +52,13 @@ final class SpoolTests: XCTestCase {
         XCTAssertEqual(Spool.backoff(1), 10)
         XCTAssertEqual(Spool.backoff(30), 3600)
     }
+
+    func testNamesCarryTodaysTimeInMilliseconds() throws {
+        let spool = try XCTUnwrap(Spool(tempState().path))
+        let now = StateDirectory.now()
+        spool.write([1], eventID: "a", category: .default, durable: false)
+        let e = try XCTUnwrap(spool.entries().first)
+        XCTAssertEqual(Double(e.createdMillis) / 1000, now, accuracy: 2)
+        XCTAssertEqual(spool.overBounds(maxCount: 10, maxAge: 60), [], "a new envelope is within the bounds")
+    }
 }

@@ -1,0 +1,37 @@
+import XCTest
+@testable import SentryCore
+
+final class BreadcrumbsTests: XCTestCase {
+    func testLinesBecomeCrumbsWithTheirTimeLevelAndNoSecrets() {
+        setenv("TZ", "UTC", 1); tzset()
+        let lines: [(text: String, received: Double)] = [
+            ("Wed Nov 25 20:44:25 2026 - *** HARAKIRI ON WORKER 1 (pid: 9, try: 1) ***", 1),
+            ("[pid: 9|app: 0|req: 1/1] 127.0.0.1 () {24 vars in 263 bytes} [Wed Nov 25 20:44:20 2026] GET /x => generated 0 bytes in 1 msecs (HTTP/1.1 502) 0 headers in 0 bytes (0 switches on core 0)", 2),
+            ("login for me with password=hunter2", 3),
+            ("FOO the alarm's own line", 4),
+        ]
+        let crumbs = Breadcrumbs.make(lines, count: 30, trigger: "FOO the alarm's own line\n")
+        XCTAssertEqual(crumbs.count, 3, "the alarm's own line is the event, not a crumb")
+        XCTAssertEqual(crumbs[0].timestamp, 1_795_639_465)
+        XCTAssertEqual(crumbs[0].level, .fatal)
+        XCTAssertEqual(crumbs[0].message, "*** HARAKIRI ON WORKER 1 (pid: 9, try: 1) ***")
+        XCTAssertEqual(crumbs[1].level, .error)
+        XCTAssertEqual(crumbs[1].timestamp, 1_795_639_460)
+        XCTAssertEqual(crumbs[2].message, "[Filtered]")
+        XCTAssertEqual(crumbs[2].timestamp, 3)
+        XCTAssertEqual(Breadcrumbs.make(lines, count: 1).map(\.message), ["FOO the alarm's own line"])
+        let later = lines + [("logged after the alarm, before its sender read the file", 5)]
+        XCTAssertEqual(Breadcrumbs.make(later, count: 30, trigger: "FOO the alarm's own line").count, 3, "nothing after the event")
+        XCTAssertEqual(Breadcrumbs.make(lines, count: 0), [])
+    }
+
+    func testTheRingIsBounded() {
+        var ring = LogRing(capacity: 5)
+        for i in 0..<20 { ring.append("line \(i)\nsecond \(i)\n", received: Double(i)) }
+        XCTAssertEqual(ring.lines.map(\.text), ["second 17", "line 18", "second 18", "line 19", "second 19"])
+        var huge = LogRing(capacity: 100)
+        for _ in 0..<100 { huge.append(String(repeating: "x", count: 5000), received: 0) }
+        XCTAssertLessThanOrEqual(huge.lines.reduce(0) { $0 + $1.text.utf8.count }, Breadcrumbs.maxTotalBytes * 2)
+        XCTAssertLessThanOrEqual(Breadcrumbs.make(huge.lines, count: 100).reduce(0) { $0 + $1.message.utf8.count }, Breadcrumbs.maxTotalBytes)
+    }
+}

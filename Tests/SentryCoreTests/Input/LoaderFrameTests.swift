@@ -1,0 +1,27 @@
+import XCTest
+@testable import SentryCore
+
+final class LoaderFrameTests: XCTestCase {
+    func testRoundTripWithNestedCores() throws {
+        let core = Array(LoaderFrame.encode([("wid", Array("2".utf8)), ("core", Array("0".utf8)), ("method", Array("GET".utf8)),
+                                             ("uri", Array("/slow?a=1".utf8)), ("start_us", Array("1795645615000000".utf8))]).dropFirst(4))
+        let bytes = LoaderFrame.encode([("kind", Array("harakiri".utf8)), ("wid", Array("2".utf8)), ("pid", Array("4242".utf8)),
+                                        ("try", Array("1".utf8)), ("limit", Array("3".utf8)), ("dropped", Array("5".utf8)),
+                                        ("core", core), ("future_key", [1, 2, 3])])
+        let f = try LoaderFrame.decode(bytes[...])
+        XCTAssertEqual(f.kind, .harakiri)
+        XCTAssertEqual(f.wid, 2); XCTAssertEqual(f.pid, 4242); XCTAssertEqual(f.harakiriTry, 1); XCTAssertEqual(f.harakiriLimit, 3)
+        XCTAssertEqual(f.dropped, 5)
+        XCTAssertEqual(f.cores, [LoaderFrame.Core(wid: 2, core: 0, pid: nil, startMicros: 1_795_645_615_000_000, method: "GET",
+                                                  uri: "/slow?a=1", remote: nil)])
+    }
+
+    func testLiesAreErrors() {
+        XCTAssertThrowsError(try LoaderFrame.decode(Array("XXXX".utf8)[...]), "no magic")
+        XCTAssertThrowsError(try LoaderFrame.decode(Array("USF1".utf8)[...]), "no kind")
+        XCTAssertThrowsError(try LoaderFrame.decode((Array("USF1".utf8) + [4] + Array("kind".utf8) + [0xff, 0xff, 0xff, 0x7f])[...]))
+        XCTAssertThrowsError(try LoaderFrame.decode((Array("USF1".utf8) + [200])[...]))
+        XCTAssertThrowsError(try LoaderFrame.decode(LoaderFrame.encode([("kind", Array("teleport".utf8))])[...]))
+        XCTAssertEqual(try LoaderFrame.decode(LoaderFrame.encode([("kind", Array("log".utf8)), ("dropped", Array("-7".utf8))])[...]).dropped, 0)
+    }
+}

@@ -1,0 +1,90 @@
+"""Without the loader plugin: the snippets fall back to `cmd:` alarms that hand off
+to an attached daemon; on a real uWSGI, delivering to a real Bugsink."""
+import os
+import time
+
+import pytest
+
+from bugsink import Events, type_is, value_has
+from support import spool_envelopes, wait_for
+from uwsgi_harness import UWSGI, share, uwsgi_env
+
+
+@pytest.fixture(scope="module")
+def cmd_only(tmp_path_factory):
+    """`make install LOADER=no`: what a host without the loader plugin gets."""
+    import subprocess
+    from support import ROOT
+    prefix = str(tmp_path_factory.mktemp("cmd-prefix"))
+    subprocess.run(["make", "-s", "-C", ROOT, "install", "LOADER=no", "PREFIX=" + prefix], check=True, stdout=subprocess.DEVNULL)
+    assert not os.path.exists(os.path.join(prefix, "lib", "uwsgi", "plugins", "sentry_plugin.so"))
+    return prefix
+
+
+def env(prefix, dsn, tmp_path, **extra):
+    return uwsgi_env(prefix, dsn, UWSGI_SENTRY_SPOOL=str(tmp_path / "spool"), **extra)
+
+
+def test_alarms_hand_off_to_one_daemon(tmp_path, bugsink, cmd_only):
+    events = Events(bugsink)
+    lines = ["ini = " + share(cmd_only, "sentry.ini"), "set-placeholder = sentry_log_regex=^FOO",
+             "ini = " + share(cmd_only, "log.ini"), "ini = " + share(cmd_only, "routes.ini"),
+             "ini = " + share(cmd_only, "hooks.ini"), "logto = " + str(tmp_path / "uwsgi-file.log")]
+    with UWSGI(str(tmp_path), lines, env(cmd_only, bugsink.dsn, tmp_path), workers=1) as u:
+        events.wait(value_has("uWSGI is starting on "))
+        u.request("/log?crumb-before")
+        time.sleep(0.5)
+        u.request("/log?cmd-4411")
+        row = events.wait(value_has("FOO cmd-4411"))[0]
+        u.request("/help/cmd-5521")
+        events.wait(value_has("help asked: GET /help/cmd-5521"))
+        u.request("/kill")
+        kill = events.wait(value_has("(SIGKILL)"))[0]
+        daemons = [p for p in u.pids() if b"daemon" in open("/proc/%d/cmdline" % p, "rb").read()]
+    assert len(daemons) == 1, "one attached daemon delivers what the senders hand off"
+    assert spool_envelopes(str(tmp_path / "spool")) == []
+    assert row["logger"] == "uwsgi"
+    crumbs = [c["message"] for c in row["data"]["breadcrumbs"]["values"]]
+    assert "FOO crumb-before" in crumbs and "FOO cmd-4411" not in crumbs, "the log file's tail, before the line"
+    assert kill["data"]["tags"]["signal"] == "SIGKILL" and "OOM killer" in kill["data"]["extra"]["hint"]
+
+
+def test_harakiri_is_one_event_naming_its_request(tmp_path, bugsink, cmd_only):
+    events = Events(bugsink)
+    lines = ["ini = " + share(cmd_only, "sentry.ini"), "harakiri = 2"]
+    with UWSGI(str(tmp_path), lines, env(cmd_only, bugsink.dsn, tmp_path), workers=1) as u:
+        u.request("/stuck?6", timeout=15)
+        row = events.wait(type_is("Harakiri"))[0]
+        time.sleep(3)
+        stored = events.new()
+    x = row["data"]["exception"]["values"][0]
+    assert row["level"] == "fatal" and x["value"].startswith("GET /stuck ran ") and "(worker 1, pid " in x["value"]
+    assert row["data"]["fingerprint"] == ["uwsgi-harakiri", "GET", "/stuck"]
+    assert len(stored) == 1, "the harakiri lines and the worker's death: one event, not %s" % [
+        r["calculated_value"][:60] for r in stored]
+
+
+def test_segfault_and_listen_queue(tmp_path, bugsink, cmd_only):
+    import threading
+    events = Events(bugsink)
+    lines = ["ini = " + share(cmd_only, "sentry.ini"), "listen = 2"]
+    with UWSGI(str(tmp_path), lines, env(cmd_only, bugsink.dsn, tmp_path), workers=1) as u:
+        u.request("/segfault")
+        seg = events.wait(type_is("SIGSEGV"))[0]
+        threads = [threading.Thread(target=u.request, args=("/sleep?3",), kwargs={"timeout": 15}) for _ in range(12)]
+        for t in threads:
+            t.start()
+        lq = events.wait(value_has("listen queue"), timeout=20)[0]
+        for t in threads:
+            t.join()
+    assert seg["level"] == "fatal" and lq["level"] == "warning"
+    assert "uwsgi_workers" not in lq["data"].get("contexts", {}), "without the loader nothing claims what workers did"
+
+
+def test_no_dsn_prints_one_line(tmp_path, cmd_only):
+    lines = ["ini = " + share(cmd_only, n) for n in ("sentry.ini", "routes.ini", "hooks.ini")]
+    with UWSGI(str(tmp_path), lines, uwsgi_env(cmd_only, None)) as u:
+        assert u.request("/") == 200
+        log = u.text()
+    ours = [l for l in log.splitlines() if l.startswith(("[sentry]", "uwsgi-sentry:"))]
+    assert ours == ["uwsgi-sentry: SENTRY_DSN is not set; Sentry reporting is off"], ours
