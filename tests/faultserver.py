@@ -21,11 +21,14 @@ def make_cert(directory):
 
 
 class FaultServer:
-    """mode: hang | stall-body | reset | status (with `status`, `headers`, `body`)."""
+    """mode: hang | stall-body | reset | endless-body | status (with `status`, `headers`,
+    `body`, and `interim`: a 1xx answer sent first; `junk_headers`: bytes of other
+    headers sent before `headers`)."""
 
     def __init__(self, mode="status", status=200, headers=(), body=b'{"id":"0"}', content_type="application/json",
-                 tls=None, port=0):
+                 tls=None, port=0, interim=None, junk_headers=0):
         self.mode, self.status, self.headers, self.body, self.content_type = mode, status, headers, body, content_type
+        self.interim, self.junk_headers = interim, junk_headers
         self.requests = []
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -93,8 +96,19 @@ class FaultServer:
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     conn.close()
                     return
+                if self.mode == "endless-body":  # a 200, then a body that never ends
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+                    chunk = b"1000\r\n" + b"x" * 4096 + b"\r\n"
+                    deadline = time.time() + 30
+                    while not self.stopped.is_set() and time.time() < deadline:
+                        conn.sendall(chunk)
+                    return
+                if self.interim:
+                    conn.sendall(b"HTTP/1.1 %d Interim\r\n\r\n" % self.interim)
                 head = "HTTP/1.1 %d X\r\nContent-Type: %s\r\nContent-Length: %d\r\n" % (
                     self.status, self.content_type, len(self.body))
+                for i in range(self.junk_headers // 100):
+                    head += "X-Junk-%04d: %s\r\n" % (i, "j" * 86)
                 for name, value in self.headers:
                     head += "%s: %s\r\n" % (name, value)
                 conn.sendall(head.encode() + b"\r\n" + self.body)

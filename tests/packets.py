@@ -23,3 +23,30 @@ def packet(vars=None, frames=None, cls="builtins.ValueError", msg="boom", unix="
     return (kv("vars", b"".join(kv(k, v) for k, v in vars.items())) + kv("backtrace", bt) + kv("class", cls)
             + kv("msg", msg) + kv("repr", "%s: %s" % (cls, msg)) + kv("unix", unix) + kv("wid", wid)
             + kv("pid", pid) + kv("core", "0") + kv("node", node))
+
+
+def frame(kind, **fields):
+    """A frame as the loader plugin sends it (plugin/sentry/channel.c): "USF1", then
+    u8 key length, key, u32le value length, value. `cores` is a list of dicts."""
+    out = b"USF1"
+
+    def add(key, value):
+        nonlocal out
+        k = key.encode()
+        v = value if isinstance(value, bytes) else str(value).encode()
+        out += bytes([len(k)]) + k + struct.pack("<I", len(v)) + v
+    add("kind", kind)
+    for key, value in fields.items():
+        if key == "cores":
+            for c in value:
+                add("core", strip_kind(frame("core", **c)[len(b"USF1"):]))
+        else:
+            add(key, value)
+    return out
+
+
+def strip_kind(encoded):
+    """A nested core is items without the kind item frame() puts first."""
+    klen = encoded[0]
+    vlen = struct.unpack("<I", encoded[1 + klen:5 + klen])[0]
+    return encoded[5 + klen + vlen:]

@@ -6,7 +6,7 @@ import pytest
 
 from support import clean_env, run
 from packets import packet
-from relay import normalize, payload_of
+from relay import normalize, payload_of, scrubbed_differences
 
 DSN = "http://0123456789abcdef@127.0.0.1:9/1"
 
@@ -33,15 +33,29 @@ SHAPES = {
 }
 
 
+SHAPES.update({
+    "a worker killed (cmd: path)": ("", b"DAMN ! worker 2 (pid: 4242) died, killed by signal 9 :( trying respawn ...\n"),
+    "a harakiri's request line (cmd: path)": ("", b"Wed Nov 25 20:44:25 2026 - HARAKIRI [core 0] 10.0.0.1 - GET /items/42?card=4111111111111111 since 1795639460\n"),
+    "secrets in an alarm line": ("", b"login me@example.com card 4111 1111 1111 1111 Bearer abc.def ssn 078-05-1120 iban DE89370400440532013000\n"),
+    "secrets in extra and user": ("message=m,extra=db:mysql\\://u\\:pw@db/x;note:GET /author/5;k:4111111111111111,user=username:author;email:a@b.co", b""),
+})
+
+
 @pytest.mark.parametrize("name", sorted(SHAPES))
-def test_shape_normalises_without_errors(name):
+def test_shape_normalises_without_errors_and_is_already_scrubbed(name, tmp_path):
     options, stdin = SHAPES[name]
-    r = run("--dry-run", "dsn=%s,%s" % (DSN, options) if options else "dsn=" + DSN, stdin=stdin)
+    log = tmp_path / "uwsgi.log"
+    log.write_text("spawned uWSGI worker 1 (pid: 4242, cores: 1)\nGET /login?password=hunter2 => generated\n"
+                   "a card 4111111111111111 in the log\n")
+    opts = "dsn=%s,log_file=%s" % (DSN, log) + ("," + options if options else "")
+    r = run("--dry-run", opts, stdin=stdin)
     assert r.returncode == 0, r.stderr
-    event, problems = normalize(payload_of(r.stdout))
+    payload = payload_of(r.stdout)
+    event, problems = normalize(payload)
     assert problems == []
     assert event["sdk"]["name"] == "uwsgi-sentry"
     assert "environ" not in json.dumps(event.get("extra", {}))
+    assert scrubbed_differences(payload) == [], "Sentry's default scrubber would still change these"
 
 
 def test_uwsgi_context_normalises():
@@ -72,6 +86,9 @@ PACKETS = {
     "blank frames of uWSGI < 2.0.27": packet(frames=[("", "-1", "", "")] * 3),
     "no vars, no frames": packet(vars={}, frames=[]),
     "hostile vars": packet(vars={"HTTP_X\nY": "a\x00b", "": "", "HTTP_HOST": "h\u00e9"}),
+    "secrets in the request": packet(vars={"REQUEST_METHOD": "POST", "QUERY_STRING": "cc=4111%201111%201111%201111&next=/author/5",
+                                            "HTTP_REFERER": "http://h/?token=abc", "HTTP_X_FORWARDED_FOR": "10.0.0.1",
+                                            "HTTP_USER_AGENT": "curl auth", "SCRIPT_NAME": "/home/bob/app", "PATH_INFO": "/x"}),
     "lying lengths": packet()[:-7],
 }
 
@@ -82,6 +99,7 @@ def test_exception_packet_events_normalise_without_errors(name):
     assert r.returncode == 0, r.stderr
     event, problems = normalize(payload_of(r.stdout))
     assert problems == []
+    assert scrubbed_differences(payload_of(r.stdout)) == []
     assert event["exception"]["values"][0]["mechanism"]["type"] == "uwsgi"
     if name == "python exception":
         assert dict(event["request"]["headers"]) == {"Host": "127.0.0.1:8000", "Cookie": "[Filtered]",

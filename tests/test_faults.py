@@ -198,3 +198,80 @@ def test_proxy_from_the_environment():
     finally:
         target.close()
         proxy.close()
+
+
+@pytest.mark.parametrize("status,code", [(201, OK), (202, OK), (204, OK), (301, REJECTED), (302, REJECTED),
+                                         (401, REJECTED), (600, REJECTED), (999, REJECTED)])
+def test_every_status_is_final(spool, status, code):
+    s = FaultServer(status=status, headers=[("Location", "http://127.0.0.1:9/")] if 300 <= status < 400 else [])
+    try:
+        r, t = send(s.dsn(), spool)
+    finally:
+        s.close()
+    line = check(r, t, code, spool, 0)
+    if code == REJECTED:
+        assert "HTTP %d" % status in line and len(s.requests) == 1, "a redirect is not followed"
+
+
+def test_an_interim_answer_before_the_real_one(spool):
+    s = FaultServer(status=429, interim=100, headers=[("Retry-After", "40")], body=b"")
+    try:
+        r, t = send(s.dsn(), spool)
+    finally:
+        s.close()
+    assert "retry after 40 s" in check(r, t, RATE_LIMITED, spool, 0)
+
+
+def test_a_rate_limit_behind_kilobytes_of_other_headers(spool):
+    s = FaultServer(status=200, junk_headers=12_000, headers=[("X-Sentry-Rate-Limits", "300:default:key")])
+    try:
+        r, t = send(s.dsn(), spool)
+        check(r, t, OK, spool, 0)
+        r2, t2 = send(s.dsn(), spool)
+        check(r2, t2, RATE_LIMITED, spool, 0)
+        assert len(s.requests) == 1
+    finally:
+        s.close()
+
+
+def test_a_body_that_never_ends_is_cut_and_the_status_stands(spool):
+    s = FaultServer(mode="endless-body")
+    try:
+        r, t = send(s.dsn(), spool)
+    finally:
+        s.close()
+    check(r, t, OK, spool, 0)
+
+
+@pytest.mark.parametrize("headers", [
+    [("Retry-After", "1e20")], [("Retry-After", "inf")], [("Retry-After", "99999999999999999999")],
+    [("Retry-After", "-5")], [("Retry-After", "Wed, 21 Oct 2099 07:28:00 GMT")],
+    [("X-Sentry-Rate-Limits", "1e20::key")], [("X-Sentry-Rate-Limits", "inf:default:key, nan::key")],
+    [("X-Sentry-Rate-Limits", "99999999999999999999:default;error:org")],
+])
+def test_hostile_numbers_from_the_network_never_crash_anything(tmp_path, headers):
+    """0.1.0 died with SIGILL on these (Int() of an unchecked Double), and so did the
+    next process, flush and the daemon, on every pass."""
+    spool = str(tmp_path / "spool")
+    s = FaultServer(status=429, headers=headers, body=b"")
+    try:
+        r, t = send(s.dsn(), spool)
+        assert r.returncode == RATE_LIMITED and t < TIMEOUT + 0.5, (r.returncode, r.stderr)
+        seconds = int(re.search(rb"retry after (\d+) s", r.stderr).group(1))
+        assert seconds <= 86400, "a server's wait is capped at a day"
+        again, _ = send(s.dsn(), spool)
+        assert again.returncode == RATE_LIMITED and b"more s" in again.stderr, "the next process reads it back"
+        # flush and the daemon read the same state
+        run("dsn=%s,message=kept,mode=spool,spool=%s" % (s.dsn(), spool))
+        f = run("flush", spool, timeout=30)
+        assert f.returncode in (0, 3) and f.returncode >= 0, f.stderr
+        import signal
+        import subprocess
+        from support import BIN, clean_env
+        d = subprocess.Popen([BIN, "daemon", spool], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, env=clean_env())
+        time.sleep(1.5)
+        assert d.poll() is None, d.stderr.read()
+        d.send_signal(signal.SIGTERM)
+        assert d.wait(5) == 0
+    finally:
+        s.close()

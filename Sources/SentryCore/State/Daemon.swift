@@ -84,13 +84,19 @@ public enum Daemon {
     static func drain(_ channel: Int32, into intake: Intake, buffer: inout [UInt8]) -> Bool {
         for _ in 0..<4096 {
             let n = buffer.withUnsafeMutableBytes { recv(channel, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if n == 0 { return false }
+            if n == 0 {
+                // An empty record, or the end: only a hang-up says it is the end.
+                var p = pollfd(fd: channel, events: Int16(POLLIN), revents: 0)
+                if poll(&p, 1, 0) > 0 && p.revents & Int16(POLLHUP) != 0 { return false }
+                intake.once("warning: a frame from the loader could not be read (empty); dropped, and any like it", key: "unreadable frame")
+                continue
+            }
             if n < 0 { return errno == EAGAIN || errno == EINTR }
             let now = StateDirectory.now()
             do {
                 intake.handle(try LoaderFrame.decode(buffer[0..<n]), now: now)
             } catch {
-                intake.once("warning: a frame from the loader could not be read (\(error)); dropped")
+                intake.once("warning: a frame from the loader could not be read (\(error)); dropped, and any like it", key: "unreadable frame")
             }
         }
         return true
@@ -113,11 +119,13 @@ public enum Daemon {
         }
     }
 
-    /// Lets the transfers in flight end, for at most `seconds`; what is left stays in
-    /// the spool for the next start.
+    /// Sends what is due and lets the transfers end, for at most `seconds`; what is
+    /// left stays in the spool for the next start.
     static func finish(_ dispatcher: Dispatcher, within seconds: Double) {
         let deadline = System.monotonic() + seconds
-        while dispatcher.inFlightCount > 0 && System.monotonic() < deadline {
+        while System.monotonic() < deadline {
+            dispatcher.startDue()
+            if dispatcher.inFlightCount == 0 { return }
             _ = dispatcher.run(waitingOn: [], timeoutMs: 100)
         }
     }

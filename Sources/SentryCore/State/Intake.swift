@@ -46,8 +46,10 @@ public final class Intake {
         return result.0
     }
 
-    func once(_ text: String) {
-        if saidOnce.insert(text).inserted && saidOnce.count < 1000 { say(text) }
+    /// Says `text` the first time `key` (by default the text itself) comes up: a
+    /// daemon must not write a line per event into the log it reads.
+    func once(_ text: String, key: String? = nil) {
+        if saidOnce.insert(key ?? text).inserted && saidOnce.count < 1000 { say(text) }
     }
 
     func dsn(_ o: Options) -> DSN? {

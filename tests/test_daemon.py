@@ -1,0 +1,221 @@
+"""The daemon as the loader runs it: frames on a socket pair (fd 3), a private spool,
+a server that records what arrives. Every kind of event it builds passes Sentry's
+normaliser (no error, no field dropped) and Sentry's scrubber finds nothing left."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from faultserver import FaultServer
+from packets import frame, packet
+from relay import normalize, scrubbed_differences
+from support import BIN, clean_env, spool_envelopes, wait_for
+
+NOW_US = int(time.time() * 1e6)
+
+
+class ChannelDaemon:
+    """`uwsgi-sentry --channel=FD daemon` with one end of a SOCK_SEQPACKET pair (the loader
+    passes it as fd 3)."""
+
+    def __init__(self, tmp_path, dsn, options="", **env):
+        self.ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.spool = str(tmp_path / "spool")
+        e = clean_env(SENTRY_DSN=dsn, UWSGI_SENTRY_SPOOL=self.spool, UWSGI_SENTRY_OPTIONS=options,
+                      UWSGI_SENTRY_UWSGI_VERSION="2.0.21", **env)
+        self.proc = subprocess.Popen([BIN, "--channel=%d" % theirs.fileno(), "daemon"], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e, pass_fds=(theirs.fileno(),))
+        theirs.close()
+
+    def send(self, data):
+        self.ours.send(data)
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        code = self.proc.wait(10)
+        self.ours.close()
+        return code
+
+
+def events(server):
+    """The event payloads the server received, parsed."""
+    out = []
+    for body in server.requests:
+        lines = body.split(b"\n")
+        for i, line in enumerate(lines):
+            if line.startswith(b'{"type":"event"'):
+                out.append(json.loads(lines[i + 1]))
+    return out
+
+
+def reports(server, reason):
+    return sum(d["quantity"] for b in server.requests for line in b.split(b"\n") if b"discarded_events" in line
+               for d in json.loads(line)["discarded_events"] if d["reason"] == reason)
+
+
+@pytest.fixture
+def sentry():
+    s = FaultServer(status=200)
+    yield s
+    s.close()
+
+
+CORES = [{"wid": 1, "core": 0, "pid": 4242, "start_us": NOW_US - 3_000_000, "method": "GET",
+          "uri": "/items/42?card=4111111111111111&token=x", "remote": "10.1.2.3"},
+         {"wid": 2, "core": 0, "pid": 4243, "start_us": NOW_US - 1_000_000, "method": "POST", "uri": "/upload",
+          "remote": "10.1.2.4"}]
+
+# Every kind of frame the loader sends, with hostile content where content can be.
+FRAMES = {
+    "exception": frame("exception", options="logger=uwsgi", body=packet(
+        vars={"REQUEST_METHOD": "GET", "QUERY_STRING": "cc=4111111111111111&next=/author/5", "HTTP_REFERER": "http://h/?token=abc",
+              "HTTP_COOKIE": "sessionid=x", "PATH_INFO": "/raise", "REMOTE_ADDR": "127.0.0.1"})),
+    "alarm: worker death": frame("alarm", body="DAMN ! worker 1 (pid: 4242) died, killed by signal 9 :( trying respawn ...\n",
+                                 now_us=NOW_US, cores=CORES),
+    "alarm: listen queue": frame("alarm", body='*** uWSGI listen queue of socket "127.0.0.1:8000" (fd: 3) full !!! (2/2) ***',
+                                 now_us=NOW_US, cores=CORES),
+    "alarm: secrets in a line": frame("alarm", body="Wed Nov 25 20:44:25 2026 - login me@example.com card 4111 1111 1111 1111 "
+                                                    "Authorization: Bearer abc.def ssn 078-05-1120"),
+    "alarm: a segfault": frame("alarm", body="*** backtrace of 1 ***\nuwsgi(uwsgi_backtrace+0x2f) [0x55eb33a8d4df]\n"
+                                             "/lib/libc.so.6(+0x3c050) [0x7f3c3fcae050]\n*** end of backtrace ***\n"),
+    "route": frame("route", options="message=help asked: GET /help?password=x,level=info"),
+    "hook": frame("hook", options="message=uWSGI is starting on vm,level=info,tags=phase:asap"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FRAMES))
+def test_every_kind_of_event_is_valid_and_clean(tmp_path, sentry, name):
+    d = ChannelDaemon(tmp_path, sentry.dsn(), "breadcrumbs=30")
+    try:
+        for line in ("Wed Nov 25 20:44:20 2026 - spawned uWSGI worker 1 (pid: 4242, cores: 1)",
+                     "[pid: 9|app: 0|req: 1/1] 10.1.2.3 () {24 vars in 263 bytes} [Wed Nov 25 20:44:21 2026] GET /login?"
+                     "password=hunter2 => generated 0 bytes in 1 msecs (HTTP/1.1 500) 0 headers in 0 bytes (0 switches on core 0)",
+                     "a line with mysql://user:pw@db/x and card 4111111111111111"):
+            d.send(frame("log", body=line + "\n"))
+        d.send(FRAMES[name])
+        assert wait_for(lambda: events(sentry), timeout=10), d.proc.stderr
+    finally:
+        d.stop()
+    (event,) = events(sentry)
+    normalised, problems = normalize(event)
+    assert problems == [], problems
+    assert scrubbed_differences(event) == [], "Sentry's scrubber would still change these"
+    assert len(event["breadcrumbs"]["values"]) == 3
+    if name == "alarm: worker death":
+        assert event["tags"]["signal"] == "SIGKILL" and event["request"]["url"] == "/items/42"
+    if name == "alarm: listen queue":
+        assert event["contexts"]["uwsgi_workers"]["worker 1 core 0"].startswith("GET /items/<n> (running for 3.")
+
+
+def test_harakiri_is_one_event_with_its_stack_and_its_death_merged(tmp_path, sentry):
+    d = ChannelDaemon(tmp_path, sentry.dsn())
+    try:
+        d.send(frame("log", body="before the harakiri\n"))
+        d.send(frame("harakiri", wid=1, pid=4242, **{"try": 1}, limit=3, now_us=NOW_US, cores=CORES[:1]))
+        for line in ("Wed Nov 25 20:44:25 2026 - *** HARAKIRI ON WORKER 1 (pid: 4242, try: 1) ***",
+                     "*** uWSGI Python tracebacker output ***\n\nthread_id = uWSGIWorker1Core0 filename = /app/wsgi.py lineno = 5 "
+                     "function = application line = return view()\nthread_id = uWSGIWorker1Core0 filename = /app/views.py "
+                     "lineno = 9 function = stuck line = time.sleep(30)\n",
+                     "Wed Nov 25 20:44:25 2026 - HARAKIRI [core 0] 10.1.2.3 - GET /items/42 since 1795639460"):
+            d.send(frame("log", body=line + "\n"))
+        d.send(frame("death", wid=1, pid=4242, signal=9, cores=CORES[:1]))
+        d.send(frame("alarm", body="DAMN ! worker 1 (pid: 4242) died, killed by signal 9 :( trying respawn ...\n"))
+        d.send(frame("log", body="DAMN ! worker 1 (pid: 4242) died, killed by signal 9 :( trying respawn ...\n"))
+        assert wait_for(lambda: events(sentry), timeout=10)
+        time.sleep(1)
+    finally:
+        d.stop()
+    (event,) = events(sentry)
+    x = event["exception"]["values"][0]
+    assert x["type"] == "Harakiri" and x["value"].startswith("GET /items/42 ran 3.") and "over harakiri = 3 s" in x["value"]
+    assert [f["function"] for f in x["stacktrace"]["frames"]] == ["application", "stuck"]
+    assert event["contexts"]["uwsgi"]["then"] == "the worker was killed by SIGKILL"
+    assert [c["message"] for c in event["breadcrumbs"]["values"]] == ["before the harakiri"]
+    assert normalize(event)[1] == [] and scrubbed_differences(event) == []
+
+
+def test_budget_and_dropped_frames_are_counted(tmp_path, sentry):
+    d = ChannelDaemon(tmp_path, sentry.dsn(), "budget=3/60")
+    try:
+        for i in range(50):
+            d.send(frame("alarm", body="FOO storm line %d" % i))
+        d.send(frame("alarm", body="another trouble", dropped=7))
+        assert wait_for(lambda: reports(sentry, "backpressure") == 47 and reports(sentry, "queue_overflow") == 7, timeout=10), \
+            (reports(sentry, "backpressure"), reports(sentry, "queue_overflow"))
+    finally:
+        d.stop()
+    assert len([e for e in events(sentry) if "storm" in e["logentry"]["formatted"]]) == 3
+
+
+def test_a_limit_drops_new_events_and_counts_them(tmp_path):
+    s = FaultServer(status=429, headers=[("X-Sentry-Rate-Limits", "60:default:key")], body=b"")
+    d = ChannelDaemon(tmp_path, s.dsn())
+    try:
+        d.send(frame("alarm", body="first"))
+        assert wait_for(lambda: len(s.requests) == 1, timeout=10)
+        for i in range(5):
+            d.send(frame("alarm", body="limited %d" % i))
+        time.sleep(1)
+        assert len(s.requests) == 1, "nothing sent while the limit runs"
+        assert spool_envelopes(d.spool) == [], "Sentry asked us to back off, not to queue"
+    finally:
+        d.stop()
+        s.close()
+
+
+def test_nothing_taken_is_lost_when_the_daemon_dies(tmp_path):
+    down = FaultServer(mode="hang")
+    d = ChannelDaemon(tmp_path, down.dsn(), "timeout=30")
+    try:
+        for i in range(20):
+            d.send(frame("route", options="message=kept %d,budget=0" % i))
+        def held():
+            names = os.listdir(d.spool) if os.path.isdir(d.spool) else []
+            return len([f for f in names if f.endswith(".envelope")]) == 20
+        assert wait_for(held, timeout=10)
+    finally:
+        d.stop(signal.SIGKILL)
+        down.close()
+    up = FaultServer(status=200)
+    # The envelopes name the old server: point them at the new one, as a restart with the same DSN would.
+    spool = str(tmp_path / "spool")
+    for name in os.listdir(spool):
+        p = os.path.join(spool, name)
+        if os.path.isfile(p):
+            data = open(p, "rb").read().replace(b":%d/" % down.port, b":%d/" % up.port)
+            open(p, "wb").write(data)
+    again = ChannelDaemon(tmp_path, up.dsn())
+    try:
+        assert wait_for(lambda: len(events(up)) == 20, timeout=60), len(events(up))
+    finally:
+        again.stop()
+        up.close()
+    assert sorted(e["logentry"]["formatted"] for e in events(up)) == sorted("kept %d" % i for i in range(20))
+
+
+def test_the_daemon_stops_when_the_loader_side_closes(tmp_path, sentry):
+    d = ChannelDaemon(tmp_path, sentry.dsn())
+    d.send(frame("route", options="message=last words"))
+    d.ours.close()  # uWSGI gone, or reloading: EOF on the channel
+    assert d.proc.wait(10) == 0
+    assert [e["logentry"]["formatted"] for e in events(sentry)] == ["last words"]
+
+
+def test_hostile_frames_are_said_once_and_never_stop_it(tmp_path, sentry):
+    d = ChannelDaemon(tmp_path, sentry.dsn())
+    try:
+        for junk in (b"", b"USF1", b"XXXX" * 100, b"USF1\xff", frame("teleport"), frame("alarm", body=b"\xff\xfe\x00"),
+                     os.urandom(4096), frame("exception", body=os.urandom(300))):
+            d.send(junk)
+        d.send(frame("route", options="message=still alive"))
+        assert wait_for(lambda: any(e.get("logentry", {}).get("formatted") == "still alive" for e in events(sentry)), timeout=10)
+    finally:
+        assert d.stop() == 0
+    err = d.proc.stderr.read().decode()
+    assert err.count("could not be read") == 1, err
+
