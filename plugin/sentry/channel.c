@@ -106,7 +106,6 @@ static void sentry_daemon_exec(void) {
 	char *options = uwsgi_concat3(sentry.options ? sentry.options : "", sentry.budget ? ",budget=" : "",
 	                              sentry.budget ? sentry.budget : "");
 	setenv("UWSGI_SENTRY_OPTIONS", options, 1);
-	setenv("UWSGI_SENTRY_INSTANCE", uwsgi.sockets && uwsgi.sockets->name ? uwsgi.sockets->name : uwsgi.cwd ? uwsgi.cwd : "uwsgi", 1);
 	setenv("UWSGI_SENTRY_UWSGI_VERSION", UWSGI_VERSION, 1);
 	char *argv[] = {sentry.path, "--channel=3", "daemon", NULL};
 	execv(sentry.path, argv);

@@ -36,6 +36,9 @@ void uwsgi_sentry_configure(void) {
 	sentry.defaults = (sentry.dsn && *sentry.dsn) || (env && *env);
 	sentry.path = sentry_resolve_sender();
 	uwsgi.master_process = 1; /* the master starts and keeps the daemon */
+	/* Which instance this is (its first socket): the daemon's spool, and that of every
+	   child uWSGI starts (a cron's `uwsgi-sentry monitor`, a safeexec hook), is its. */
+	setenv("UWSGI_SENTRY_INSTANCE", uwsgi.sockets && uwsgi.sockets->name ? uwsgi.sockets->name : uwsgi.cwd ? uwsgi.cwd : "uwsgi", 0);
 	on(&sentry.harakiri, sentry.defaults);
 	on(&sentry.breadcrumbs, sentry.defaults ? 30 : 0);
 	if (!sentry.defaults) {

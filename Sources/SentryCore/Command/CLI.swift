@@ -47,6 +47,7 @@ public struct CLI {
             }
         }
         let words = Array(args[i...])
+        if words.first == "monitor" { return cli.monitor(Array(words.dropFirst())) }
         if let command = words.first, command == "flush" || command == "daemon" {
             return cli.flush(Array(words.dropFirst()), daemon: command == "daemon").rawValue
         }

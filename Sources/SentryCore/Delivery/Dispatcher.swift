@@ -122,6 +122,8 @@ public final class Dispatcher {
         while inFlight.count < limit && i < queue.count {
             let e = queue[i]
             if !force, let d = dueAt[e.name], d > now { i += 1; continue }
+            // Check-ins one at a time, in order: Sentry must see a run's in_progress before its ok.
+            if e.category == .monitor && inFlight.values.contains(where: { $0.entry.category == .monitor }) { i += 1; continue }
             queue.remove(at: i)
             start(e, now: now)
         }

@@ -2,6 +2,18 @@
 // exact byte length, the payload. One event per envelope.
 
 public enum Envelope {
+    /// A check-in: no event id in the header, one `check_in` item.
+    public static func checkIn(payload: [UInt8], dsn: DSN, sentAt: String = System.now()) -> [UInt8] {
+        var header = JSONWriter(capacity: 160)
+        header.openObject()
+        header.string("sent_at", sentAt)
+        header.string("dsn", dsn.publicDSN)
+        header.closeObject()
+        var item = JSONWriter(capacity: 64)
+        item.openObject(); item.string("type", "check_in"); item.int("length", payload.count); item.closeObject()
+        return header.bytes + [10] + item.bytes + [10] + payload + [10]
+    }
+
     public static func make(eventID: String, payload: [UInt8], dsn: DSN?, sentAt: String = System.now(),
                             type: String = "event") -> [UInt8] {
         var header = JSONWriter(capacity: 160)

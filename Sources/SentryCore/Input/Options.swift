@@ -41,6 +41,12 @@ public struct Options {
     public var logFiles: [String] = []
     /// The daemon's and flush's transfers at once.
     public var concurrency = 8
+    /// `monitor`: the monitor's schedule and settings, sent with the first check-in.
+    public var schedule: CheckIn.Schedule?
+    public var checkinMargin, maxRuntime, failureIssueThreshold, recoveryThreshold: Int?
+    public var timezone: String?
+    /// `monitor`: how many of the job's last output lines an error event carries (0: none, output untouched).
+    public var outputLines = 0
 
     /// Seconds for connect plus the whole transfer, when `timeout=` is absent.
     public static let defaultTimeout = 5.0
@@ -54,6 +60,7 @@ public struct Options {
         "server_name", "release", "dist", "environment", "tags", "extra", "fingerprint",
         "user", "exception_type", "exception_value", "timeout", "no_verify", "ca_file", "debug",
         "spool", "mode", "budget", "state_dir", "spool_max", "spool_max_age", "breadcrumbs", "log_file", "concurrency",
+        "schedule", "checkin_margin", "max_runtime", "timezone", "failure_issue_threshold", "recovery_threshold", "output_lines",
     ]
 
     public init() {}
@@ -134,6 +141,27 @@ public struct Options {
                 if let n = Int(value), n >= 0, n <= Breadcrumbs.maxCount { o.breadcrumbs = n }
                 else { problems.append(Problem(text: "breadcrumbs=\(value) is not a count in [0, \(Breadcrumbs.maxCount)]; using \(o.breadcrumbs)")) }
             case "log_file": if !value.hasPrefix("%(") { o.logFiles.append(value) }
+            case "schedule":
+                if let s = CheckIn.schedule(value) { o.schedule = s }
+                else { problems.append(Problem(text: "schedule=\(value) is neither a crontab (0 3 * * *; escape commas: 0\\,30 * * * *) nor an interval (10 minute)")) }
+            case "checkin_margin", "max_runtime", "failure_issue_threshold", "recovery_threshold":
+                // Sentry takes whole numbers (minutes, or check-ins) only: a fraction would reject the check-in.
+                guard let n = Int(value), n >= 0, n <= 1_000_000 else {
+                    problems.append(Problem(text: "\(item.key)=\(value) is not a whole number (minutes or check-ins); left out"))
+                    continue
+                }
+                switch item.key {
+                case "checkin_margin": o.checkinMargin = n
+                case "max_runtime": o.maxRuntime = n
+                case "failure_issue_threshold": o.failureIssueThreshold = n
+                default: o.recoveryThreshold = n
+                }
+            case "timezone":
+                if value.utf8.count <= 64, value.utf8.allSatisfy({ DSN.isAlnum($0) || "_/+-".utf8.contains($0) }) { o.timezone = value }
+                else { problems.append(Problem(text: "timezone=\(value) is not a tz database name (Europe/Berlin); left out")) }
+            case "output_lines":
+                if let n = Int(value), n >= 0, n <= 1000 { o.outputLines = n }
+                else { problems.append(Problem(text: "output_lines=\(value) is not a count in [0, 1000]; using 0")) }
             case "concurrency":
                 if let n = Int(value), n >= 1, n <= 64 { o.concurrency = n }
                 else { problems.append(Problem(text: "concurrency=\(value) is not a count in [1, 64]; using \(o.concurrency)")) }

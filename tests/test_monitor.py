@@ -1,0 +1,168 @@
+"""`uwsgi-sentry monitor`: the job always runs and its status is ours; check-ins are
+what Sentry's ingestion accepts (tests/checkins.py, from Relay's rules), delivered
+in order, spooled when Sentry gives no answer; and uWSGI's crons use it."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from checkins import problems
+from faultserver import FaultServer
+from support import BIN, clean_env, run, spool_envelopes, wait_for
+from uwsgi_harness import UWSGI, share, uwsgi_env
+
+TIMEOUT = 1.5
+
+
+def check_ins(server):
+    out = []
+    for body in server.requests:
+        lines = body.split(b"\n")
+        for i, line in enumerate(lines):
+            if line.startswith(b'{"type":"check_in"'):
+                out.append(json.loads(lines[i + 1]))
+    return out
+
+
+def monitor(dsn, options, *command, env=None, **kw):
+    start = time.monotonic()
+    r = run("monitor", "Nightly Report", "dsn=%s,timeout=%s,%s" % (dsn, TIMEOUT, options), "--", *command,
+            env=env or clean_env(), **kw)
+    return r, time.monotonic() - start
+
+
+def test_a_run_checks_in_twice_with_its_schedule_and_duration():
+    s = FaultServer(status=200)
+    try:
+        r, _ = monitor(s.dsn(), "schedule=0 3 * * *,checkin_margin=10,max_runtime=60,timezone=Europe/Berlin,"
+                       "failure_issue_threshold=2,recovery_threshold=1,environment=prod,release=app@1",
+                       sys.executable, "-c", "import time; time.sleep(0.3)")
+    finally:
+        s.close()
+    assert r.returncode == 0 and r.stderr == b"", r.stderr
+    first, last = check_ins(s)
+    assert [problems(c) for c in (first, last)] == [[], []]
+    assert first["status"] == "in_progress" and last["status"] == "ok"
+    assert first["check_in_id"] == last["check_in_id"] and first["monitor_slug"] == "nightly-report"
+    assert first["monitor_config"] == {"schedule": {"type": "crontab", "value": "0 3 * * *"}, "checkin_margin": 10,
+                                       "max_runtime": 60, "timezone": "Europe/Berlin", "failure_issue_threshold": 2,
+                                       "recovery_threshold": 1}
+    assert "monitor_config" not in last and 0.3 <= last["duration"] < 1.5
+    assert first["environment"] == last["environment"] == "prod"
+
+
+@pytest.mark.parametrize("exit,signal_,status", [(3, None, 3), (None, signal.SIGKILL, 128 + 9), (None, signal.SIGTERM, 128 + 15)])
+def test_the_status_is_the_jobs_and_a_failure_checks_in_error(exit, signal_, status):
+    s = FaultServer(status=200)
+    job = "exit %d" % exit if exit is not None else "kill -%d $$" % signal_
+    try:
+        r, _ = monitor(s.dsn(), "schedule=5 minute,output_lines=5", "sh", "-c", "echo line one; echo line two >&2; " + job)
+    finally:
+        s.close()
+    assert r.returncode == status
+    assert b"line one" in r.stdout and b"line two" in r.stderr, "the job's output still reaches us (uWSGI's log)"
+    last = check_ins(s)[-1]
+    assert last["status"] == "error" and problems(last) == []
+    events = [json.loads(b.split(b"\n")[2]) for b in s.requests if b.split(b"\n")[1].startswith(b'{"type":"event"')]
+    assert len(events) == 1, "the failure with the job's last lines"
+    e = events[0]
+    assert e["tags"]["monitor.slug"] == "nightly-report" and e["contexts"]["trace"]["trace_id"] == last["contexts"]["trace"]["trace_id"]
+    assert [b["message"] for b in e["breadcrumbs"]["values"]] in (["line one", "line two"], ["line two", "line one"])
+
+
+@pytest.mark.parametrize("mode", ["refused", "hang", "403", "429"])
+def test_the_job_always_runs_and_at_once(tmp_path, mode):
+    if mode == "refused":
+        s = FaultServer()
+        s.close()
+    elif mode == "hang":
+        s = FaultServer(mode="hang")
+    else:
+        s = FaultServer(status=int(mode), headers=[("Retry-After", "60")] if mode == "429" else [])
+    marker = str(tmp_path / "started")
+    try:
+        start = time.time()
+        r, elapsed = monitor(s.dsn(), "schedule=0 3 * * *", sys.executable, "-c",
+                             "import time; open(%r, 'w').write(repr(time.time()))" % marker)
+    finally:
+        s.close()
+    assert r.returncode == 0
+    started = float(open(marker).read())
+    assert started - start < 0.2, "the job never waits for Sentry"
+    assert elapsed < 2 * TIMEOUT + 1, "the check-ins are bounded by timeout"
+
+
+def test_stdin_and_signals_pass_through(tmp_path):
+    s = FaultServer(status=200)
+    try:
+        p = subprocess.Popen([BIN, "monitor", "stdin-test", "dsn=%s" % s.dsn(), "--", "sh", "-c",
+                              "read line; echo got $line; trap 'echo term; exit 7' TERM; sleep 30 >/dev/null 2>&1 & wait"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env())
+        p.stdin.write(b"hello\n")
+        p.stdin.flush()
+        time.sleep(1)
+        p.send_signal(signal.SIGTERM)
+        out, _ = p.communicate(timeout=10)
+    finally:
+        s.close()
+    assert p.returncode == 7 and out == b"got hello\nterm\n"
+    assert check_ins(s)[-1]["status"] == "error"
+
+
+def test_no_answer_keeps_check_ins_in_order_and_flush_delivers_them(tmp_path):
+    down = FaultServer()
+    dsn = down.dsn()
+    down.close()
+    spool = str(tmp_path / "spool")
+    r, _ = monitor(dsn, "schedule=0 3 * * *,spool=%s" % spool, "true")
+    assert r.returncode == 0
+    kept = spool_envelopes(spool)
+    assert len(kept) == 2 and all("-monitor-" in k for k in kept)
+    up = FaultServer(status=200, port=int(dsn.rsplit(":", 1)[1].split("/")[0]))
+    try:
+        assert run("flush", spool, "concurrency=8").returncode == 0
+    finally:
+        up.close()
+    assert [c["status"] for c in check_ins(up)] == ["in_progress", "ok"], "in order"
+
+
+def test_slugs_and_values_sentry_would_refuse_are_made_acceptable():
+    s = FaultServer(status=200)
+    try:
+        r = run("monitor", "A Very Long Name! " * 5, "dsn=%s,schedule=10 minutes,environment=%s" % (s.dsn(), "e" * 100),
+                "--", "true")
+    finally:
+        s.close()
+    assert r.returncode == 0
+    for c in check_ins(s):
+        assert problems(c) == [], problems(c)
+    assert check_ins(s)[0]["monitor_config"]["schedule"] == {"type": "interval", "value": 10, "unit": "minute"}
+
+
+def test_usage_errors_and_a_command_that_cannot_start():
+    assert run("monitor", "x").returncode == 2
+    assert run("monitor", "x", "--").returncode == 2
+    s = FaultServer(status=200)
+    try:
+        r = run("monitor", "x", "dsn=%s" % s.dsn(), "--", "/no/such/command")
+    finally:
+        s.close()
+    assert r.returncode == 127 and b"cannot run '/no/such/command'" in r.stderr
+    assert check_ins(s)[-1]["status"] == "error"
+
+
+def test_a_uwsgi_cron_checks_in(tmp_path, installed):
+    s = FaultServer(status=200)
+    lines = ["ini = " + share(installed, "sentry.ini"),
+             "cron = -1 -1 -1 -1 -1 %s monitor every-minute 'schedule=* * * * *' -- sh -c 'echo cron ran'"
+             % os.path.join(installed, "bin", "uwsgi-sentry")]
+    try:
+        with UWSGI(str(tmp_path), lines, uwsgi_env(installed, s.dsn()), workers=1):
+            assert wait_for(lambda: [c["status"] for c in check_ins(s)] == ["in_progress", "ok"], timeout=70), check_ins(s)
+    finally:
+        s.close()
+    assert check_ins(s)[0]["monitor_slug"] == "every-minute" and all(problems(c) == [] for c in check_ins(s))
