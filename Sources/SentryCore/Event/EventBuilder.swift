@@ -46,7 +46,7 @@ extension Event {
         e.user = o.user.map { Field($0.name, Scrubber.field(name: $0.name, $0.value)) }
         if o.exceptionType != nil || o.exceptionValue != nil {
             e.exception = ExceptionInfo(type: o.exceptionType.map { clip($0, 256) },
-                                        value: o.exceptionValue.map { truncate($0, to: messageLimit) })
+                                        value: o.exceptionValue.map { truncate(Scrubber.message($0), to: messageLimit) })
         }
         if let packet { e.apply(packet, options: o) }
         if e.exception == nil, let message = e.message, let crash = NativeBacktrace.parse(message) {
@@ -61,7 +61,9 @@ extension Event {
     /// (as in the old plugin), explicit options win for the rest.
     mutating func apply(_ p: ExceptionPacket, options o: Options) {
         let (type, module) = p.typeAndModule ?? (o.exceptionType ?? "Exception", nil)
-        let value = (p.message ?? o.exceptionValue).map { Event.truncate($0, to: Event.messageLimit) }
+        // Sentry leaves exception values alone; a card number or a token in one is
+        // no better there than in a message, so they get the message's treatment.
+        let value = (p.message ?? o.exceptionValue).map { Event.truncate(Scrubber.message($0), to: Event.messageLimit) }
         exception = ExceptionInfo(type: Event.clip(type, 256), value: value, module: module, frames: p.framesOldestFirst)
         request = p.request
         if let wid = p.workerID { tags.append(Field("worker", wid)) }
