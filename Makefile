@@ -14,7 +14,8 @@ BIN      := .build/release/uwsgi-sentry
 LINK_DIR := $(CURDIR)/.build-link
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xlinker -L$(LINK_DIR) -Xlinker --no-export-dynamic
 APT_PACKAGES := libcurl4-openssl-dev uwsgi-core uwsgi-plugin-python3 uwsgi-dev python3-dev \
-                nginx-light mandoc man-db hyperfine sqlite3 time chrpath openssl python3-venv g++
+                nginx-light mandoc man-db hyperfine sqlite3 time chrpath openssl python3-venv g++ \
+                dpkg-dev binutils lintian uwsgi-plugin-rack-ruby3.1 ruby-rack valgrind
 
 PLUGIN_OUT := .build/uwsgi-plugins
 PLUGINS  := $(PLUGIN_OUT)/sentry_plugin.so $(PLUGIN_OUT)/sentry_pyframes_plugin.so
@@ -28,7 +29,7 @@ CURL_SOURCES := $(wildcard Sources/CurlHTTP/*.swift)
 FUZZ_TARGETS := options dsn packet response frame
 FUZZ_RUNS ?= 1000000
 
-.PHONY: all build plugin plugin-sanitized deps venv test unit e2e bench demo install clean lint-man fuzz fuzz-build fuzz-replay
+.PHONY: all build plugin plugin-sanitized deps venv test unit e2e bench demo install clean lint-man fuzz fuzz-build fuzz-replay deb
 
 all: build plugin
 
@@ -131,6 +132,36 @@ install: build $(if $(filter yes,$(LOADER)),plugin)
 	for f in examples/*.ini $(if $(filter no,$(LOADER)),examples/cmd/*.ini); do \
 	  sed $(SNIPPET_SED) $$f > $(DESTDIR)$(SHAREDIR)/$$(basename $$f); \
 	done
+
+# The Debian package, built with dpkg-deb from what `make install` writes (see
+# README "Debian package" for why not dpkg-buildpackage). Depends are computed by
+# dpkg-shlibdeps, plus what it cannot see: libcurl4 (dlopen()ed) and the exact
+# uwsgi-core the plugins were built against.
+VERSION  := $(shell sed -n 's/.*current = "\([^"]*\)".*/\1/p' Sources/SentryCore/Command/Version.swift)
+DEB_ARCH  = $(shell dpkg --print-architecture)
+DEB       = uwsgi-sentry_$(VERSION)_$(DEB_ARCH).deb
+DEB_ROOT := .build/deb/root
+DEB_DOC  := $(DEB_ROOT)/usr/share/doc/uwsgi-sentry
+
+deb: $(DEB)
+
+$(DEB): build plugin packaging/* man/uwsgi-sentry.1 examples/*.ini
+	rm -rf .build/deb && mkdir -p $(DEB_ROOT)/DEBIAN .build/deb/debian
+	$(MAKE) -s install DESTDIR=$(CURDIR)/$(DEB_ROOT) PREFIX=/usr PLUGINDIR=/usr/lib/uwsgi/plugins >/dev/null
+	strip --remove-section=.comment --remove-section=.note --strip-unneeded $(DEB_ROOT)/usr/bin/uwsgi-sentry $(DEB_ROOT)/usr/lib/uwsgi/plugins/*.so
+	gzip -9n $(DEB_ROOT)/usr/share/man/man1/uwsgi-sentry.1
+	install -D -m 0644 packaging/copyright $(DEB_DOC)/copyright
+	gzip -9nc packaging/changelog > $(DEB_DOC)/changelog.gz && chmod 0644 $(DEB_DOC)/changelog.gz
+	install -D -m 0644 packaging/lintian-overrides $(DEB_ROOT)/usr/share/lintian/overrides/uwsgi-sentry
+	install -m 0755 packaging/postrm $(DEB_ROOT)/DEBIAN/postrm
+	printf 'Source: uwsgi-sentry\n\nPackage: uwsgi-sentry\nArchitecture: any\n' > .build/deb/debian/control
+	cd .build/deb && dpkg-shlibdeps -O -e root/usr/bin/uwsgi-sentry -e root/usr/lib/uwsgi/plugins/sentry_plugin.so \
+	  -e root/usr/lib/uwsgi/plugins/sentry_pyframes_plugin.so 2>/dev/null | sed -n 's/^shlibs:Depends=//p' > shlibs
+	sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(DEB_ARCH)/' -e "s/@SIZE@/$$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1)/" \
+	  -e "s/@SHLIBS@/$$(cat .build/deb/shlibs)/" -e "s/@UWSGI@/$$(dpkg-query -W -f='$${Version}' uwsgi-core)/g" \
+	  packaging/control.in > $(DEB_ROOT)/DEBIAN/control
+	cd $(DEB_ROOT) && find usr -type f -exec md5sum {} + | sort -k2 > DEBIAN/md5sums
+	dpkg-deb --root-owner-group -Zxz --build $(DEB_ROOT) $@ >/dev/null
 
 clean:
 	rm -rf .build .venv
