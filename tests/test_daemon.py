@@ -152,6 +152,24 @@ def test_budget_and_dropped_frames_are_counted(tmp_path, sentry):
     assert len([e for e in events(sentry) if "storm" in e["logentry"]["formatted"]]) == 3
 
 
+def test_counts_reach_sentry_when_no_event_follows_the_storm(tmp_path, sentry):
+    d = ChannelDaemon(tmp_path, sentry.dsn(), "budget=2/60")
+    try:
+        for i in range(20):
+            d.send(frame("alarm", body="FOO storm line %d" % i))
+            if i == 1:  # the budget's two are out before the drops begin
+                assert wait_for(lambda: len(sentry.requests) == 2, timeout=5)
+        # Nothing after the storm: the counts go out on their own (10 s later), in an
+        # envelope with no item but the client report.
+        assert wait_for(lambda: reports(sentry, "backpressure") == 18, timeout=16), reports(sentry, "backpressure")
+        carriers = [b for b in sentry.requests if b"discarded_events" in b and b'"type":"event"' not in b]
+        assert len(carriers) == 1
+        assert wait_for(lambda: spool_envelopes(d.spool) == [], timeout=3), spool_envelopes(d.spool)
+    finally:
+        d.stop()
+    assert len(sentry.requests) == 3, "two events and one report: no empty envelope was sent"
+
+
 def test_a_limit_drops_new_events_and_counts_them(tmp_path):
     s = FaultServer(status=429, headers=[("X-Sentry-Rate-Limits", "60:default:key")], body=b"")
     d = ChannelDaemon(tmp_path, s.dsn())

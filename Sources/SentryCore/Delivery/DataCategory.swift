@@ -12,6 +12,8 @@ public struct DataCategory: RawRepresentable, Hashable, CustomStringConvertible,
     public static let error = DataCategory(rawValue: "error")
     /// A cron check-in.
     public static let monitor = DataCategory(rawValue: "monitor")
+    /// The SDK's own items (client reports), which Sentry never rate-limits.
+    public static let `internal` = DataCategory(rawValue: "internal")
 
     public var description: String { rawValue }
 

@@ -147,6 +147,11 @@ public final class Dispatcher {
             return
         }
         let attempt = sender.attempt(envelope, category: e.category)
+        if attempt.reports.isEmpty && Envelope.isReportCarrier(envelope) {
+            spool.remove(claimed: claimed)  // an event took the counts first: nothing to carry
+            forget(e.name)
+            return
+        }
         nextTag += 1
         if let failure = multi.start(attempt.request, tag: nextTag) {
             settle(e, claimed: claimed, sender: sender, outcome: sender.settle(attempt, .failure(failure), kept: true))

@@ -14,6 +14,24 @@ public enum Envelope {
         return header.bytes + [10] + item.bytes + [10] + payload + [10]
     }
 
+    /// An envelope with no item of its own: it exists to carry the client reports
+    /// pending for `dsn` when no event is going to (the sender adds them; with none
+    /// left by then, it is not sent at all).
+    public static func reportCarrier(dsn: DSN, sentAt: String = System.now()) -> [UInt8] {
+        var header = JSONWriter(capacity: 160)
+        header.openObject()
+        header.string("sent_at", sentAt)
+        header.string("dsn", dsn.publicDSN)
+        header.closeObject()
+        return header.bytes + [10]
+    }
+
+    /// True for `reportCarrier`'s envelopes: a header line and nothing after it.
+    public static func isReportCarrier(_ envelope: [UInt8]) -> Bool {
+        guard let end = envelope.firstIndex(of: 10) else { return true }
+        return envelope[(end + 1)...].allSatisfy { $0 == 10 || $0 == 32 }
+    }
+
     public static func make(eventID: String, payload: [UInt8], dsn: DSN?, sentAt: String = System.now(),
                             type: String = "event") -> [UInt8] {
         var header = JSONWriter(capacity: 160)

@@ -27,6 +27,11 @@ public final class Intake {
     /// Drops counted in memory, written to the state directory once a second.
     private var drops: [String: (dsn: DSN, counts: [Discard])] = [:]
     private var dropsFlushed = 0.0
+    /// When counted drops go out on their own if no event has carried them by then.
+    private var reportsDue: [String: (dsn: DSN, at: Double)] = [:]
+    /// How long counts wait for an event to ride on: a storm's drops reach Sentry
+    /// even when nothing follows the storm.
+    static let reportDelay = 10.0
     public var uwsgiVersion: String?
 
     public init(spool: Spool, defaults: String, host: HostFacts, say: @escaping (String) -> Void, enqueue: @escaping (String) -> Void) {
@@ -50,6 +55,14 @@ public final class Intake {
     /// daemon must not write a line per event into the log it reads.
     func once(_ text: String, key: String? = nil) {
         if saidOnce.insert(key ?? text).inserted && saidOnce.count < 1000 { say(text) }
+    }
+
+    /// Where rate limits and counts live: the dispatcher's directory (this spool's
+    /// `state`, unless the options or UWSGI_SENTRY_STATE say otherwise).
+    func state(_ o: Options) -> StateDirectory? {
+        var o = o
+        if o.spool == nil { o.spool = spool.path }
+        return StateDirectory.forOptions(o)
     }
 
     func dsn(_ o: Options) -> DSN? {
@@ -145,17 +158,22 @@ public final class Intake {
         harakiriPIDs = harakiriPIDs.filter { now - $0.value < 60 }
         deaths = deaths.filter { now - $0.value.at < 60 }
         if force || now - dropsFlushed >= 1 { flushDrops(now: now) }
+        for (key, due) in reportsDue where force || now >= due.at {
+            reportsDue.removeValue(forKey: key)
+            let carrier = Envelope.reportCarrier(dsn: due.dsn)
+            if let name = spool.write(carrier, eventID: System.randomEventID(), category: .internal, durable: false) { enqueue(name) }
+        }
         if budgets.count > 10_000 { budgets = budgets.filter { !$0.value.hasEnded(at: now) } }
     }
 
     /// When a waiting story is due, if any.
-    public var nextDeadline: Double? { stories.map(\.deadline).min() }
+    public var nextDeadline: Double? { (stories.map(\.deadline) + reportsDue.values.map(\.at)).min() }
 
     // MARK: the gates, then the spool
 
     func submit(_ e: Event, _ o: Options, now: Double) {
         guard let dsn = dsn(o) else { return }
-        let state = StateDirectory.forOptions(o) ?? StateDirectory(spool.path + "/state")
+        let state = state(o)
         if let state, RateLimits.blocked(e.category, dsn: dsn, in: state, now: now) != nil {
             count(.ratelimitBackoff, e.category, 1, dsn)  // Sentry asked us to back off, not to queue
             return
@@ -188,8 +206,11 @@ public final class Intake {
 
     func flushDrops(now: Double) {
         dropsFlushed = now
-        guard !drops.isEmpty, let state = StateDirectory.forOptions(options("")) ?? StateDirectory(spool.path + "/state") else { return }
-        for (_, entry) in drops { ClientReport.restore(entry.counts, dsn: entry.dsn, in: state) }
+        guard !drops.isEmpty, let state = state(options("")) else { return }
+        for (key, entry) in drops {
+            ClientReport.restore(entry.counts, dsn: entry.dsn, in: state)
+            if reportsDue[key] == nil { reportsDue[key] = (entry.dsn, now + Intake.reportDelay) }
+        }
         drops.removeAll()
     }
 }
