@@ -23,10 +23,14 @@ def make_cert(directory):
 class FaultServer:
     """mode: hang | stall-body | reset | endless-body | status (with `status`, `headers`,
     `body`, and `interim`: a 1xx answer sent first; `junk_headers`: bytes of other
-    headers sent before `headers`)."""
+    headers sent before `headers`); `delay`: seconds before each answer (a slow Sentry);
+    `upstream`: a port to forward each request to, answering with its answer (a slow
+    proxy in front of a real server)."""
 
     def __init__(self, mode="status", status=200, headers=(), body=b'{"id":"0"}', content_type="application/json",
-                 tls=None, port=0, interim=None, junk_headers=0):
+                 tls=None, port=0, interim=None, junk_headers=0, delay=0.0, upstream=None):
+        self.delay, self.upstream = delay, upstream
+        self.forwarded = []  # (upstream's status, request body)
         self.mode, self.status, self.headers, self.body, self.content_type = mode, status, headers, body, content_type
         self.interim, self.junk_headers = interim, junk_headers
         self.requests = []
@@ -103,6 +107,13 @@ class FaultServer:
                     while not self.stopped.is_set() and time.time() < deadline:
                         conn.sendall(chunk)
                     return
+                if self.delay:
+                    time.sleep(self.delay)
+                if self.upstream:
+                    status, answer = self._forward(*req)
+                    self.forwarded.append((status, req[1]))
+                    conn.sendall(answer)
+                    continue
                 if self.interim:
                     conn.sendall(b"HTTP/1.1 %d Interim\r\n\r\n" % self.interim)
                 head = "HTTP/1.1 %d X\r\nContent-Type: %s\r\nContent-Length: %d\r\n" % (
@@ -114,6 +125,27 @@ class FaultServer:
                 conn.sendall(head.encode() + b"\r\n" + self.body)
         except (OSError, ssl.SSLError):
             pass
+
+    def _forward(self, head, body):
+        """The upstream server's status and whole answer to this request, re-framed."""
+        import http.client
+        lines = head.decode("latin-1").split("\r\n")
+        method, path, _ = lines[0].split(" ", 2)
+        headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+        headers.pop("Connection", None)
+        c = http.client.HTTPConnection("127.0.0.1", self.upstream, timeout=60)
+        try:
+            c.request(method, path, body=body, headers=headers)
+            r = c.getresponse()
+            data = r.read()
+            status = r.status
+            ctype = r.getheader("Content-Type", "application/json")
+        except (OSError, http.client.HTTPException):
+            status, ctype, data = 502, "text/plain", b"upstream failed"
+        finally:
+            c.close()
+        return status, b"HTTP/1.1 %d X\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n" % (
+            status, ctype.encode(), len(data)) + data
 
     def close(self):
         self.stopped.set()

@@ -170,6 +170,25 @@ def test_counts_reach_sentry_when_no_event_follows_the_storm(tmp_path, sentry):
     assert len(sentry.requests) == 3, "two events and one report: no empty envelope was sent"
 
 
+def test_bugsink_takes_a_report_without_an_event(tmp_path, bugsink, private_state):
+    """Bugsink answers an envelope without an event with an empty text/html 200: an
+    acceptance, not a web page (else the counts would be restored and sent again)."""
+    d = ChannelDaemon(tmp_path, bugsink.dsn, "budget=1/60")
+    try:
+        d.send(frame("alarm", body="FOO report line 1"))
+        assert wait_for(lambda: spool_envelopes(d.spool) == [], timeout=5)
+        time.sleep(1.5)  # the drops below are counted after the event went out
+        d.send(frame("alarm", body="FOO report line 2"))
+        time.sleep(1.5)
+    finally:
+        d.stop()  # stopping sends the pending counts at once
+    err = d.proc.stderr.read().decode()
+    assert "rejected" not in err and "HTML" not in err, err
+    assert spool_envelopes(d.spool) == [], "the carrier was taken"
+    assert not [n for n in os.listdir(private_state) if n.startswith("discarded-")
+                and os.path.getsize(os.path.join(private_state, n))], "no count left to send again"
+
+
 def test_a_limit_drops_new_events_and_counts_them(tmp_path):
     s = FaultServer(status=429, headers=[("X-Sentry-Rate-Limits", "60:default:key")], body=b"")
     d = ChannelDaemon(tmp_path, s.dsn())

@@ -51,14 +51,15 @@ int sentry_field_num(struct uwsgi_buffer *ub, const char *key, int64_t n) {
 }
 
 /* Sends and destroys `ub`. Never blocks, never logs (a line per event would feed
-   the log alarms that produce events). */
-void sentry_send(struct uwsgi_buffer *ub) {
-	if (!ub) { __atomic_add_fetch(sentry.dropped, 1, __ATOMIC_RELAXED); return; }
+   the log alarms that produce events). A lost event is counted for a client report;
+   a lost breadcrumb (`counted` 0) is not an event and is not. */
+void sentry_send(struct uwsgi_buffer *ub, int counted) {
+	if (!ub) { __atomic_add_fetch(sentry.dropped, counted, __ATOMIC_RELAXED); return; }
 	__atomic_store_n(&sentry.needed, 1, __ATOMIC_RELAXED);
 	uint64_t dropped = __atomic_exchange_n(sentry.dropped, 0, __ATOMIC_RELAXED);
 	if (dropped && sentry_field_num(ub, "dropped", (int64_t) dropped)) dropped++;
 	ssize_t n = sentry.channel[1] < 0 ? -1 : send(sentry.channel[1], ub->buf, ub->pos, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (n != (ssize_t) ub->pos) __atomic_add_fetch(sentry.dropped, dropped + 1, __ATOMIC_RELAXED);
+	if (n != (ssize_t) ub->pos) __atomic_add_fetch(sentry.dropped, dropped + counted, __ATOMIC_RELAXED);
 	uwsgi_buffer_destroy(ub);
 }
 

@@ -37,7 +37,7 @@ void sentry_channel_open(void);
 struct uwsgi_buffer *sentry_frame(const char *kind);
 int sentry_field(struct uwsgi_buffer *ub, const char *key, const char *value, size_t len);
 int sentry_field_num(struct uwsgi_buffer *ub, const char *key, int64_t n);
-void sentry_send(struct uwsgi_buffer *ub);
+void sentry_send(struct uwsgi_buffer *ub, int counted);
 void sentry_daemon_check(void);
 char *sentry_resolve_sender(void);
 

@@ -64,7 +64,7 @@ static void sentry_event(const char *kind, char *options, char *body, size_t len
 		ub = NULL;
 	}
 	if (ub && cores) sentry_add_cores(ub, 0);
-	sentry_send(ub);
+	sentry_send(ub, strcmp(kind, "log") != 0);
 }
 
 static int sentry_exception(struct uwsgi_exception_handler_instance *uehi, char *buf, size_t len) {

@@ -103,11 +103,17 @@ public final class Dispatcher {
         if let i = queue.firstIndex(where: { $0.name == name }) { queue.remove(at: i) }
     }
 
-    /// When the next envelope is due (nil: nothing waits).
+    /// When the next envelope can start (nil: nothing waits, or every slot is busy and
+    /// a finishing transfer will wake the caller: a due envelope must not make it spin).
     public func nextDue(now: Double) -> Double? {
-        var next: Double? = queue.isEmpty ? nil : (pausedUntil > now ? pausedUntil : nil)
-        if next == nil {
-            for e in queue { let d = dueAt[e.name] ?? now; next = min(next ?? d, d) }
+        if queue.isEmpty || inFlight.count >= (probing ? 1 : concurrency) { return nil }
+        if pausedUntil > now && !force { return pausedUntil }
+        let monitorBusy = inFlight.values.contains { $0.entry.category == .monitor }
+        var next: Double?
+        for e in queue where !(monitorBusy && e.category == .monitor) {
+            let d = dueAt[e.name] ?? now
+            next = min(next ?? d, d)
+            if d <= now { break }
         }
         return next
     }
@@ -171,7 +177,12 @@ public final class Dispatcher {
         return readable
     }
 
+    /// Called after each answer (or its absence) is recorded: what it taught about
+    /// rate limits is in the state directory now.
+    public var settled: (() -> Void)?
+
     private func settle(_ e: SpoolEntry, claimed: String, sender: Sender, outcome: Outcome) {
+        defer { settled?() }
         let now = StateDirectory.now()
         known.remove(e.name)
         dueAt.removeValue(forKey: e.name)

@@ -34,7 +34,13 @@ public struct HTTPResponse {
         return headers.filter { $0.name == n }.map(\.value)
     }
 
-    var isHTML: Bool { (header("content-type") ?? "").asciiLowercased().hasPrefix("text/html") }
+    /// An HTML page (a web server that is not Sentry): the content type says so AND
+    /// there is a page. Bugsink answers an envelope without an event (client reports
+    /// alone) with an empty text/html 200, and that is an acceptance.
+    var isHTML: Bool {
+        (header("content-type") ?? "").asciiLowercased().hasPrefix("text/html")
+            && body.drop(while: { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }).hasPrefix("<")
+    }
 
     /// Header lines of the LAST response in `raw` (a proxy's CONNECT answer or a
     /// 1xx may come first), names lower-cased, values trimmed.

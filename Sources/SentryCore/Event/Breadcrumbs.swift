@@ -16,7 +16,8 @@ public enum Breadcrumbs {
     /// The last `count` lines before the event, oldest first. `trigger`: the event's
     /// own line (an alarm's): the lines before its last appearance (a log file read
     /// a moment later holds lines logged after it too).
-    public static func make(_ lines: [(text: String, received: Double)], count: Int, trigger: String? = nil) -> [Breadcrumb] {
+    public static func make(_ lines: [(text: String, received: Double)], count: Int, trigger: String? = nil,
+                            crumbAt: ((Int) -> Breadcrumb)? = nil) -> [Breadcrumb] {
         var picked = lines[...]
         if let trigger {
             let own = stripDate(Stdin.text(Array(trigger.utf8)[...])).line
@@ -26,8 +27,8 @@ public enum Breadcrumbs {
         }
         var out: [Breadcrumb] = []
         var bytes = 0
-        for (text, received) in picked.suffix(min(max(0, count), maxCount)).reversed() {
-            let b = crumb(text, received: received)
+        for i in picked.suffix(min(max(0, count), maxCount)).indices.reversed() {
+            let b = crumbAt?(i) ?? crumb(lines[i].text, received: lines[i].received)
             bytes += b.message.utf8.count
             if bytes > maxTotalBytes { break }
             out.append(b)
@@ -115,6 +116,9 @@ public enum Breadcrumbs {
 /// The daemon's memory of recent log lines: bounded in count and bytes.
 public struct LogRing {
     public private(set) var lines: [(text: String, received: Double)] = []
+    /// Each line's breadcrumb, made the first time an event takes it: in a burst of
+    /// events every line rides along with many, and is scrubbed once.
+    private var made: [Breadcrumb?] = []
     private var bytes = 0
     public let capacity: Int
 
@@ -128,10 +132,26 @@ public struct LogRing {
         for part in text.split(separator: "\n", omittingEmptySubsequences: true) {
             let clipped = Event.clip(String(part), Breadcrumbs.maxLineLength)
             lines.append((clipped, received))
+            made.append(nil)
             bytes += clipped.utf8.count
         }
         while lines.count > capacity || bytes > Breadcrumbs.maxTotalBytes * 2 {
             bytes -= lines.removeFirst().text.utf8.count
+            made.removeFirst()
         }
+    }
+
+    /// `Breadcrumbs.make` over the ring, each line's breadcrumb made once.
+    public mutating func breadcrumbs(count: Int, trigger: String? = nil) -> [Breadcrumb] {
+        var made = self.made
+        self.made = []  // one owner while the closure fills it (no copy per write)
+        defer { self.made = made }
+        let lines = self.lines
+        return Breadcrumbs.make(lines, count: count, trigger: trigger, crumbAt: { i in
+            if let b = made[i] { return b }
+            let b = Breadcrumbs.crumb(lines[i].text, received: lines[i].received)
+            made[i] = b
+            return b
+        })
     }
 }

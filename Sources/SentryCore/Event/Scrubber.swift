@@ -17,7 +17,12 @@ public enum Scrubber {
     /// a password in a URL (`//user:pw@`) too.
     public static func field(name: String?, _ value: String) -> String {
         if let name, keyIsSecret(name) { return filtered }
-        if value.isEmpty || value == filtered { return value }
+        if value.isEmpty || value == filtered || cannotMatch(value, asField: true) { return value }
+        return scrubField(value)
+    }
+
+    /// `field` without the quick look (the tests compare the two).
+    static func scrubField(_ value: String) -> String {
         let s = Array(value.unicodeScalars)
         if valueLooksSecret(s) { return filtered }
         var cuts: [(Range<Int>, String)] = []
@@ -33,6 +38,12 @@ public enum Scrubber {
     /// A message (logentry): Sentry keeps it readable and only replaces emails, card
     /// numbers, IBANs, US social security numbers and bearer tokens.
     public static func message(_ text: String) -> String {
+        if cannotMatch(text, asField: false) { return text }
+        return scrubMessage(text)
+    }
+
+    /// `message` without the quick look.
+    static func scrubMessage(_ text: String) -> String {
         let s = Array(text.unicodeScalars)
         var cuts: [(Range<Int>, String)] = []
         cuts += emails(s).map { ($0, "[email]") }
@@ -56,6 +67,49 @@ public enum Scrubber {
             out += name + "=" + (field(name: percentDecoded(name), decoded) == decoded ? value : filtered)
         }
         return out
+    }
+
+    /// True when no rule can match `text`, seen in one pass over its bytes: most log
+    /// lines and messages have no `@`, no 9 digits in a row (spaces or dashes between
+    /// them allowed), no `XX00` (an IBAN's start) and none of the words the rules need. Non-ASCII text (Unicode digits
+    /// count for cards) always takes the full path.
+    static func cannotMatch(_ text: String, asField: Bool) -> Bool {
+        func isUpper(_ c: UInt8) -> Bool { c >= 65 && c <= 90 }
+        func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+        func isSeparator(_ c: UInt8) -> Bool { c == 45 || c == 32 || (c >= 9 && c <= 13) }
+        // digits: the longest run of digits joined by at most one space or dash each, as
+        // a card (15 or 16) or a US SSN (9) is; a date or a time breaks it with `:`.
+        var digits = 0, run = 0, dashes = 0, at = false, ibanStart = false
+        var p1: UInt8 = 0, p2: UInt8 = 0, p3: UInt8 = 0  // the bytes before this one
+        var lower: [UInt8] = []
+        lower.reserveCapacity(text.utf8.count)
+        for c in text.utf8 {
+            if c >= 128 { return false }
+            if isDigit(c) {
+                run = isDigit(p1) || (isSeparator(p1) && isDigit(p2)) ? run + 1 : 1
+                digits = max(digits, run)
+                if isDigit(p1) && isUpper(p2) && isUpper(p3) { ibanStart = true }
+            } else if !(isSeparator(c) && isDigit(p1)) {
+                run = 0
+            }
+            if c == 64 { at = true }
+            if c == 45 { dashes += 1 }
+            lower.append(isUpper(c) ? c + 32 : c)
+            p3 = p2; p2 = p1; p1 = c
+        }
+        func has(_ word: String) -> Bool {
+            let w = Array(word.utf8)
+            guard w.count <= lower.count else { return false }
+            for i in 0...(lower.count - w.count) where lower[i] == w[0] && lower[i..<(i + w.count)].elementsEqual(w) { return true }
+            return false
+        }
+        if at || digits >= 9 || ibanStart || has("bearer") { return false }
+        guard asField else { return true }
+        if dashes >= 5 { return false }  // a PEM armour line
+        for word in ["passw", "secret", "api", "auth", "credential", "mysql_pwd", "private", "token"] where has(word) {
+            return false
+        }
+        return lower != Array("otp".utf8) && lower != Array("two-factor".utf8) && lower != Array("two_factor".utf8)
     }
 
     // MARK: names and values that mean a credential

@@ -18,7 +18,13 @@ public enum Daemon {
     /// A frame is at most what the loader's channel carries (its send buffer).
     static let maxFrame = 4 << 20
 
+    /// How much nicer than uWSGI the daemon runs: in a burst it gets the CPU the
+    /// workers leave, never theirs (what it cannot take meanwhile waits in the channel
+    /// and the spool, or is counted if the channel fills).
+    static let niceness: Int32 = 10
+
     public static func run(spool: Spool, options: Options, channel: Int32?, say: @escaping (String) -> Void) -> Int32 {
+        _ = nice(niceness)
         guard let dispatcher = Dispatcher(spool: spool, options: options, concurrency: options.concurrency, say: say) else {
             say("cannot load libcurl.so.4 (install libcurl4)")
             return 1
@@ -29,6 +35,7 @@ public enum Daemon {
                    enqueue: { dispatcher.enqueue($0); wrote = true })
         }
         intake?.uwsgiVersion = System.environment("UWSGI_SENTRY_UWSGI_VERSION")
+        if let intake { dispatcher.settled = { intake.forgetLimits() } }
 
         // Signals arrive as reads on a descriptor, never as a flag a handler sets.
         var mask = sigset_t()

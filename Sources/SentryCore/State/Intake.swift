@@ -16,7 +16,12 @@ public final class Intake {
     var ring: LogRing
     private var budgets: [String: Budget.Window] = [:]
     private var parsed: [String: (Options, [Options.Problem])] = [:]
-    private var dsns: [String: DSN] = [:]
+    /// Parsed DSNs and their state keys, by the DSN's text (a storm asks thousands of times).
+    private var projects: [String: Project] = [:]
+    /// Rate limits as last read from the state directory, per project and category:
+    /// read at most once a second (what the dispatcher learns meanwhile holds the
+    /// envelopes it would send anyway).
+    private var limits: [String: (readAt: Double, blocked: Bool)] = [:]
     private var saidOnce: Set<String> = []
     /// Harakiri stories waiting for their worker's death (or a deadline).
     private var stories: [(story: HarakiriStory, crumbs: [Breadcrumb], deadline: Double)] = []
@@ -65,13 +70,20 @@ public final class Intake {
         return StateDirectory.forOptions(o)
     }
 
-    func dsn(_ o: Options) -> DSN? {
+    struct Project {
+        let dsn: DSN
+        let key: String  // dsn.stateKey, hashed once
+    }
+
+    func project(_ o: Options) -> Project? {
         guard let text = o.dsn else { once("events dropped: no DSN (set SENTRY_DSN or sentry-dsn)"); return nil }
-        if let d = dsns[text] { return d }
+        if let p = projects[text] { return p }
         do {
             let d = try DSN(parsing: text)
-            dsns[text] = d
-            return d
+            let p = Project(dsn: d, key: d.stateKey)
+            if projects.count > 64 { projects.removeAll() }
+            projects[text] = p
+            return p
         } catch {
             once("events dropped: \(error)")
             return nil
@@ -81,7 +93,7 @@ public final class Intake {
     // MARK: frames
 
     public func handle(_ f: LoaderFrame, now: Double) {
-        if f.dropped > 0, let d = dsn(options("")) { count(.queueOverflow, .default, f.dropped, d) }
+        if f.dropped > 0, let p = project(options("")) { count(.queueOverflow, .default, f.dropped, p) }
         switch f.kind {
         case .log:
             let line = String(decoding: f.body, as: UTF8.self)
@@ -93,7 +105,7 @@ public final class Intake {
             var story = HarakiriStory(frame: f, now: now)
             story.uwsgiVersion = uwsgiVersion
             let o = options("")
-            stories.append((story, Breadcrumbs.make(ring.lines, count: o.breadcrumbs), now + 5))
+            stories.append((story, ring.breadcrumbs(count: o.breadcrumbs), now + 5))
             if let pid = f.pid { harakiriPIDs[pid] = now }
         case .exception:
             let o = options(f.options)
@@ -105,9 +117,8 @@ public final class Intake {
                 p.message = "an exception whose packet could not be decoded: \(error)"
                 packet = p
             }
-            var (e, _) = Event.build(options: o, message: nil, host: host, packet: packet)
-            e.breadcrumbs = Breadcrumbs.make(ring.lines, count: o.breadcrumbs)
-            submit(e, o, now: now)
+            let (e, _) = Event.build(options: o, message: nil, host: host, packet: packet)
+            submit(e, o, now: now, crumbs: { self.ring.breadcrumbs(count: o.breadcrumbs) })
         case .alarm:
             let o = options(f.options)
             let line = Stdin.text(f.body[...])
@@ -122,17 +133,15 @@ public final class Intake {
                 if let code = death.frame.exitCode { e.contexts.append(NamedContext(name: "uwsgi", fields: [Field("exit_code", String(code))])) }
             }
             Troubles.explain(&e, line: line, cores: cores, now: now, harakiri: { self.harakiriPIDs[$0] != nil })
-            e.breadcrumbs = Breadcrumbs.make(ring.lines, count: o.breadcrumbs, trigger: line)
-            submit(e, o, now: now)
+            submit(e, o, now: now, crumbs: { self.ring.breadcrumbs(count: o.breadcrumbs, trigger: line) })
         case .hook, .route:
             let o = options(f.options)
             guard o.message != nil || o.exceptionType != nil || o.exceptionValue != nil else {
                 once("warning: a \(f.kind.rawValue) event without message= (or exception_type/exception_value) was dropped")
                 return
             }
-            var (e, _) = Event.build(options: o, message: o.message, host: host)
-            e.breadcrumbs = Breadcrumbs.make(ring.lines, count: o.breadcrumbs)
-            submit(e, o, now: now)
+            let (e, _) = Event.build(options: o, message: o.message, host: host)
+            submit(e, o, now: now, crumbs: { self.ring.breadcrumbs(count: o.breadcrumbs) })
         }
     }
 
@@ -171,37 +180,53 @@ public final class Intake {
 
     // MARK: the gates, then the spool
 
-    func submit(_ e: Event, _ o: Options, now: Double) {
-        guard let dsn = dsn(o) else { return }
-        let state = state(o)
-        if let state, RateLimits.blocked(e.category, dsn: dsn, in: state, now: now) != nil {
-            count(.ratelimitBackoff, e.category, 1, dsn)  // Sentry asked us to back off, not to queue
+    /// `crumbs` are made only for an event that passes the gates: in a storm, the
+    /// budget drops thousands of events a second and each costs no more than its key.
+    func submit(_ e: Event, _ o: Options, now: Double, crumbs: (() -> [Breadcrumb])? = nil) {
+        guard let p = project(o) else { return }
+        let dsn = p.dsn
+        if isBlocked(e.category, p, o, now: now) {
+            count(.ratelimitBackoff, e.category, 1, p)  // Sentry asked us to back off, not to queue
             return
         }
         if o.budgetCount > 0 {
-            let key = dsn.stateKey + "|" + Budget.key(e)
+            let key = p.key + "|" + Budget.key(e)
             var w = budgets[key] ?? Budget.Window(start: now, used: 0, seconds: o.budgetSeconds)
             if w.hasEnded(at: now) { w = Budget.Window(start: now, used: 0, seconds: o.budgetSeconds) }
-            guard w.used < o.budgetCount else { count(.backpressure, e.category, 1, dsn); return }
+            guard w.used < o.budgetCount else { count(.backpressure, e.category, 1, p); return }
             w.used += 1
             budgets[key] = w
         }
+        var e = e
+        if let crumbs { e.breadcrumbs = crumbs() }
         // Counted drops go out with this envelope, not a second later.
         if !drops.isEmpty { flushDrops(now: now) }
         let envelope = Envelope.make(eventID: e.eventID, payload: e.json(), dsn: dsn)
         guard let name = spool.write(envelope, eventID: e.eventID, category: e.category, durable: false) else {
             once("events dropped: cannot write to the spool \(spool.path)")
-            count(.queueOverflow, e.category, 1, dsn)
+            count(.queueOverflow, e.category, 1, p)
             return
         }
         enqueue(name)
     }
 
-    func count(_ reason: DiscardReason, _ category: DataCategory, _ n: Int, _ dsn: DSN) {
-        var entry = drops[dsn.stateKey] ?? (dsn, [])
+    /// The dispatcher has an answer: a limit it carried must count from the next event on.
+    public func forgetLimits() { limits.removeAll(keepingCapacity: true) }
+
+    func isBlocked(_ category: DataCategory, _ p: Project, _ o: Options, now: Double) -> Bool {
+        let key = p.key + "|" + category.rawValue
+        if let hit = limits[key], now - hit.readAt < 1 { return hit.blocked }
+        let blocked = state(o).flatMap { RateLimits.blocked(category, dsn: p.dsn, in: $0, now: now) } != nil
+        if limits.count > 256 { limits.removeAll() }
+        limits[key] = (now, blocked)
+        return blocked
+    }
+
+    func count(_ reason: DiscardReason, _ category: DataCategory, _ n: Int, _ p: Project) {
+        var entry = drops[p.key] ?? (p.dsn, [])
         if let i = entry.counts.firstIndex(where: { $0.reason == reason && $0.category == category }) { entry.counts[i].quantity += n }
         else { entry.counts.append(Discard(reason: reason, category: category, quantity: n)) }
-        drops[dsn.stateKey] = entry
+        drops[p.key] = entry
     }
 
     func flushDrops(now: Double) {

@@ -25,14 +25,17 @@ final class HTTPResponseTests: XCTestCase {
     }
 
     func testClassification() {
-        func outcome(_ status: Int, _ headers: [(String, String)] = [], cut: Bool = false) -> Outcome {
+        func outcome(_ status: Int, _ headers: [(String, String)] = [], body: String = "", cut: Bool = false) -> Outcome {
             var raw = ""
             for (k, v) in headers { raw += "\(k): \(v)\r\n" }
-            return Transport.classify(.success(RawResponse(status: status, headerBytes: Array(raw.utf8), bodyBytes: [], bodyCut: cut)))
+            return Transport.classify(.success(RawResponse(status: status, headerBytes: Array(raw.utf8), bodyBytes: Array(body.utf8), bodyCut: cut)))
         }
         for status in [200, 201, 202, 204] { guard case .accepted = outcome(status) else { return XCTFail("\(status)") } }
         for status in [301, 302, 401, 403, 413, 500, 503, 600, 999] { guard case .rejected = outcome(status) else { return XCTFail("\(status)") } }
-        guard case .rejected = outcome(200, [("Content-Type", "text/html")]) else { return XCTFail("HTML") }
+        guard case .rejected = outcome(200, [("Content-Type", "text/html")], body: "\n<!DOCTYPE html><html>") else { return XCTFail("HTML") }
+        guard case .accepted = outcome(200, [("Content-Type", "text/html; charset=utf-8")]) else {
+            return XCTFail("an empty text/html 200 is Bugsink taking an envelope without an event")
+        }
         guard case .rateLimited(_, let s) = outcome(429, [("Retry-After", "inf")]), s == 60 else { return XCTFail("429") }
         guard case .accepted = outcome(200, cut: true) else { return XCTFail("a body cut at 1 MiB is still an answer") }
         guard case .noAnswer = Transport.classify(.failure(.network("reset"))) else { return XCTFail("network") }

@@ -43,4 +43,26 @@ final class ScrubberTests: XCTestCase {
             _ = Scrubber.query(s)
         }
     }
+
+    /// The quick look only ever skips text the full rules leave unchanged: random text
+    /// built from the pieces the rules look for, compared with the full path.
+    func testQuickLookNeverSkipsWhatTheRulesWouldChange() {
+        let pieces = ["4", "1", "0", "7", "-", " ", "@", ".", ":", "//", "=", "DE", "GB", "89", "x", "ex", "com", "Bearer", "bearer",
+                      "token", "auth", "passw", "secret", "-----BEGIN", " KEY-----", "\n", "otp", "API", "_key", "\t", "a", "Z",
+                      "078-05-1120", "4111 1111 1111 1111", "378282246310005", "370400440532013000"]
+        var rng = SystemRandomNumberGenerator()
+        var skipped = 0
+        for _ in 0..<30_000 {
+            let text = (0..<Int.random(in: 1...24, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+            if Scrubber.cannotMatch(text, asField: false) {
+                skipped += 1
+                XCTAssertEqual(Scrubber.scrubMessage(text), text, "message skipped but the rules change it: \(text)")
+            }
+            if Scrubber.cannotMatch(text, asField: true) {
+                XCTAssertEqual(Scrubber.scrubField(text), text, "field skipped but the rules change it: \(text)")
+            }
+        }
+        XCTAssertGreaterThan(skipped, 1000, "the quick look must skip ordinary text, or it buys nothing")
+        XCTAssertTrue(Scrubber.cannotMatch("Wed Nov 25 23:23:17 2026 - spawned uWSGI worker 1 (pid: 4242, cores: 1)", asField: true))
+    }
 }
