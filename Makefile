@@ -40,12 +40,19 @@ $(PLUGIN_OUT)/%_plugin.so: plugin/%/*.c plugin/%/uwsgiplugin.py
 	mkdir -p $(PLUGIN_OUT)
 	cd $(PLUGIN_OUT) && PYTHON=/usr/bin/python3 uwsgi --build-plugin $(CURDIR)/plugin/$* >/dev/null
 
-# The loader with AddressSanitizer and UBSan, for tests/test_sanitizers.py.
-plugin-sanitized: .build/uwsgi-plugins-sanitized/sentry_plugin.so
+$(PLUGIN_OUT)/sentry_plugin.so: plugin/sentry/sentry.h
 
-.build/uwsgi-plugins-sanitized/sentry_plugin.so: plugin/sentry/*.c plugin/sentry/uwsgiplugin.py
+# The loader with AddressSanitizer and UBSan, and with ThreadSanitizer, for
+# tests/test_sanitizers.py.
+plugin-sanitized: .build/uwsgi-plugins-sanitized/sentry_plugin.so .build/uwsgi-plugins-tsan/sentry_plugin.so
+
+.build/uwsgi-plugins-sanitized/sentry_plugin.so: plugin/sentry/*.c plugin/sentry/*.h plugin/sentry/uwsgiplugin.py
 	mkdir -p $(@D)
-	cd $(@D) && SENTRY_PLUGIN_SANITIZE=1 PYTHON=/usr/bin/python3 uwsgi --build-plugin $(CURDIR)/plugin/sentry >/dev/null
+	cd $(@D) && SENTRY_PLUGIN_SANITIZE=address PYTHON=/usr/bin/python3 uwsgi --build-plugin $(CURDIR)/plugin/sentry >/dev/null
+
+.build/uwsgi-plugins-tsan/sentry_plugin.so: plugin/sentry/*.c plugin/sentry/*.h plugin/sentry/uwsgiplugin.py
+	mkdir -p $(@D)
+	cd $(@D) && SENTRY_PLUGIN_SANITIZE=thread PYTHON=/usr/bin/python3 uwsgi --build-plugin $(CURDIR)/plugin/sentry >/dev/null
 
 build: $(LINK_DIR)/libstdc++.so
 	$(SWIFT) build $(RELEASE_FLAGS)

@@ -1,54 +1,93 @@
-"""The C loader built with AddressSanitizer and UBSan, loaded into Debian's uWSGI
-(libasan preloaded), driven with real exceptions, oversized (truncated) packets,
-raw binary alarm messages, storms, routes and hooks: no sanitizer report."""
+"""The C loader built with sanitizers, loaded into Debian's uWSGI (the sanitizer
+runtime preloaded), and hit from every thread that touches its state at once: the
+workers (routes), the master's exception thread, its log loop (log alarms and
+breadcrumbs), the alarm thread (raw binary alarms) and the master's own loop (the
+daemon's supervision), while the daemon is killed and restarted under it.
+
+- AddressSanitizer + UBSan: no memory error, no undefined behaviour;
+- ThreadSanitizer: no data race in the loader's code (uWSGI's own code is not
+  instrumented, so a report with a frame of ours is one of ours).
+"""
 import os
+import re
+import signal
 import subprocess
+import threading
 import time
 
 import pytest
 
-from support import BIN, ROOT, clean_env
 from faultserver import FaultServer
+from support import BIN, ROOT, clean_env, wait_for
 from uwsgi_harness import UWSGI
-from support import wait_for
 
-PLUGINS = os.path.join(ROOT, ".build", "uwsgi-plugins-sanitized")
-
-
-def libasan():
-    return subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True, text=True).stdout.strip()
+BUILDS = {"address": os.path.join(ROOT, ".build", "uwsgi-plugins-sanitized"),
+          "thread": os.path.join(ROOT, ".build", "uwsgi-plugins-tsan")}
 
 
-@pytest.mark.skipif(not os.path.exists(os.path.join(PLUGINS, "sentry_plugin.so")), reason="make plugin-sanitized")
-def test_loader_under_asan_and_ubsan(tmp_path):
+def runtime(name):
+    return subprocess.run(["gcc", "-print-file-name=%s.so" % name], capture_output=True, text=True).stdout.strip()
+
+
+def hammer(u, seconds):
+    """Every path into the loader, from several client threads at once."""
+    stop = time.time() + seconds
+
+    def client(n):
+        i = 0
+        while time.time() < stop:
+            i += 1
+            u.request("/value?c%dn%d" % (n, i))      # exception handler (master's thread)
+            u.request("/help/%d/%d" % (n, i))        # route action (a worker)
+            u.request("/log?line-%d-%d" % (n, i))    # log alarm + breadcrumb (master's log loop)
+            u.request("/alarm?" + ("41" * (i % 50 + 1)) + "00ff")  # raw alarm (the alarm thread)
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    return threads
+
+
+@pytest.mark.parametrize("mode", ["address", "thread"])
+def test_loader_under_sanitizers(tmp_path, mode):
+    plugins = BUILDS[mode]
+    if not os.path.exists(os.path.join(plugins, "sentry_plugin.so")):
+        pytest.fail("make plugin-sanitized first")
     sentry = FaultServer(status=200)
-    env = clean_env(SENTRY_DSN=sentry.dsn(), LD_PRELOAD=libasan(),
-                    # uWSGI itself is not built for leak checking; memory errors and UB are what we look for.
-                    ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:halt_on_error=1",
-                    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
-    lines = ["plugin-dir = " + PLUGINS, "plugins = sentry", "sentry-sender = " + BIN, "sentry-budget = 5/60",
-             "exception-handler = sentry:logger=asan", "alarm = rawalarm sentry:logger=asan",
-             "alarm-log = rawalarm ^FOO", "route = ^/help sentry:logger=asan,message=route ${REQUEST_URI}",
-             "hook-asap = sentry:logger=asan,message=hook asap"]
+    env = clean_env(SENTRY_DSN=sentry.dsn(), UWSGI_SENTRY_SPOOL=str(tmp_path / "spool"))
+    if mode == "address":
+        # uWSGI itself is not built for leak checking; memory errors and UB are what we look for.
+        env.update(LD_PRELOAD=runtime("libasan"), ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:halt_on_error=1",
+                   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
+    else:
+        env.update(LD_PRELOAD=runtime("libtsan"), TSAN_OPTIONS="halt_on_error=0:report_signal_unsafe=0:history_size=4")
+    lines = ["plugin-dir = " + plugins, "plugins = sentry", "sentry-sender = " + BIN, "sentry-budget = 0",
+             "sentry-log-regex = ^FOO", "alarm = rawalarm sentry:logger=sanitized",
+             "route = ^/help sentry:logger=sanitized,message=route ${REQUEST_URI}",
+             "hook-asap = sentry:logger=sanitized,message=hook asap"]
     try:
         with UWSGI(str(tmp_path), lines, env, workers=2) as u:
-            for i in range(20):
-                u.request("/raise?a=%d" % i)
-                u.request("/value?%d" % i)
-                u.request("/help/%d" % i)
-            for _ in range(3):
-                u.request("/huge")
-            for hexmsg in ("00", "00ff0a0d", "41" * 9000, "ff" * 20, "0a" * 100):
-                u.request("/alarm?" + hexmsg)
-            u.request("/storm?200")
-            assert wait_for(lambda: len(sentry.requests) >= 40, timeout=30), len(sentry.requests)
-            time.sleep(1)
-            assert u.request("/") == 200
             maps = open("/proc/%d/maps" % u.proc.pid).read()
-            assert "libasan" in maps and "libubsan" in maps, "the sanitizers are really there"
+            assert ("libasan" in maps and "libubsan" in maps) if mode == "address" else "libtsan" in maps, \
+                "the sanitizer is really there"
+            threads = hammer(u, 6)
+            time.sleep(2)
+            daemon = [p for p in u.pids() if open("/proc/%d/cmdline" % p, "rb").read().startswith(BIN.encode())]
+            assert daemon, "the loader started its daemon"
+            os.kill(daemon[0], signal.SIGKILL)  # the master notices and starts another, mid-storm
+            for t in threads:
+                t.join()
+            assert wait_for(lambda: sum(1 for b in sentry.requests if b"sanitized" in b) >= 50, timeout=30), \
+                len(sentry.requests)
+            served = u.request("/")
             log = u.text()
+            assert served == 200, log[-3000:]
     finally:
         sentry.close()
-    assert "AddressSanitizer" not in log, log[-3000:]
-    assert "runtime error:" not in log, log[-3000:]
-    assert "uWSGI is running" in log or "spawned uWSGI worker" in log
+    assert "exited; starting it again" in log, "the daemon was restarted under load"
+    if mode == "address":
+        assert "AddressSanitizer" not in log, log[-3000:]
+        assert "runtime error:" not in log, log[-3000:]
+    else:
+        reports = re.split(r"={10,}\n", log)
+        ours = [r for r in reports if "ThreadSanitizer" in r and re.search(r"\bsentry_\w+|sentry_plugin\.so", r)]
+        assert ours == [], ours[0][:3000]

@@ -46,11 +46,12 @@ public struct StateDirectory {
         guard let d = opendir(path) else { return [] }
         defer { closedir(d) }
         var out: [String] = []
+        // d_name is read in place, up to its NUL: a record is only as long as its name,
+        // so copying the whole 256-byte field reads past the last record in the buffer
+        // (AddressSanitizer caught it in the daemon, tests/test_sanitizers.py).
+        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
         while let ent = readdir(d) {
-            var nameTuple = ent.pointee.d_name
-            let name = withUnsafePointer(to: &nameTuple) {
-                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
-            }
+            let name = String(cString: (UnsafeRawPointer(ent) + nameOffset).assumingMemoryBound(to: CChar.self))
             if name != "." && name != ".." { out.append(name) }
         }
         return out
