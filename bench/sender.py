@@ -1,9 +1,20 @@
-"""`make bench`: whole-process cost of one event, side by side with curl, in one run.
+"""`make bench`: the whole-process cost of one event (and of a cron job's two
+check-ins), side by side with curl.
 
 Every round runs each command once, in turn (interleaved), so drift on a shared
-machine hits all of them alike; figures are medians over the rounds, and the
-verdicts compare ratios, never absolute times. The sink is nginx on 127.0.0.1
-answering 200, so the server's own time is the same tiny constant for everyone.
+machine hits all of them alike. A run is ROUNDS rounds and gives each command's
+median time as a ratio to curl's in the same rounds; the tables show the median of
+the runs' ratios with min and max. The sink is nginx on 127.0.0.1 answering 200, the
+same tiny constant for everyone. Every command runs in a scratch directory that is
+not a git checkout, and sentry-cli once more from this repository (it reads the
+repository it runs in), to show what the working directory does to it.
+
+Before timing, each command that sends is checked against a recording server: it
+must really deliver (the server must receive an envelope or a store request).
+
+Monitor: `uwsgi-sentry monitor SLUG -- /bin/true` sends two check-ins; it is
+compared with two curl sends plus the same job. With a Sentry that accepts and never
+answers, the job must still start within `timeout` + 0.2 s.
 """
 import os
 import shutil
@@ -14,11 +25,14 @@ import sys
 import tempfile
 import time
 
-from support import BIN, VENV, free_port
+from faultserver import FaultServer
+from measure import RUNS, machine, spread, verdicts
+from support import BIN, ROOT, VENV, free_port
 
 VENV_BIN = os.path.join(VENV, "bin")
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "300"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "100"))
 NULL = os.open(os.devnull, os.O_RDWR)
+KEY = "0123456789abcdef0123456789abcdef"
 
 
 def start_nginx(workdir, port):
@@ -39,11 +53,10 @@ http { access_log off; client_body_temp_path %(d)s;
     raise SystemExit("nginx did not start")
 
 
-def run_once(argv, env, expect=0):
+def run_once(argv, env, cwd, expect=0):
     """Wall time (s) of one whole process."""
     start = time.perf_counter()
-    pid = os.posix_spawn(argv[0], argv, env, file_actions=[
-        (os.POSIX_SPAWN_DUP2, NULL, 0), (os.POSIX_SPAWN_DUP2, NULL, 1), (os.POSIX_SPAWN_DUP2, NULL, 2)])
+    pid = _spawn_in(argv, env, cwd)
     _, status = os.waitpid(pid, 0)
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != expect:
@@ -51,10 +64,20 @@ def run_once(argv, env, expect=0):
     return elapsed
 
 
-def peak_rss(argv, env):
+def _spawn_in(argv, env, cwd):
+    here = os.getcwd()
+    os.chdir(cwd)  # posix_spawn has no cwd; the bench is one thread
+    try:
+        return os.posix_spawn(argv[0], argv, env, file_actions=[
+            (os.POSIX_SPAWN_DUP2, NULL, 0), (os.POSIX_SPAWN_DUP2, NULL, 1), (os.POSIX_SPAWN_DUP2, NULL, 2)])
+    finally:
+        os.chdir(here)
+
+
+def peak_rss(argv, env, cwd):
     """Peak RSS (KiB) as GNU time reports it. (A child spawned from Python reports
     Python's own RSS in ru_maxrss, so the measuring parent must be small.)"""
-    r = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], env=env, stdin=NULL, stdout=NULL,
+    r = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], env=env, cwd=cwd, stdin=NULL, stdout=NULL,
                        stderr=subprocess.PIPE)
     return int(r.stderr.split()[-1])
 
@@ -67,27 +90,76 @@ def ensure_sentry_cli():
     return path if os.path.exists(path) else None
 
 
+def delivers(argv, env, cwd, dsn_of):
+    """Does `argv` really deliver? Run once against a recording server."""
+    s = FaultServer(status=200)
+    try:
+        argv = [a.replace(dsn_of, s.dsn()) for a in argv]
+        env = {k: v.replace(dsn_of, s.dsn()) for k, v in env.items()}
+        subprocess.run(argv, env=env, cwd=cwd, stdin=NULL, stdout=NULL, stderr=NULL, timeout=30)
+        time.sleep(0.2)
+        return any(b'"type":"event"' in b or b'"type":"check_in"' in b or b'"message"' in b for b in s.requests)
+    finally:
+        s.close()
+
+
+def job_start_delay(workdir, timeout):
+    """Seconds from starting `monitor` (Sentry accepts and never answers) to the job's start."""
+    hang = FaultServer(mode="hang")
+    stamp = os.path.join(workdir, "job-started")
+    try:
+        delays = []
+        for _ in range(3):
+            if os.path.exists(stamp):
+                os.unlink(stamp)
+            env = {"PATH": os.environ["PATH"], "HOME": workdir, "SENTRY_DSN": hang.dsn(),
+                   "UWSGI_SENTRY_STATE": os.path.join(workdir, "state-hang"), "UWSGI_SENTRY_SPOOL": os.path.join(workdir, "spool-hang")}
+            start = time.time()
+            subprocess.run([BIN, "monitor", "bench-job", "timeout=%s" % timeout, "--", sys.executable, "-c",
+                            "import time; open(%r, 'w').write(repr(time.time()))" % stamp],
+                           env=env, cwd=workdir, stdin=NULL, stdout=NULL, stderr=NULL, timeout=60)
+            with open(stamp) as f:
+                delays.append(float(f.read()) - start)
+        return max(delays)
+    finally:
+        hang.close()
+
+
+def one_run(commands, envs, expect, cwd):
+    """cwd: each command's working directory."""
+    times = {name: [] for name, _ in commands}
+    for _ in range(ROUNDS):
+        for name, argv in commands:
+            times[name].append(run_once(argv, envs[name], cwd[name], expect[name]))
+    rss = {name: [] for name, _ in commands}
+    for _ in range(max(5, ROUNDS // 10)):
+        for name, argv in commands:
+            rss[name].append(peak_rss(argv, envs[name], cwd[name]))
+    return {name: statistics.median(v) for name, v in times.items()}, {name: statistics.median(v) for name, v in rss.items()}
+
+
 def main():
     workdir = tempfile.mkdtemp(prefix="uwsgi-sentry-bench-")
     port = free_port()
     nginx = start_nginx(workdir, port)
     try:
-        dsn = "http://0123456789abcdef0123456789abcdef@127.0.0.1:%d/1" % port
+        dsn = "http://%s@127.0.0.1:%d/1" % (KEY, port)
         options = "dsn=%s,message=bench: DAMN ! worker 1 (pid: 4242) died :( trying respawn ...,level=error" % dsn
         envelope = os.path.join(workdir, "event.envelope")
         with open(envelope, "wb") as f:
             # --dry-run masks the key; curl must post the very bytes uwsgi-sentry sends.
             f.write(subprocess.run([BIN, "--dry-run", options], capture_output=True, check=True).stdout
-                    .replace(b"0123****", b"0123456789abcdef0123456789abcdef"))
+                    .replace(b"0123****", KEY.encode()))
         envelope_size = os.path.getsize(envelope)
         url = "http://127.0.0.1:%d/api/1/envelope/" % port
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": workdir}
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": workdir,
+               "UWSGI_SENTRY_STATE": os.path.join(workdir, "state")}
         curl = shutil.which("curl")
+        true = shutil.which("true")
         spool = os.path.join(workdir, "spool")
-        env["UWSGI_SENTRY_STATE"] = os.path.join(workdir, "state")
         # A budget of 1 per hour for this fingerprint, spent once: every later run is a drop.
         over = options.replace("message=bench:", "message=storm:") + ",budget=1/3600"
-        subprocess.run([BIN, over], env=env, stdin=NULL, stdout=NULL, stderr=NULL)
+        subprocess.run([BIN, over], env=env, cwd=workdir, stdin=NULL, stdout=NULL, stderr=NULL)
         commands = [
             ("curl CLI (same envelope)", [curl, "-s", "-o", "/dev/null", "--data-binary", "@" + envelope, url]),
             ("uwsgi-sentry (send)", [BIN, options + ",budget=0"]),
@@ -96,6 +168,8 @@ def main():
             ("uwsgi-sentry --dry-run", [BIN, "--dry-run", options]),
             ("uwsgi-sentry --help", [BIN, "--help"]),
             ("uwsgi-sentry --version", [BIN, "--version"]),
+            ("/bin/true (the job)", [true]),
+            ("uwsgi-sentry monitor -- /bin/true", [BIN, "monitor", "bench-job", "dsn=" + dsn, "--", true]),
         ]
         baseline = os.environ.get("UWSGI_SENTRY_BASELINE")
         if baseline:
@@ -105,42 +179,58 @@ def main():
         cli = ensure_sentry_cli()
         if cli:
             commands.append(("sentry-cli send-event", [cli, "send-event", "-m", "bench: worker died"]))
+            # The same from a git checkout (this repository): sentry-cli reads the repository.
+            commands.append(("sentry-cli send-event, cwd: a git checkout", [cli, "send-event", "-m", "bench: worker died"]))
         envs = {name: dict(env, SENTRY_DSN=dsn) if name.startswith("sentry-cli") else env for name, _ in commands}
-        times = {name: [] for name, _ in commands}
-        rss = {name: [] for name, _ in commands}
         expect = {name: 7 if "over budget" in name else 0 for name, _ in commands}
+        cwd = {name: ROOT if "git checkout" in name else workdir for name, _ in commands}
+
+        delivered = {}
+        for name, argv in commands:
+            if "send" in name or "monitor" in name:
+                delivered[name] = delivers(argv, envs[name], cwd[name], dsn)
         for name, argv in commands:  # warm the page cache
             for _ in range(5):
-                run_once(argv, envs[name], expect[name])
-        for _ in range(ROUNDS):
-            for name, argv in commands:
-                times[name].append(run_once(argv, envs[name], expect[name]))
-        for _ in range(max(5, ROUNDS // 10)):
-            for name, argv in commands:
-                rss[name].append(peak_rss(argv, envs[name]))
+                run_once(argv, envs[name], cwd[name], expect[name])
+        runs = [one_run(commands, envs, expect, cwd) for _ in range(RUNS)]
+        hang_delay = job_start_delay(workdir, 1.0)
     finally:
         nginx.terminate()
         nginx.wait()
         shutil.rmtree(workdir, ignore_errors=True)
 
-    base_t = statistics.median(times[commands[0][0]])
-    base_m = statistics.median(rss[commands[0][0]])
-    print("%d interleaved rounds (RSS: %d), sink: nginx on 127.0.0.1, envelope %d bytes\n" % (ROUNDS, max(5, ROUNDS // 10), envelope_size))
-    print("| command | median time | time vs curl | peak RSS | RSS vs curl |")
-    print("|---|---|---|---|---|")
+    base = commands[0][0]
+    ratio = {name: [t[name] / t[base] for t, _ in runs] for name, _ in commands}
+    mem = {name: [m[name] / m[base] for _, m in runs] for name, _ in commands}
+    print("%d runs of %d interleaved rounds (RSS: %d rounds, GNU time), median (min to max); sink: nginx on "
+          "127.0.0.1; envelope %d bytes; cwd: a scratch directory, not a git checkout; %s\n"
+          % (RUNS, ROUNDS, max(5, ROUNDS // 10), envelope_size, machine()))
+    print("| command | time | time vs curl | peak RSS | RSS vs curl | delivers |")
+    print("|---|---|---|---|---|---|")
     for name, _ in commands:
-        t, m = statistics.median(times[name]), statistics.median(rss[name])
-        print("| %s | %.2f ms | %.2fx | %.1f MiB | %.2fx |" % (name, t * 1000, t / base_t, m / 1024, m / base_m))
-    send_t = statistics.median(times["uwsgi-sentry (send)"]) / base_t
-    send_m = statistics.median(rss["uwsgi-sentry (send)"]) / base_m
+        print("| %s | %s | %s | %s | %s | %s |" % (
+            name, spread([t[name] * 1e3 for t, _ in runs], unit=" ms"), spread(ratio[name], unit="x"),
+            spread([m[name] / 1024 for _, m in runs], "%.1f", " MiB"), spread(mem[name], unit="x"),
+            {True: "yes", False: "NO"}.get(delivered.get(name), "-")))
+    # Two check-ins against two curl sends (plus the job itself in both).
+    two_sends = [(2 * t[base] + t["/bin/true (the job)"]) for t, _ in runs]
+    monitor = [t["uwsgi-sentry monitor -- /bin/true"] / ts for (t, _), ts in zip(runs, two_sends)]
     print()
-    verdicts = [("send time <= 1.15x curl", send_t <= 1.15), ("send peak RSS <= 1.3x curl", send_m <= 1.3)]
+    print("| monitor | runs |")
+    print("|---|---|")
+    print("| `monitor -- /bin/true` vs two curl sends + `/bin/true` | %s |" % spread(monitor, unit="x"))
+    print("| job start after `monitor` begins, Sentry never answering, timeout=1 (worst of 3) | %.2f s |" % hang_delay)
+    print()
+    med = statistics.median
+    checks = [("send time <= 1.15x curl (median %.2fx)" % med(ratio["uwsgi-sentry (send)"]), med(ratio["uwsgi-sentry (send)"]) <= 1.15),
+              ("send peak RSS <= 1.3x curl (median %.2fx)" % med(mem["uwsgi-sentry (send)"]), med(mem["uwsgi-sentry (send)"]) <= 1.3)]
     for flag in ("--dry-run", "--help", "--version", "mode=spool (hand-off)", "over budget (drop)"):
-        ratio = statistics.median(times["uwsgi-sentry " + flag]) / base_t
-        verdicts.append(("%s time <= 0.35x curl" % flag, ratio <= 0.35))
-    for text, ok in verdicts:
-        print("%s %s" % ("PASS" if ok else "MISS", text))
-    return 0
+        r = med(ratio["uwsgi-sentry " + flag])
+        checks.append(("%s time <= 0.35x curl (median %.2fx)" % (flag, r), r <= 0.35))
+    checks.append(("monitor: two check-ins <= 1.15x two curl sends (median %.2fx)" % med(monitor), med(monitor) <= 1.15))
+    checks.append(("monitor: the job starts within timeout + 0.2 s while Sentry hangs (%.2f s)" % hang_delay, hang_delay <= 1.2))
+    checks.append(("every sending command really delivered", all(delivered.values())))
+    return 0 if verdicts(checks) else 1
 
 
 if __name__ == "__main__":

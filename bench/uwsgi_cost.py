@@ -1,142 +1,132 @@
-"""`make bench` (second half): what uwsgi-sentry costs uWSGI while Sentry is slow.
+"""`make bench`: what one event costs the request that raises it, and what one log
+line costs the host.
 
-Three uWSGI instances of the same app run side by side: without uwsgi-sentry, with
-the `sentry` exception handler, and with the `sentry:` route action on the same
-failing endpoint. Sentry is a local server that answers every request after 2 s.
-Requests go to the three in interleaved batches, one at a time, and the per-request
-latency is compared at p50 and p99. Then 200 exceptions a second for 5 s go to the
-exception-handler instance, and we count what reached the slow server: the master's
-exception thread keeps up when every exception arrives.
+Three uWSGI instances of one app side by side, 2 workers each: without
+uwsgi-sentry; `plugin = sentry` with `exception-handler = sentry:dsn=...`; and
+`plugin = sentry` with the `sentry:` route action on the same failing endpoint. Sentry answers every request after 0.3 s. Requests go
+one at a time to the failing endpoint, the instances in interleaved batches, and
+the added p50 is the difference to the instance without uwsgi-sentry.
+
+Then the breadcrumbs: 20,000 ordinary log lines (not matching any alarm) go through
+the instance without uwsgi-sentry and through one with `plugin = sentry` and
+SENTRY_DSN (the one-line set-up: every log line goes to the daemon's ring), and the
+CPU time uWSGI's master and the daemon spent on them, per line, is read from /proc.
+Each run starts fresh instances; figures are medians of the runs, min to max.
 """
-import http.client
-import http.server
 import os
-import socketserver
-import statistics
+import shutil
+import subprocess
 import sys
-import threading
 import time
 
-from support import BIN, PLUGINS, ROOT, percentile
-from uwsgi_harness import UWSGI
+from faultserver import FaultServer
+from measure import RUNS, burst, cpu_seconds, get, install, machine, spread, verdicts
+from support import ROOT, clean_env, percentile
+from uwsgi_harness import UWSGI, plugin_dir
 
-BATCHES = int(os.environ.get("BENCH_BATCHES", "10"))
+BATCHES = int(os.environ.get("BENCH_BATCHES", "5"))
 PER_BATCH = int(os.environ.get("BENCH_PER_BATCH", "200"))
-RATE, SECONDS = 200, 5
+LOG_LINES = 20_000
 
 
-class SlowSentry(http.server.BaseHTTPRequestHandler):
-    received = 0
-    lock = threading.Lock()
-
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        with SlowSentry.lock:
-            SlowSentry.received += 1
-        time.sleep(2)
-        body = b'{"id":"00000000000000000000000000000000"}'
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    request_queue_size = 2048
-
-
-def timed_get(port, path):
-    start = time.perf_counter()
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        c.request("GET", path)
-        c.getresponse().read()
-    except (OSError, http.client.HTTPException):
-        pass  # an escaped exception closes the connection: that is the response
-    finally:
-        c.close()
-    return time.perf_counter() - start
-
-
-def main():
-    sink = Server(("127.0.0.1", 0), SlowSentry)
-    threading.Thread(target=sink.serve_forever, daemon=True).start()
-    dsn = "http://0123456789abcdef0123456789abcdef@127.0.0.1:%d/1" % sink.server_address[1]
-    work = os.path.join(ROOT, ".work", "bench-uwsgi")
-    # Every event is really sent (budget=0 below): this measures the handler and the
-    # senders, not the storm budget, with state of its own.
-    env = dict(os.environ, SENTRY_DSN=dsn, UWSGI_SENTRY_STATE=os.path.join(work, "state"))
-    common = ["plugin-dir = " + PLUGINS, "sentry-sender = " + BIN, "listen = 1024"]
+def one_run(run, work, prefix, sink):
+    # The DSN in the handler's and the route's own options, not in the environment:
+    # each instance reports through exactly one path, and the same lines work on 0.1.0.
+    env = clean_env(PATH=os.path.join(prefix, "bin") + ":" + os.environ["PATH"])
+    loader = ["plugin-dir = " + plugin_dir(prefix), "plugins = sentry"]
     configs = {
         "without uwsgi-sentry": [],
-        "exception handler": ["plugins = sentry", "exception-handler = sentry:logger=bench,budget=0"],
-        "sentry: route action": ["plugins = sentry",
-                                 "route = ^/value sentry:logger=bench,budget=0,message=route ${REQUEST_URI}"],
+        "exception handler": loader + ["exception-handler = sentry:dsn=" + sink.dsn()],
+        "sentry: route action": loader + ["route = ^/value sentry:dsn=%s,message=route ${REQUEST_URI}" % sink.dsn()],
     }
-    instances = {name: UWSGI(os.path.join(work, str(i)), common + lines, env, workers=2)
+    instances = {name: UWSGI(os.path.join(work, "run%d-%d" % (run, i)), lines, env)
                  for i, (name, lines) in enumerate(configs.items())}
     try:
         for u in instances.values():
             u.start()
+        time.sleep(1)
         for u in instances.values():
             for _ in range(50):
-                timed_get(u.port, "/value?warmup")
+                get(u.port, "/value?warmup")
         lat = {name: [] for name in instances}
         n = 0
         for _ in range(BATCHES):
             for name, u in instances.items():
                 for _ in range(PER_BATCH):
-                    n += 1  # a distinct URI: uWSGI folds identical alarm messages
-                    lat[name].append(timed_get(u.port, "/value?bench-%d" % n))
+                    n += 1
+                    lat[name].append(get(u.port, "/value?bench-%d" % n))
+        p50 = {name: percentile(v, 50) for name, v in lat.items()}
+        p99 = {name: percentile(v, 99) for name, v in lat.items()}
 
-        base50, base99 = percentile(lat["without uwsgi-sentry"], 50), percentile(lat["without uwsgi-sentry"], 99)
-        print("%d requests each to a failing endpoint, %d interleaved batches; Sentry answers after 2 s\n"
-              % (BATCHES * PER_BATCH, BATCHES))
-        print("| uWSGI | p50 | p99 | added p50 | added p99 |")
-        print("|---|---|---|---|---|")
-        verdicts = []
-        for name, values in lat.items():
-            p50, p99 = percentile(values, 50), percentile(values, 99)
-            print("| %s | %.3f ms | %.3f ms | %+.3f ms | %+.3f ms |" % (name, p50 * 1e3, p99 * 1e3,
-                                                                      (p50 - base50) * 1e3, (p99 - base99) * 1e3))
-            if name != "without uwsgi-sentry":
-                verdicts.append(("%s adds <= 1 ms at p50" % name, p50 - base50 <= 0.001))
-
-        # Throughput: 200 exceptions a second for 5 s against the exception handler.
-        time.sleep(3)  # let the latency run's senders finish
-        u = instances["exception handler"]
-        before = SlowSentry.received
-        total = RATE * SECONDS
-        start = time.monotonic()
-        threads = []
-        for i in range(total):
-            delay = start + i / RATE - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            t = threading.Thread(target=timed_get, args=(u.port, "/value?rate"))
-            t.start()
-            threads.append(t)
-        sent_in = time.monotonic() - start
-        for t in threads:
-            t.join()
-        deadline = time.monotonic() + 20
-        while SlowSentry.received - before < total and time.monotonic() < deadline:
-            time.sleep(0.1)
-        got = SlowSentry.received - before
-        print("\n%d exceptions in %.1f s (%.0f/s) through the exception handler: %d reached Sentry"
-              % (total, sent_in, total / sent_in, got))
-        verdicts.append(("exception thread keeps up with %d exceptions/s" % RATE, got == total))
-        print()
-        for text, ok in verdicts:
-            print("%s %s" % ("PASS" if ok else "MISS", text))
+        # Breadcrumbs: every line goes from the master to the daemon's ring.
+        crumbs = UWSGI(os.path.join(work, "run%d-crumbs" % run), loader, dict(env, SENTRY_DSN=sink.dsn()))
+        instances["one line"] = crumbs.start()
+        time.sleep(1)
+        per_line = {}
+        for name in ("without uwsgi-sentry", "one line"):
+            u = instances[name]
+            time.sleep(1)
+            before = {pid: cpu_seconds(pid) for pid in u.pids() if pid != u.proc.pid}
+            before_master = cpu_seconds(u.proc.pid)
+            burst(u.port, ["/storm?%d" % (LOG_LINES // 200)] * 200, 100)
+            time.sleep(1)
+            master = cpu_seconds(u.proc.pid) - before_master
+            others = sum(cpu_seconds(pid) - before[pid] for pid in u.pids() if pid in before and pid != u.proc.pid
+                         and not is_worker(pid))
+            per_line[name] = (master + others) / LOG_LINES
     finally:
         for u in instances.values():
             u.stop()
-        sink.shutdown()
+    return p50, p99, per_line
+
+
+def is_worker(pid):
+    """uWSGI's workers run the app; the daemon is `uwsgi-sentry`."""
+    with open("/proc/%d/cmdline" % pid, "rb") as f:
+        return not f.read().split(b"\0")[0].endswith(b"uwsgi-sentry")
+
+
+def main():
+    work = os.path.join(ROOT, ".work", "bench-uwsgi")
+    shutil.rmtree(work, ignore_errors=True)
+    # BENCH_PREFIX: another installed release (e.g. 0.1.0) measured by the same script.
+    prefix = os.environ.get("BENCH_PREFIX") or os.path.join(work, "prefix")
+    if not os.environ.get("BENCH_PREFIX"):
+        install(prefix)
+    sink = FaultServer(status=200, delay=0.3)
+    runs = []
+    try:
+        for run in range(RUNS):
+            runs.append(one_run(run, work, prefix, sink))
+    finally:
+        sink.close()
+    names = list(runs[0][0])
+    version = subprocess.run([os.path.join(prefix, "bin", "uwsgi-sentry"), "--version"], capture_output=True,
+                             text=True).stdout.strip()
+    base = "without uwsgi-sentry"
+    print("%s: %d requests each to a failing endpoint per run (%d interleaved batches); Sentry answers after 0.3 s." % (
+        version, BATCHES * PER_BATCH, BATCHES))
+    print("%d runs, median (min to max); %s\n" % (RUNS, machine()))
+    print("| uWSGI | p50 | p99 | added p50 |")
+    print("|---|---|---|---|")
+    added = {}
+    for name in names:
+        added[name] = [(p50[name] - p50[base]) * 1e3 for p50, _, _ in runs]
+        print("| %s | %s | %s | %s |" % (name, spread([r[0][name] * 1e3 for r in runs], unit=" ms"),
+                                          spread([r[1][name] * 1e3 for r in runs], unit=" ms"),
+                                          "-" if name == base else spread(added[name], "%+.3f", " ms")))
+    print()
+    print("| %d log lines | CPU per line: uWSGI's master + the daemon |" % LOG_LINES)
+    print("|---|---|")
+    crumbs = {}
+    for name in ("without uwsgi-sentry", "one line"):
+        crumbs[name] = [r[2][name] * 1e6 for r in runs]
+        print("| %s | %s |" % ("plugin = sentry (breadcrumbs on)" if name != base else name, spread(crumbs[name], "%.1f", " us")))
+    print()
+    med = lambda xs: sorted(xs)[len(xs) // 2]
+    ok = verdicts([("%s adds <= 0.2 ms at p50 (median %+.3f ms)" % (name, med(added[name])), med(added[name]) <= 0.2)
+                   for name in names if name != base])
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -35,13 +35,12 @@ for name, key in ((%(p1)r, %(k1)r), (%(p2)r, %(k2)r)):
 
 
 class Bugsink:
-    def __init__(self, workdir, port=None, quota=None, max_event_size=None, validate="strict", nice=0):
+    def __init__(self, workdir, port=None, quota=None, max_event_size=None, validate="strict"):
         self.dir = os.path.abspath(workdir)
         self.port = port or free_port()
         self.quota = quota
         self.max_event_size = max_event_size
         self.validate = validate
-        self.nice = nice  # the benchmarks: Sentry runs elsewhere, not on uWSGI's CPUs
         self.proc = None
 
     # DSNs: project 1 takes a bare key; project 2 is reached with key:secret.
@@ -107,8 +106,7 @@ class Bugsink:
         self.proc = subprocess.Popen(
             [self._bin("gunicorn"), "--bind", "127.0.0.1:%d" % self.port, "--workers", "1", "--threads", "4",
              "--no-control-socket", "--timeout", "60", "bugsink.wsgi"],
-            env=self._env(), cwd=self.dir, stdout=self.log, stderr=subprocess.STDOUT,
-            preexec_fn=(lambda: os.nice(self.nice)) if self.nice else None)
+            env=self._env(), cwd=self.dir, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:

@@ -30,7 +30,7 @@ class FaultServer:
     def __init__(self, mode="status", status=200, headers=(), body=b'{"id":"0"}', content_type="application/json",
                  tls=None, port=0, interim=None, junk_headers=0, delay=0.0, upstream=None):
         self.delay, self.upstream = delay, upstream
-        self.forwarded = []  # (upstream's status, request body)
+        self.answered = []  # (the status answered, request body): status mode and upstream mode
         self.mode, self.status, self.headers, self.body, self.content_type = mode, status, headers, body, content_type
         self.interim, self.junk_headers = interim, junk_headers
         self.requests = []
@@ -111,7 +111,7 @@ class FaultServer:
                     time.sleep(self.delay)
                 if self.upstream:
                     status, answer = self._forward(*req)
-                    self.forwarded.append((status, req[1]))
+                    self.answered.append((status, req[1]))
                     conn.sendall(answer)
                     continue
                 if self.interim:
@@ -123,6 +123,7 @@ class FaultServer:
                 for name, value in self.headers:
                     head += "%s: %s\r\n" % (name, value)
                 conn.sendall(head.encode() + b"\r\n" + self.body)
+                self.answered.append((self.status, req[1]))
         except (OSError, ssl.SSLError):
             pass
 
