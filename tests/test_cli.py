@@ -152,3 +152,45 @@ def test_closed_stdout_and_stderr_do_not_crash():
     p = subprocess.run([BIN, "--dry-run", "dsn=%s,message=x" % DSN], stdout=w_fd, stderr=w_fd, env=clean_env())
     os.close(w_fd)
     assert p.returncode == 0
+
+
+def test_check_names_a_typo_before_saying_there_is_nothing_to_send():
+    r = run("--check", "dsn=%s,mesage=hello" % DSN)
+    assert r.returncode == 2
+    assert b"unknown option 'mesage', did you mean 'message'?" in r.stderr
+
+
+def on_a_terminal(*args, env=None):
+    """Runs the sender with stdout and stderr on a pseudo-terminal; (exit code, output)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([BIN, *args], stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=env or clean_env())
+    os.close(slave)
+    code = p.wait(10)
+    out = b""
+    try:
+        while True:
+            chunk = os.read(master, 4096)
+            if not chunk:
+                break
+            out += chunk
+    except OSError:
+        pass
+    os.close(master)
+    return code, out
+
+
+def test_over_budget_is_said_on_a_terminal_silent_otherwise_and_check_is_never_budgeted(tmp_path):
+    s = FaultServer(status=200)
+    try:
+        env = clean_env(UWSGI_SENTRY_STATE=str(tmp_path / "state"))
+        options = "dsn=%s,message=hand test,budget=1/60" % s.dsn()
+        assert run(options, env=env).returncode == 0
+        quiet = run(options, env=env)
+        assert quiet.returncode == 7 and quiet.stdout == b"" and quiet.stderr == b"", "silent under uWSGI"
+        code, out = on_a_terminal(options, env=env)
+        assert code == 7 and b"budget" in out and out.count(b"\n") == 1, out
+        code, out = on_a_terminal("--check", options, env=env)
+        assert code == 0 and b"accepted" in out, "--check is never budgeted"
+        assert len(s.requests) == 2
+    finally:
+        s.close()

@@ -275,3 +275,44 @@ def test_hostile_numbers_from_the_network_never_crash_anything(tmp_path, headers
         assert d.wait(5) == 0
     finally:
         s.close()
+
+
+def discarded(server, reason):
+    """What the client reports the server received say about `reason`, summed."""
+    import json
+    total = 0
+    for body in server.requests:
+        for line in body.split(b"\n"):
+            if b"discarded_events" in line:
+                total += sum(d["quantity"] for d in json.loads(line)["discarded_events"] if d["reason"] == reason)
+    return total
+
+
+def test_a_lost_event_reaches_sentry_as_network_error_in_the_next_report():
+    s = FaultServer(status=200)
+    port = s.port
+    s.close()  # nothing listens there now
+    r = run("dsn=http://0123456789abcdef@127.0.0.1:%d/1,message=lost,timeout=1" % port)
+    assert r.returncode == NETWORK
+    s = FaultServer(status=200, port=port)
+    try:
+        r = run("dsn=http://0123456789abcdef@127.0.0.1:%d/1,message=after the outage" % port)
+        assert r.returncode == OK, r.stderr
+        assert discarded(s, "network_error") == 1
+    finally:
+        s.close()
+
+
+def test_events_held_back_by_a_limit_reach_sentry_as_ratelimit_backoff():
+    s = FaultServer(status=429, headers=[("Retry-After", "1")], body=b"")
+    try:
+        dsn = s.dsn()
+        assert run("dsn=%s,message=limited 1" % dsn).returncode == RATE_LIMITED  # refused by Sentry
+        assert run("dsn=%s,message=limited 2" % dsn).returncode == RATE_LIMITED  # not even sent
+        assert len(s.requests) == 1
+        time.sleep(2.1)  # the limit is kept in whole seconds, rounded up
+        s.status = 200
+        assert run("dsn=%s,message=after the limit" % dsn).returncode == OK
+        assert discarded(s, "ratelimit_backoff") == 2
+    finally:
+        s.close()

@@ -10,7 +10,7 @@ import pytest
 
 from bugsink import Events, type_is, value_has
 from faultserver import FaultServer
-from support import wait_for
+from support import ROOT, wait_for
 from uwsgi_harness import UWSGI, plugin_dir, share, uwsgi_env
 
 PY_FRAMES = "plugins = sentry_pyframes"  # real frames on Debian's uWSGI 2.0.21
@@ -38,12 +38,26 @@ def fill_listen_queue(u, events):
     return row
 
 
-def test_one_line_reports_every_default(tmp_path, bugsink, installed):
+PYPI_UWSGI = os.path.join(ROOT, ".venv", "uwsgi-2.0.31", "bin", "uwsgi")
+PYPI_PLUGINS = os.path.join(ROOT, ".build", "uwsgi-plugins-pypi")
+
+
+@pytest.mark.parametrize("build", ["debian-2.0.21", "pypi-2.0.31"])
+def test_one_line_reports_every_default(tmp_path, bugsink, installed, build):
     """plugin = sentry + SENTRY_DSN, nothing else: an exception with frames, a segfault,
-    a SIGKILLed worker, a harakiri with its stuck line and a full listen queue."""
+    a SIGKILLed worker, a harakiri with its stuck line and a full listen queue; on
+    Debian's uWSGI (plugins, and sentry_pyframes for its empty frames) and on PyPI's
+    (python built in, the loader built against it by `make pypi-uwsgi`)."""
     events = Events(bugsink)
-    lines = one_line(installed, PY_FRAMES, "harakiri = 2", "listen = 2", "py-tracebacker = " + str(tmp_path / "tb"))
-    with UWSGI(str(tmp_path), lines, spool_env(installed, bugsink.dsn, tmp_path), workers=1) as u:
+    more = ("harakiri = 2", "listen = 2", "py-tracebacker = " + str(tmp_path / "tb"))
+    if build == "debian-2.0.21":
+        u = UWSGI(str(tmp_path), one_line(installed, PY_FRAMES, *more), spool_env(installed, bugsink.dsn, tmp_path), workers=1)
+    else:
+        assert os.path.exists(PYPI_UWSGI) and os.path.exists(os.path.join(PYPI_PLUGINS, "sentry_plugin.so")), "make pypi-uwsgi"
+        lines = ["plugin-dir = " + PYPI_PLUGINS, "plugin = sentry",
+                 "sentry-sender = " + os.path.join(installed, "bin", "uwsgi-sentry"), *more]
+        u = UWSGI(str(tmp_path), lines, spool_env(installed, bugsink.dsn, tmp_path), workers=1, binary=PYPI_UWSGI, python=None)
+    with u:
         log = u.text()
         assert log.count("[sentry] reporting exceptions, segfaults, full listen queues, worker deaths, harakiri") == 1
         u.request("/raise?a=42", headers={"Cookie": "sessionid=s3cr3t", "Authorization": "Bearer t0ken"})
@@ -165,6 +179,17 @@ def test_sentry_dsn_option_turns_the_defaults_on(tmp_path, bugsink, installed):
         row = events.wait(value_has("opt-3310"))[0]
     assert row["data"]["tags"]["app"] == "shop" and row["environment"] == "staging"
     assert "breadcrumbs" not in row["data"]
+
+
+def test_a_wrong_sender_path_is_said_once_at_start_up(tmp_path, installed):
+    lines = ["plugin-dir = " + plugin_dir(installed), "plugin = sentry", "sentry-sender = /wrong/path/uwsgi-sentry"]
+    with UWSGI(str(tmp_path), lines, uwsgi_env(installed, "http://0123456789abcdef@127.0.0.1:9/1")) as u:
+        for i in range(5):
+            u.request("/value?wrong-%d" % i)
+        time.sleep(1)
+        log = u.text()
+    ours = [l for l in log.splitlines() if l.startswith(("[sentry]", "uwsgi-sentry:"))]
+    assert ours == ["[sentry] /wrong/path/uwsgi-sentry not found: set sentry-sender; nothing will be reported"], ours
 
 
 def test_unknown_sentry_option_value_stops_uwsgi(tmp_path, installed):

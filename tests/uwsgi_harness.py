@@ -14,23 +14,25 @@ APP = os.path.join(ROOT, "tests", "apps", "app.py")
 class UWSGI:
     """One uWSGI on 127.0.0.1 running tests/apps/app.py with `ini` lines appended."""
 
-    def __init__(self, workdir, lines, env=None, workers=2, port=None, extra_head=()):
+    def __init__(self, workdir, lines, env=None, workers=2, port=None, extra_head=(), binary="uwsgi", python="python3"):
         self.dir = workdir
         os.makedirs(workdir, exist_ok=True)
         self.port = port or free_port()
         self.ini = os.path.join(workdir, "app.ini")
         self.logfile = os.path.join(workdir, "uwsgi.log")
-        head = ["[uwsgi]", "plugins = python3", "http-socket = 127.0.0.1:%d" % self.port, "master = true",
+        # python: the plugin that runs the app (None: built in, as in PyPI's uWSGI)
+        head = ["[uwsgi]"] + (["plugins = " + python] if python else []) + ["http-socket = 127.0.0.1:%d" % self.port, "master = true",
                 "workers = %d" % workers, "wsgi-file = " + APP, "die-on-term = true", "disable-logging = true",
                 *extra_head]
         with open(self.ini, "w") as f:
             f.write("\n".join(head + list(lines)) + "\n")
         self.env = dict(env or os.environ)
+        self.binary = binary
         self.proc = None
 
     def start(self, wait=15.0):
         self.log = open(self.logfile, "wb")
-        self.proc = subprocess.Popen(["uwsgi", "--ini", self.ini], stdin=subprocess.DEVNULL, stdout=self.log,
+        self.proc = subprocess.Popen([self.binary, "--ini", self.ini], stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT, env=self.env, cwd=self.dir, start_new_session=True)
         deadline = time.time() + wait
         while time.time() < deadline:

@@ -61,4 +61,26 @@ final class SpoolTests: XCTestCase {
         XCTAssertEqual(Double(e.createdMillis) / 1000, now, accuracy: 2)
         XCTAssertEqual(spool.overBounds(maxCount: 10, maxAge: 60), [], "a new envelope is within the bounds")
     }
+
+    func testAReleaseThatCannotRenameKeepsTheEnvelope() throws {
+        let spool = try XCTUnwrap(Spool(tempState().path))
+        spool.write(Array("keep me".utf8), eventID: "a", category: "default")
+        let e = try XCTUnwrap(spool.entries().first)
+        let claimed = try XCTUnwrap(spool.claim(e))
+        // Both names it could go back to are taken by directories: every rename fails.
+        let next = SpoolEntry.name(createdMillis: e.createdMillis, eventID: e.eventID, category: e.category, attempt: 1)
+        XCTAssertEqual(mkdir(spool.dir.file(next), 0o700), 0)
+        XCTAssertEqual(mkdir(spool.dir.file(e.name), 0o700), 0)
+        spool.release(claimed: claimed, e, failed: true, due: StateDirectory.now())
+        XCTAssertEqual(spool.read(claimed: claimed), Array("keep me".utf8), "never deleted for a local error")
+    }
+
+    func testStateLivesInItsOwnDirectoryNotAmongTheEnvelopes() throws {
+        var o = Options()
+        o.spool = tempState().path
+        let state = try XCTUnwrap(StateDirectory.forOptions(o))
+        if System.environment("UWSGI_SENTRY_STATE") == nil { XCTAssertEqual(state.path, o.spool! + "/state") }
+        o.stateDir = tempState().path
+        XCTAssertEqual(StateDirectory.forOptions(o)?.path, o.stateDir, "state_dir wins")
+    }
 }
