@@ -109,7 +109,7 @@ def test_every_kind_of_event_is_valid_and_clean(tmp_path, sentry, name):
     if name == "alarm: worker death":
         assert event["tags"]["signal"] == "SIGKILL" and event["request"]["url"] == "/items/42"
     if name == "alarm: listen queue":
-        assert event["contexts"]["uwsgi_workers"]["worker 1 core 0"].startswith("GET /items/<n> (running for 3.")
+        assert event["contexts"]["uwsgi_workers"]["worker 1 core 0"] == "GET /items/<n> (running for 3.0 s)", "as of the moment the master looked"
 
 
 def test_harakiri_is_one_event_with_its_stack_and_its_death_merged(tmp_path, sentry):

@@ -127,12 +127,14 @@ public final class Intake {
                 return  // part of the harakiri's story, not an issue of its own
             }
             var (e, _) = Event.build(options: o, message: line, host: host)
-            var cores = f.cores
+            var seen = f
             if case .workerDeath(_, let pid, _)? = UWSGILine.parse(line), let death = deaths.removeValue(forKey: pid) {
-                cores = death.frame.cores  // what it was serving when it died; its successor has cleared them since
+                seen = death.frame  // what it was serving when it died; its successor has cleared them since
                 if let code = death.frame.exitCode { e.contexts.append(NamedContext(name: "uwsgi", fields: [Field("exit_code", String(code))])) }
             }
-            Troubles.explain(&e, line: line, cores: cores, now: now, harakiri: { self.harakiriPIDs[$0] != nil })
+            // "Running for" as of the moment the master looked, not when this daemon got round to it.
+            let lookedAt = seen.nowMicros.map { Double($0) / 1e6 } ?? now
+            Troubles.explain(&e, line: line, cores: seen.cores, now: lookedAt, harakiri: { self.harakiriPIDs[$0] != nil })
             submit(e, o, now: now, crumbs: { self.ring.breadcrumbs(count: o.breadcrumbs, trigger: line) })
         case .hook, .route:
             let o = options(f.options)
