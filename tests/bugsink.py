@@ -71,7 +71,8 @@ class Bugsink:
         if os.path.exists(conf):
             os.unlink(conf)
         subprocess.run([self._bin("bugsink-create-conf"), "--template=local", "--host=127.0.0.1",
-                        "--port=%d" % self.port], cwd=self.dir, check=True, stdout=subprocess.DEVNULL)
+                        "--port=%d" % self.port], env=self._env(), cwd=self.dir, check=True,
+                       stdout=subprocess.DEVNULL)
         extra = {
             "MAX_EVENTS_PER_PROJECT_PER_5_MINUTES": self.quota or 100_000,
             "MAX_EVENTS_PER_PROJECT_PER_HOUR": (self.quota or 100_000) * 12,

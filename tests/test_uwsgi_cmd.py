@@ -71,7 +71,7 @@ def test_segfault_and_listen_queue(tmp_path, bugsink, cmd_only):
     with UWSGI(str(tmp_path), lines, env(cmd_only, bugsink.dsn, tmp_path), workers=1) as u:
         u.request("/segfault")
         seg = events.wait(type_is("SIGSEGV"))[0]
-        threads = [threading.Thread(target=u.request, args=("/sleep?3",), kwargs={"timeout": 15}) for _ in range(12)]
+        threads = [threading.Thread(target=u.request, args=("/sleep?1",), kwargs={"timeout": 15}) for _ in range(12)]
         for t in threads:
             t.start()
         lq = events.wait(value_has("listen queue"), timeout=20)[0]
