@@ -1,10 +1,11 @@
 """`make demo`: real events into a real, local Sentry-compatible server you can look at.
 
-Starts Bugsink on 127.0.0.1 (DEMO_PORT, default 8000), sends events through the
-sender the way operators do, then runs a real uWSGI with the shipped snippets
-(installed by `make install` into .work/demo-prefix) and fires one of each trigger:
-a log line, a segfault, a worker death, harakiri, a full listen queue, each route,
-the hooks and a Python exception. It prints what Bugsink STORED and leaves the web
+Starts Bugsink on 127.0.0.1 (DEMO_PORT, default 8000), sends events by hand the
+way an operator tests a DSN, then runs a real uWSGI the default way (the loader
+plugin with SENTRY_DSN, through the snippets `make install` puts in
+.work/demo-prefix) and fires one of each trigger: a log line, each route, the hooks,
+a Python exception, a worker that exits, one killed as by the OOM killer, a
+segfault, a harakiri with its stuck stack and a full listen queue. It prints what Bugsink STORED and leaves the web
 UI up with its login until Ctrl-C. DEMO_NO_WAIT=1 exits after the table.
 """
 import os
@@ -40,12 +41,20 @@ def run_uwsgi(dsn):
     prefix = os.path.join(ROOT, ".work", "demo-prefix")
     subprocess.run(["make", "-s", "-C", ROOT, "install", "PREFIX=" + prefix], check=True, stdout=subprocess.DEVNULL)
     share = os.path.join(prefix, "share", "uwsgi-sentry")
-    lines = ["ini = %s/%s" % (share, name) for name in ("sentry.ini", "routes.ini", "hooks.ini", "exceptions.ini")]
-    lines += ["set-placeholder = sentry_log_regex=^FOO", "ini = %s/log.ini" % share, "harakiri = 2", "listen = 2"]
-    env = dict(os.environ, SENTRY_DSN=dsn, PATH=os.path.join(prefix, "bin") + ":" + os.environ["PATH"])
+    work = os.path.join(ROOT, ".work", "demo-uwsgi")
+    shutil.rmtree(work, ignore_errors=True)
+    # The default path: the loader plugin and SENTRY_DSN (sentry.ini loads it and
+    # defines the `sentry` alarm that routes.ini and log.ini use); exceptions.ini adds
+    # real Python frames on Debian's uWSGI; the tracebacker gives harakiri its stack.
+    lines = ["ini = %s/%s" % (share, name) for name in ("sentry.ini", "exceptions.ini", "routes.ini", "hooks.ini")]
+    lines += ["set-placeholder = sentry_log_regex=^FOO", "ini = %s/log.ini" % share, "harakiri = 2", "listen = 2",
+              "py-tracebacker = " + os.path.join(work, "tb")]
+    env = dict(os.environ, SENTRY_DSN=dsn, PATH=os.path.join(prefix, "bin") + ":" + os.environ["PATH"],
+               UWSGI_SENTRY_SPOOL=os.path.join(work, "spool"))
     env = {k: v for k, v in env.items() if k not in ("SENTRY_RELEASE", "SENTRY_ENVIRONMENT")}
-    print("\nStarting uWSGI with the shipped snippets (%s) and firing each trigger:" % share)
-    u = UWSGI(os.path.join(ROOT, ".work", "demo-uwsgi"), lines, env, workers=1)
+    print("\nStarting uWSGI with the loader plugin and the shipped snippets (%s);" % share)
+    print("each event is one write to ONE long-lived uwsgi-sentry daemon. Firing each trigger:")
+    u = UWSGI(work, lines, env, workers=1)
     u.start()
     try:
         def fire(label, path, method="GET", pause=1.0):
@@ -54,21 +63,23 @@ def run_uwsgi(dsn):
             time.sleep(pause)
         time.sleep(1.5)  # hooks: asap and accepting1-once
         print("  %-44s %s" % ("hooks", "hook-asap, hook-accepting1-once"))
+        print("  %-44s %s" % ("start-up line", next((l for l in u.text().splitlines() if l.startswith("[sentry]")), "?")))
         fire("a log line (alarm-log ^FOO)", "/log?disk-almost-full")
         fire("a route (route = ^/help alarm:...)", "/help/me")
         fire("a route (route-if PUT)", "/orders/7", method="PUT")
         fire("a response with status 500 (final-route-status)", "/error500")
-        fire("a Python exception (exception-handler)", "/raise?a=1")
-        fire("a worker death (DAMN ! worker ... died)", "/die", pause=2)
-        fire("a segfault (alarm-segfault)", "/segfault", pause=2)
-        fire("harakiri (harakiri = 2)", "/sleep?4", pause=1)
-        threads = [threading.Thread(target=u.request, args=("/sleep?3",), kwargs={"timeout": 15}) for _ in range(8)]
+        fire("a Python exception, with breadcrumbs", "/raise?a=1")
+        fire("a worker death (exit code 3)", "/die", pause=2)
+        fire("a worker killed as by the OOM killer", "/kill", pause=2)
+        fire("a segfault (C backtrace as frames)", "/segfault", pause=2)
+        fire("harakiri (harakiri = 2): request + stuck stack", "/stuck?4", pause=3)
+        threads = [threading.Thread(target=u.request, args=("/sleep?3",), kwargs={"timeout": 15}) for _ in range(12)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        print("  %-44s %s" % ("a full listen queue (alarm-listen-queue)", "8 slow requests, listen = 2"))
-        time.sleep(2)
+        print("  %-44s %s" % ("a full listen queue, with what workers did", "12 slow requests, listen = 2"))
+        time.sleep(3)
     finally:
         u.stop()
 
@@ -100,7 +111,7 @@ def main():
         print("  %-13s %-8s %-13s %-18s %s" % ("project", "level", "logger", "type", "value"))
         for row in server.rows():
             print("  %-13s %-8s %-13s %-18s %s" % (row["project_name"], row["level"], row["logger"] or "-",
-                                                   row["calculated_type"][:18], row["calculated_value"][:58]))
+                                                   row["calculated_type"][:18], row["calculated_value"][:72]))
         print("\nOpen http://127.0.0.1:%d/ and log in as %s / %s" % (port, USER, PASSWORD))
         print("DSN for your own tries: %s" % dsn)
         print("  %s --check dsn=%s,message=hello" % (os.path.relpath(BIN, ROOT), dsn))

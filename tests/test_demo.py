@@ -1,5 +1,6 @@
-"""`make demo` (the README's first command) keeps working, and the login it prints
-opens Bugsink's web UI on the events it sent."""
+"""`make demo` (the README's first command) keeps working on the default path (the
+loader plugin with SENTRY_DSN), and the login it prints opens Bugsink's web UI on
+the events it sent."""
 import http.cookiejar
 import os
 import re
@@ -20,9 +21,10 @@ def test_demo_fires_every_trigger_and_shows_what_was_stored():
     table = r.stdout.split("What Bugsink stored:")[1]
     for expected in ("uWSGI IS STARTING", "FOO disk-almost-full", "help asked: GET /help/me",
                      "PUT IS NOT ALLOWED: PUT /orders/7", "HTTP 500 on GET /error500", "ZeroDivisionError",
-                     "DAMN ! worker", "SIGSEGV", "HARAKIRI ON WORKER", "listen queue of socket",
+                     "DAMN ! worker", "(SIGKILL)", "SIGSEGV", "GET /stuck ran", "listen queue of socket",
                      "uWSGI is starting on", "uWSGI worker 1 is ready on", "old-style DSN with a secret"):
         assert expected in table, expected
+    assert "[sentry] reporting exceptions" in r.stdout, "the loader's one start-up line: the default path"
     assert re.search(r"Open http://127\.0\.0\.1:\d+/ and log in as admin@example\.com / uwsgi-sentry", r.stdout)
 
 

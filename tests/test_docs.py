@@ -48,3 +48,32 @@ def test_man_page_lints_clean():
 def test_versions_agree():
     version = subprocess.run([BIN, "--version"], capture_output=True, text=True).stdout.strip().split("/")[1]
     assert '"uwsgi-sentry %s"' % version in open(os.path.join(ROOT, "man/uwsgi-sentry.1")).read()
+
+
+PLUGIN_OPTIONS = re.findall(r'\{"(sentry-[\w-]+)"', open(os.path.join(ROOT, "plugin/sentry/sentry_plugin.c")).read())
+
+
+def test_every_loader_option_is_documented_and_listed_by_uwsgi():
+    from support import PLUGINS
+    assert len(PLUGIN_OPTIONS) >= 12
+    listed = subprocess.run(["uwsgi", "--plugin-dir", PLUGINS, "--plugin", "sentry", "--help"],
+                            capture_output=True, text=True).stdout
+    docs = texts()
+    man = docs["man"].replace("\u2010", "-")  # man may hyphenate with U+2010
+    for option in PLUGIN_OPTIONS:
+        assert "--" + option in listed, "uwsgi --plugin sentry --help lacks " + option
+        assert option in docs["README"], "README lacks " + option
+        assert option in man, "the man page lacks " + option
+
+
+def test_every_snippet_is_documented():
+    snippets = sorted(f for f in os.listdir(os.path.join(ROOT, "examples")) if f.endswith(".ini"))
+    docs = texts()
+    for name in snippets:
+        assert name in docs["README"] and name in docs["man"], name
+
+
+def test_the_package_changelog_names_this_version():
+    version = subprocess.run([BIN, "--version"], capture_output=True, text=True).stdout.strip().split("/")[1]
+    first = open(os.path.join(ROOT, "packaging/changelog")).readline()
+    assert first.startswith("uwsgi-sentry (%s)" % version), first

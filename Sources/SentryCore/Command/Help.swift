@@ -6,6 +6,8 @@ public enum Help {
            uwsgi-sentry [--check] [--dry-run] < FILE   (first line: option string; rest: message)
            uwsgi-sentry flush [DIR] [OPTION-STRING]     deliver what is spooled, oldest first
            uwsgi-sentry daemon [DIR] [OPTION-STRING]    the same, watching DIR until stopped, several at once
+           uwsgi-sentry monitor SLUG [OPTION-STRING] -- COMMAND [ARGS...]
+                                                        run a cron job under Sentry Crons (check-ins)
            uwsgi-sentry --help | --version
 
     Sends one event to Sentry, built from the old uwsgi-sentry plugin's option string:
@@ -46,6 +48,15 @@ public enum Help {
       breadcrumbs=N        how many log lines before an event become breadcrumbs (default: 30, at most 100)
       log_file=PATH        read those lines from the end of PATH (repeatable: the first that reads)
       concurrency=N        the daemon's and flush's transfers at once (default: 8, at most 64)
+
+    Monitor options (with `monitor`; the job always runs, our exit status is its):
+      schedule=CRONTAB     "0 3 * * *" (escape commas: 0\\,30 * * * *), @daily..., or "10 minute"
+      checkin_margin=MIN   minutes late before the check-in counts as missed
+      max_runtime=MIN      minutes a run may take before it counts as failed
+      timezone=TZ          the schedule's time zone (e.g. Europe/Paris)
+      failure_issue_threshold=N, recovery_threshold=N
+                           failed / ok runs in a row before an issue opens / resolves
+      output_lines=N       the job's last N lines of output ride on a failed check-in's event
 
     Flags:
       --check              test a DSN by hand: every problem is fatal, report in full
