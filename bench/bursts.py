@@ -28,7 +28,7 @@ import time
 
 from bugsink import Bugsink, KEY
 from faultserver import FaultServer
-from measure import RUNS, Probe, burst, install, letters, machine, spread, verdicts
+from measure import RUNS, Probe, burst, letters, machine, release_under_test, spread, verdicts
 from support import ROOT, clean_env, percentile
 from uwsgi_harness import UWSGI, share
 
@@ -149,11 +149,7 @@ def stored_ids(bugsink, values):
 def main():
     work = os.path.join(ROOT, ".work", "bench-bursts")
     shutil.rmtree(work, ignore_errors=True)
-    # BENCH_PREFIX: another installed release (its bin/, plugins and snippets), e.g.
-    # 0.1.0 for the "before" column; by default this tree, installed here.
-    prefix = os.environ.get("BENCH_PREFIX") or os.path.join(work, "prefix")
-    if not os.environ.get("BENCH_PREFIX"):
-        install(prefix)
+    prefix = release_under_test(work)
     bugsink = Bugsink(os.path.join(work, "bugsink")).start()
     proxy = FaultServer(upstream=bugsink.port, delay=DELAY)
     results = []

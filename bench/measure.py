@@ -43,6 +43,16 @@ def install(prefix):
     subprocess.run(["make", "-s", "-C", ROOT, "install", "PREFIX=" + prefix], check=True, stdout=subprocess.DEVNULL)
 
 
+def release_under_test(work):
+    """The installed release a bench measures: BENCH_PREFIX (its bin/, plugins and
+    snippets, e.g. 0.1.0 for the "before" column), else this tree installed in `work`."""
+    if os.environ.get("BENCH_PREFIX"):
+        return os.environ["BENCH_PREFIX"]
+    prefix = os.path.join(work, "prefix")
+    install(prefix)
+    return prefix
+
+
 def get(port, path, timeout=10):
     """Latency (s) of one request on a new connection; a failed one counts too."""
     start = time.perf_counter()

@@ -20,7 +20,7 @@ import sys
 import time
 
 from faultserver import FaultServer
-from measure import RUNS, burst, cpu_seconds, get, install, machine, spread, verdicts
+from measure import RUNS, burst, cpu_seconds, get, machine, release_under_test, spread, verdicts
 from support import ROOT, clean_env, percentile
 from uwsgi_harness import UWSGI, plugin_dir
 
@@ -89,10 +89,7 @@ def is_worker(pid):
 def main():
     work = os.path.join(ROOT, ".work", "bench-uwsgi")
     shutil.rmtree(work, ignore_errors=True)
-    # BENCH_PREFIX: another installed release (e.g. 0.1.0) measured by the same script.
-    prefix = os.environ.get("BENCH_PREFIX") or os.path.join(work, "prefix")
-    if not os.environ.get("BENCH_PREFIX"):
-        install(prefix)
+    prefix = release_under_test(work)
     sink = FaultServer(status=200, delay=0.3)
     runs = []
     try:
