@@ -15,6 +15,9 @@ public func fuzzFrame(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     }
     _ = Scrubber.message(text)
     _ = Scrubber.query(text)
+    // ... and as a line of a harakiri's story (the cmd: path has no frame, only lines).
+    var told = HarakiriStory(wid: 1, pid: 1, attempt: 1, at: 1_795_639_465)
+    if told.absorb(text) { _ = told.event(options: Options(), host: host, crumbs: [], eventID: "0123456789abcdef0123456789abcdef").0.json() }
     guard let frame = try? LoaderFrame.decode(bytes) else { return 0 }
     let options = Options.parse(frame.options, environment: { _ in nil }).0
     let line = String(decoding: frame.body, as: UTF8.self)

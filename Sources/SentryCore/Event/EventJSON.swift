@@ -117,7 +117,7 @@ extension Event {
         for b in breadcrumbs {
             w.openObject()
             let whole = Seconds.whole(b.timestamp.rounded(.down))
-            let millis = Int(((b.timestamp - Double(whole)) * 1000).rounded(.down))
+            let millis = Seconds.whole(((b.timestamp - Double(whole)) * 1000).rounded(.down))
             w.string("timestamp", System.rfc3339(seconds: whole, milliseconds: min(999, max(0, millis))))
             w.string("type", "default")
             w.string("category", b.category)

@@ -54,7 +54,10 @@ public enum UWSGILine: Equatable {
         let remote = String(rest[close.upperBound..<dash.lowerBound])
         let request = rest[dash.upperBound..<since.lowerBound]
         guard let space = request.firstIndex(of: " ") else { return nil }
-        let t = Int(rest[since.upperBound...].prefix(while: { $0 >= "0" && $0 <= "9" }).prefix(18)) ?? 0
+        // Seconds since the epoch: 11 digits reach the year 5138; more is no time at
+        // all (0), not a number that overflows once it is made microseconds.
+        let digits = rest[since.upperBound...].prefix(while: { $0 >= "0" && $0 <= "9" })
+        let t = digits.count <= 11 ? Int(digits) ?? 0 : 0
         return .harakiriCore(core: core, remote: remote, method: String(request[..<space]),
                              uri: String(request[request.index(after: space)...]), since: t)
     }

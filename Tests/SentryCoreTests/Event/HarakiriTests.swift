@@ -37,4 +37,13 @@ final class HarakiriTests: XCTestCase {
         s.attempt = 2
         XCTAssertEqual(s.graceful, false)
     }
+
+    func testAHostileSinceNeitherTrapsNorInventsATime() {
+        // 18 digits of seconds, times a million microseconds, overflowed Int64 and trapped.
+        var s = HarakiriStory(wid: 1, pid: 2, attempt: 1, at: 1_795_639_465)
+        XCTAssertTrue(s.absorb("HARAKIRI [core 0] 127.0.0.1 - GET /x since 999999999999999999"))
+        XCTAssertTrue(s.absorb("HARAKIRI [core 1] 127.0.0.1 - GET /y since 99999999999999999999999"))
+        let (e, _) = s.event(options: Options(), host: testHost, crumbs: [])
+        XCTAssertEqual(e.exception?.value, "GET /x (worker 1, pid 2)", "a start in the future is no running time")
+    }
 }
