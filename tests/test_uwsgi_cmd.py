@@ -6,8 +6,8 @@ import time
 import pytest
 
 from bugsink import Events, type_is, value_has
-from support import spool_envelopes, wait_for
-from uwsgi_harness import UWSGI, share, uwsgi_env
+from support import free_port, spool_envelopes, wait_for
+from uwsgi_harness import UWSGI, fill_listen_queue, share, uwsgi_env
 
 
 @pytest.fixture(scope="module")
@@ -65,20 +65,27 @@ def test_harakiri_is_one_event_naming_its_request(tmp_path, bugsink, cmd_only):
 
 
 def test_segfault_and_listen_queue(tmp_path, bugsink, cmd_only):
-    import threading
     events = Events(bugsink)
     lines = ["ini = " + share(cmd_only, "sentry.ini"), "listen = 2"]
     with UWSGI(str(tmp_path), lines, env(cmd_only, bugsink.dsn, tmp_path), workers=1) as u:
         u.request("/segfault")
         seg = events.wait(type_is("SIGSEGV"))[0]
-        threads = [threading.Thread(target=u.request, args=("/sleep?1",), kwargs={"timeout": 15}) for _ in range(12)]
-        for t in threads:
-            t.start()
-        lq = events.wait(value_has("listen queue"), timeout=20)[0]
-        for t in threads:
-            t.join()
+        lq = fill_listen_queue(u, events)
     assert seg["level"] == "fatal" and lq["level"] == "warning"
-    assert "uwsgi_workers" not in lq["data"].get("contexts", {}), "without the loader nothing claims what workers did"
+    assert "uwsgi_workers" not in lq["data"].get("contexts", {}), "without the loader or a stats server nothing claims what workers did"
+
+
+def test_listen_queue_asks_the_stats_server(tmp_path, bugsink, cmd_only):
+    """`stats =` set after the include, as an app's ini does: the snippet's `%(stats)`
+    resolves, and the sender lists what the worker was busy with."""
+    events = Events(bugsink)
+    lines = ["ini = " + share(cmd_only, "sentry.ini"), "listen = 2", "stats = 127.0.0.1:%d" % free_port()]
+    with UWSGI(str(tmp_path), lines, env(cmd_only, bugsink.dsn, tmp_path), workers=1) as u:
+        lq = fill_listen_queue(u, events)
+    busy = {k: v for k, v in lq["data"]["contexts"]["uwsgi_workers"].items() if k != "type"}
+    assert list(busy) == ["worker 1 core 0"] and busy["worker 1 core 0"].startswith("GET /sleep (running for "), busy
+    assert lq["data"]["tags"]["busiest_endpoint"] == "GET /sleep"
+    assert "uwsgi_stats" not in lq["data"].get("extra", {})
 
 
 def test_no_dsn_prints_one_line(tmp_path, cmd_only):

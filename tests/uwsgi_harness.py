@@ -4,8 +4,10 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 
+from bugsink import value_has
 from support import ROOT, clean_env, free_port
 
 APP = os.path.join(ROOT, "tests", "apps", "app.py")
@@ -109,3 +111,16 @@ def uwsgi_env(prefix, dsn, **extra):
     if dsn:
         env["SENTRY_DSN"] = dsn
     return env
+
+
+def fill_listen_queue(u, events):
+    """Twelve slow requests against one worker and `listen = 2`: uWSGI reports a full
+    listen queue; returns the stored event. Each sleeps less than `harakiri = 2`, so no
+    harakiri of theirs reaches a later test's Bugsink."""
+    threads = [threading.Thread(target=u.request, args=("/sleep?1",), kwargs={"timeout": 15}) for _ in range(12)]
+    for t in threads:
+        t.start()
+    row = events.wait(value_has("listen queue"), timeout=20)[0]
+    for t in threads:
+        t.join()
+    return row

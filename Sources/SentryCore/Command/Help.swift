@@ -47,6 +47,8 @@ public enum Help {
       spool_max_age=SECS   flush drops envelopes older than this (default: 604800, 7 days)
       breadcrumbs=N        how many log lines before an event become breadcrumbs (default: 30, at most 100)
       log_file=PATH        read those lines from the end of PATH (repeatable: the first that reads)
+      stats=ADDR           uWSGI's stats server (HOST:PORT, a socket path, @abstract): a full listen
+                           queue then lists what the workers were busy with (cmd: alarms)
       concurrency=N        the daemon's and flush's transfers at once (default: 8, at most 64)
 
     Monitor options (with `monitor`; the job always runs, our exit status is its):

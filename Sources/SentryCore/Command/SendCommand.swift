@@ -85,6 +85,14 @@ extension CLI {
             (event, _) = story.event(options: options, host: host, crumbs: [], eventID: event.eventID)
         case .workerDeath(_, let pid, _)? where state.map({ HarakiriMarks.marked(pid: pid, in: $0, now: now) }) ?? false:
             return !dryRun
+        case .listenQueueFull? where options.statsServer != nil:
+            // What the loader would have seen in the master, asked of uWSGI's stats server.
+            var cores: [LoaderFrame.Core]?
+            switch StatsServer.busyCores(at: options.statsServer ?? "", timeout: min(options.timeout, 2)) {
+            case .success(let busy): cores = busy
+            case .failure(let why): event.extra.append(Field("uwsgi_stats", "no list of busy workers: \(why)"))
+            }
+            Troubles.explain(&event, line: line, cores: cores, now: now)
         default:
             Troubles.explain(&event, line: line, cores: nil, now: now,
                              harakiri: { pid in state.map { HarakiriMarks.marked(pid: pid, in: $0, now: now) } ?? false })

@@ -39,6 +39,9 @@ public struct Options {
     /// Log files whose last lines become breadcrumbs (a `cmd:` alarm, by hand): the
     /// first that can be read. A `%(logto)` uWSGI left unresolved (no such option) is skipped.
     public var logFiles: [String] = []
+    /// uWSGI's stats server (`stats=%(stats)` in the cmd: snippet), read on a full
+    /// listen queue for what the workers were busy with. Unresolved `%(stats)`: none.
+    public var statsServer: String?
     /// The daemon's and flush's transfers at once.
     public var concurrency = 8
     /// `monitor`: the monitor's schedule and settings, sent with the first check-in.
@@ -59,7 +62,7 @@ public struct Options {
         "dsn", "message", "level", "logger", "platform", "culprit", "transaction",
         "server_name", "release", "dist", "environment", "tags", "extra", "fingerprint",
         "user", "exception_type", "exception_value", "timeout", "no_verify", "ca_file", "debug",
-        "spool", "mode", "budget", "state_dir", "spool_max", "spool_max_age", "breadcrumbs", "log_file", "concurrency",
+        "spool", "mode", "budget", "state_dir", "spool_max", "spool_max_age", "breadcrumbs", "log_file", "stats", "concurrency",
         "schedule", "checkin_margin", "max_runtime", "timezone", "failure_issue_threshold", "recovery_threshold", "output_lines",
     ]
 
@@ -141,6 +144,7 @@ public struct Options {
                 if let n = Int(value), n >= 0, n <= Breadcrumbs.maxCount { o.breadcrumbs = n }
                 else { problems.append(Problem(text: "breadcrumbs=\(value) is not a count in [0, \(Breadcrumbs.maxCount)]; using \(o.breadcrumbs)")) }
             case "log_file": if !value.hasPrefix("%(") { o.logFiles.append(value) }
+            case "stats": if !value.hasPrefix("%("), !value.isEmpty { o.statsServer = value }
             case "schedule":
                 if let s = CheckIn.schedule(value) { o.schedule = s }
                 else { problems.append(Problem(text: "schedule=\(value) is neither a crontab (0 3 * * *; escape commas: 0\\,30 * * * *) nor an interval (10 minute)")) }

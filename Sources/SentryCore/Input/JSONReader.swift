@@ -1,0 +1,196 @@
+// A small JSON reader for what another program says (uWSGI's stats server): the
+// whole of RFC 8259, bounded. Nesting deeper than `maxDepth` is an error, not a
+// stack overflow; a number is a Double (a caller checks it is finite before it
+// becomes an Int); a bad escape or a lone surrogate is U+FFFD, as a lenient
+// reader makes it; invalid UTF-8 is decoded with replacement characters.
+
+public indirect enum JSONValue: Equatable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([(String, JSONValue)])
+
+    public static func == (a: JSONValue, b: JSONValue) -> Bool {
+        switch (a, b) {
+        case (.null, .null): return true
+        case let (.bool(x), .bool(y)): return x == y
+        case let (.number(x), .number(y)): return x == y
+        case let (.string(x), .string(y)): return x == y
+        case let (.array(x), .array(y)): return x == y
+        case let (.object(x), .object(y)): return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: return false
+        }
+    }
+
+    /// The first member named `key` of an object; nil for anything else.
+    public subscript(key: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        return members.first(where: { $0.0 == key })?.1
+    }
+
+    public var array: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
+    public var string: String? { if case .string(let s) = self { return s }; return nil }
+    public var number: Double? { if case .number(let n) = self, n.isFinite { return n }; return nil }
+}
+
+public struct JSONReader {
+    public struct ParseError: Error, Equatable, CustomStringConvertible {
+        public var description: String
+    }
+
+    public static let maxDepth = 64
+
+    private let bytes: [UInt8]
+    private var at = 0
+
+    /// The one value in `bytes` (whitespace around it allowed, nothing else).
+    public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
+        var r = JSONReader(bytes: bytes)
+        let v = try r.value(depth: 0)
+        r.skipSpace()
+        guard r.at == bytes.count else { throw r.fail("text after the value") }
+        return v
+    }
+
+    private init(bytes: [UInt8]) { self.bytes = bytes }
+
+    private func fail(_ what: String) -> ParseError { ParseError(description: "\(what) at byte \(at)") }
+
+    private mutating func skipSpace() {
+        while at < bytes.count, bytes[at] == 32 || bytes[at] == 9 || bytes[at] == 10 || bytes[at] == 13 { at += 1 }
+    }
+
+    private mutating func value(depth: Int) throws -> JSONValue {
+        guard depth < JSONReader.maxDepth else { throw fail("nested deeper than \(JSONReader.maxDepth)") }
+        skipSpace()
+        guard at < bytes.count else { throw fail("no value") }
+        switch bytes[at] {
+        case UInt8(ascii: "{"): return try object(depth: depth)
+        case UInt8(ascii: "["): return try array(depth: depth)
+        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "t"): try word("true"); return .bool(true)
+        case UInt8(ascii: "f"): try word("false"); return .bool(false)
+        case UInt8(ascii: "n"): try word("null"); return .null
+        default: return .number(try number())
+        }
+    }
+
+    private mutating func word(_ w: String) throws {
+        let expected = Array(w.utf8)
+        guard bytes[at...].starts(with: expected) else { throw fail("not a value") }
+        at += expected.count
+    }
+
+    private mutating func object(depth: Int) throws -> JSONValue {
+        at += 1
+        var members: [(String, JSONValue)] = []
+        skipSpace()
+        if at < bytes.count, bytes[at] == UInt8(ascii: "}") { at += 1; return .object(members) }
+        while true {
+            skipSpace()
+            guard at < bytes.count, bytes[at] == UInt8(ascii: "\"") else { throw fail("no member name") }
+            let key = try string()
+            skipSpace()
+            guard at < bytes.count, bytes[at] == UInt8(ascii: ":") else { throw fail("no ':'") }
+            at += 1
+            members.append((key, try value(depth: depth + 1)))
+            skipSpace()
+            guard at < bytes.count else { throw fail("unclosed object") }
+            if bytes[at] == UInt8(ascii: "}") { at += 1; return .object(members) }
+            guard bytes[at] == UInt8(ascii: ",") else { throw fail("no ',' or '}'") }
+            at += 1
+        }
+    }
+
+    private mutating func array(depth: Int) throws -> JSONValue {
+        at += 1
+        var items: [JSONValue] = []
+        skipSpace()
+        if at < bytes.count, bytes[at] == UInt8(ascii: "]") { at += 1; return .array(items) }
+        while true {
+            items.append(try value(depth: depth + 1))
+            skipSpace()
+            guard at < bytes.count else { throw fail("unclosed array") }
+            if bytes[at] == UInt8(ascii: "]") { at += 1; return .array(items) }
+            guard bytes[at] == UInt8(ascii: ",") else { throw fail("no ',' or ']'") }
+            at += 1
+        }
+    }
+
+    private mutating func number() throws -> Double {
+        let start = at
+        while at < bytes.count, JSONReader.isNumberByte(bytes[at]) { at += 1 }
+        guard at > start, let d = Double(String(decoding: bytes[start..<at], as: UTF8.self)) else { throw fail("not a value") }
+        return d
+    }
+
+    private static func isNumberByte(_ b: UInt8) -> Bool {
+        (b >= 48 && b <= 57) || b == 45 || b == 43 || b == 46 || b == 101 || b == 69
+    }
+
+    private mutating func string() throws -> String {
+        at += 1
+        var out: [UInt8] = []
+        var scalars = String.UnicodeScalarView()
+        func flush() {
+            if !out.isEmpty { scalars.append(contentsOf: String(decoding: out, as: UTF8.self).unicodeScalars); out.removeAll() }
+        }
+        while at < bytes.count {
+            let b = bytes[at]
+            at += 1
+            if b == UInt8(ascii: "\"") { flush(); return String(scalars) }
+            guard b == UInt8(ascii: "\\") else { out.append(b); continue }
+            guard at < bytes.count else { break }
+            let e = bytes[at]
+            at += 1
+            switch e {
+            case UInt8(ascii: "n"): out.append(10)
+            case UInt8(ascii: "t"): out.append(9)
+            case UInt8(ascii: "r"): out.append(13)
+            case UInt8(ascii: "b"): out.append(8)
+            case UInt8(ascii: "f"): out.append(12)
+            case UInt8(ascii: "u"):
+                flush()
+                scalars.append(unicodeEscape())
+            default: out.append(e)  // \" \\ \/, and leniently any other
+            }
+        }
+        throw fail("unclosed string")
+    }
+
+    /// After `\u`: one scalar, a surrogate pair joined; U+FFFD for anything broken.
+    private mutating func unicodeEscape() -> Unicode.Scalar {
+        guard let hi = hex4() else { return "\u{FFFD}" }
+        if hi >= 0xD800 && hi < 0xDC00 {
+            let save = at
+            if at + 1 < bytes.count, bytes[at] == UInt8(ascii: "\\"), bytes[at + 1] == UInt8(ascii: "u") {
+                at += 2
+                if let lo = hex4(), lo >= 0xDC00 && lo < 0xE000 {
+                    return Unicode.Scalar(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)) ?? "\u{FFFD}"
+                }
+                at = save
+            }
+            return "\u{FFFD}"
+        }
+        return Unicode.Scalar(hi) ?? "\u{FFFD}"
+    }
+
+    private mutating func hex4() -> UInt32? {
+        guard at + 4 <= bytes.count else { return nil }
+        var v: UInt32 = 0
+        for b in bytes[at..<at + 4] {
+            let d: UInt32
+            switch b {
+            case 48...57: d = UInt32(b - 48)
+            case 65...70: d = UInt32(b - 55)
+            case 97...102: d = UInt32(b - 87)
+            default: return nil
+            }
+            v = v << 4 | d
+        }
+        at += 4
+        return v
+    }
+}
