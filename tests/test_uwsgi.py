@@ -11,7 +11,7 @@ import pytest
 from bugsink import Events, type_is, value_has
 from faultserver import FaultServer
 from support import ROOT, wait_for
-from uwsgi_harness import UWSGI, plugin_dir, share, uwsgi_env
+from uwsgi_harness import UWSGI, fill_listen_queue, plugin_dir, share, uwsgi_env
 
 PY_FRAMES = "plugins = sentry_pyframes"  # real frames on Debian's uWSGI 2.0.21
 
@@ -24,19 +24,6 @@ def one_line(installed, *more):
 
 def spool_env(installed, dsn, tmp_path, **extra):
     return uwsgi_env(installed, dsn, UWSGI_SENTRY_SPOOL=str(tmp_path / "spool"), **extra)
-
-
-def fill_listen_queue(u, events):
-    """Twelve slow requests against one worker and `listen = 2`: uWSGI reports a full
-    listen queue; returns the stored event. Each sleeps less than `harakiri = 2`, so no
-    harakiri of theirs reaches a later test's Bugsink."""
-    threads = [threading.Thread(target=u.request, args=("/sleep?1",), kwargs={"timeout": 15}) for _ in range(12)]
-    for t in threads:
-        t.start()
-    row = events.wait(value_has("listen queue"), timeout=20)[0]
-    for t in threads:
-        t.join()
-    return row
 
 
 PYPI_UWSGI = os.path.join(ROOT, ".venv", "uwsgi-2.0.31", "bin", "uwsgi")
@@ -311,7 +298,8 @@ def test_a_full_channel_drops_and_counts_and_never_blocks(tmp_path, installed):
             finally:
                 os.kill(daemon, signal.SIGCONT)
             u.request("/help/after")
-            assert wait_for(lambda: any(b"flood /help/after" in b for b in sentry.requests), timeout=30)
+            # The daemon (nice +10) works through a full channel first: generous on a busy host.
+            assert wait_for(lambda: any(b"flood /help/after" in b for b in sentry.requests), timeout=90)
             time.sleep(1)
     finally:
         sentry.close()

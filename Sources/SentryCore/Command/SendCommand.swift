@@ -83,7 +83,8 @@ extension CLI {
             if let state, let m = HarakiriMarks.newest(in: state, now: now) { story.wid = m.wid; story.pid = m.pid; story.attempt = m.attempt }
             _ = story.absorb(line)
             (event, _) = story.event(options: options, host: host, crumbs: [], eventID: event.eventID)
-        case .workerDeath(_, let pid, _)? where state.map({ HarakiriMarks.marked(pid: pid, in: $0, now: now) }) ?? false:
+        // A SIGKILL is how harakiri ends a worker: give its first line's sender time to mark it.
+        case .workerDeath(_, let pid, let signal)? where state.map({ HarakiriMarks.marked(pid: pid, in: $0, wait: signal == 9 ? 2 : 0, now: now) }) ?? false:
             return !dryRun
         case .listenQueueFull? where options.statsServer != nil:
             // What the loader would have seen in the master, asked of uWSGI's stats server.

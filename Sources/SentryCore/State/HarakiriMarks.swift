@@ -14,10 +14,16 @@ public enum HarakiriMarks {
         state.atomicWrite(prefix + String(pid), Array("\(wid) \(pid) \(attempt) \(now)\n".utf8), durable: false)
     }
 
-    /// The mark of `pid`, if uWSGI killed it by harakiri lately.
-    public static func marked(pid: Int, in state: StateDirectory, now: Double = StateDirectory.now()) -> Bool {
-        guard let m = read(prefix + String(pid), in: state) else { return false }
-        return now - m.at < lifetime
+    /// The mark of `pid`, if uWSGI killed it by harakiri lately, waiting up to `wait`
+    /// seconds for it: the senders of one harakiri's lines start in order but run
+    /// at once, and on a busy host the death's may look before the first has written.
+    public static func marked(pid: Int, in state: StateDirectory, wait: Double = 0, now: Double = StateDirectory.now()) -> Bool {
+        let deadline = System.monotonic() + wait
+        while true {
+            if let m = read(prefix + String(pid), in: state), now - m.at < lifetime { return true }
+            if System.monotonic() >= deadline { return false }
+            usleep(20_000)
+        }
     }
 
     /// The newest mark, waiting up to `wait` seconds for it: the sender of the mark's
