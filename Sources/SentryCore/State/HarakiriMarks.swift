@@ -28,12 +28,12 @@ public enum HarakiriMarks {
 
     /// The newest mark, waiting up to `wait` seconds for it: the sender of the mark's
     /// line was started a moment before ours and may not have written it yet.
-    public static func newest(in state: StateDirectory, wait: Double = 0.5, now: Double = StateDirectory.now())
+    public static func newest(in state: StateDirectory, wait: Double = 2, now: Double = StateDirectory.now())
         -> (wid: Int, pid: Int, attempt: Int, at: Double)? {
         let deadline = System.monotonic() + wait
         while true {
             let marks = state.names().filter { $0.hasPrefix(prefix) }.compactMap { read($0, in: state) }
-            if let m = marks.filter({ now - $0.at < lifetime && $0.at <= now + 1 }).max(by: { $0.at < $1.at }) { return m }
+            if let m = marks.filter({ now - $0.at < lifetime && $0.at <= now + 1 + wait }).max(by: { $0.at < $1.at }) { return m }
             if System.monotonic() >= deadline { return nil }
             usleep(20_000)
         }

@@ -17,6 +17,18 @@ final class HarakiriMarksTests: XCTestCase {
         XCTAssertFalse(HarakiriMarks.marked(pid: 43, in: state, wait: 0.1), "another worker's death")
     }
 
+    func testARequestLineWaitsForTheNewestMarkToo() {
+        let state = tempState()
+        let writer = Thread {
+            usleep(1_200_000)  // later than a second: the mark's time is past the reader's `now + 1`
+            HarakiriMarks.mark(wid: 3, pid: 77, attempt: 2, in: state)
+        }
+        writer.start()
+        let m = HarakiriMarks.newest(in: state)
+        XCTAssertEqual(m?.wid, 3)
+        XCTAssertEqual(m?.attempt, 2)
+    }
+
     func testAStaleMarkExplainsNothing() {
         let state = tempState()
         HarakiriMarks.mark(wid: 1, pid: 42, attempt: 1, in: state, now: 1000)
