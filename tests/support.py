@@ -79,6 +79,18 @@ def run(*args, stdin=b"", env=None, timeout=30, bin=BIN):
                           env=env if env is not None else clean_env(), **kw)
 
 
+def envelope_items(bodies, item_type):
+    """The payloads of every `item_type` item ("event", "check_in", ...) in these
+    envelope bodies, parsed, in order."""
+    import json
+    header = b'{"type":"%s"' % item_type.encode()
+    out = []
+    for body in bodies:
+        lines = body.split(b"\n")
+        out += [json.loads(lines[i + 1]) for i, line in enumerate(lines[:-1]) if line.startswith(header)]
+    return out
+
+
 def wait_for(predicate, timeout=15.0, interval=0.1):
     """Polls `predicate` until it returns something true or `timeout` passes; returns
     its last value (so a failed wait can be asserted with what was seen)."""

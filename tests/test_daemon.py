@@ -13,7 +13,7 @@ import pytest
 from faultserver import FaultServer
 from packets import frame, packet
 from relay import normalize, scrubbed_differences
-from support import BIN, clean_env, spool_envelopes, wait_for
+from support import BIN, clean_env, envelope_items, spool_envelopes, wait_for
 
 NOW_US = int(time.time() * 1e6)
 
@@ -44,13 +44,7 @@ class ChannelDaemon:
 
 def events(server):
     """The event payloads the server received, parsed."""
-    out = []
-    for body in server.requests:
-        lines = body.split(b"\n")
-        for i, line in enumerate(lines):
-            if line.startswith(b'{"type":"event"'):
-                out.append(json.loads(lines[i + 1]))
-    return out
+    return envelope_items(server.requests, "event")
 
 
 def reports(server, reason):

@@ -1,7 +1,6 @@
 """`uwsgi-sentry monitor`: the job always runs and its status is ours; check-ins are
 what Sentry's ingestion accepts (tests/checkins.py, from Relay's rules), delivered
 in order, spooled when Sentry gives no answer; and uWSGI's crons use it."""
-import json
 import os
 import signal
 import subprocess
@@ -12,20 +11,14 @@ import pytest
 
 from checkins import problems
 from faultserver import FaultServer
-from support import BIN, clean_env, run, spool_envelopes, wait_for
+from support import BIN, clean_env, envelope_items, run, spool_envelopes, wait_for
 from uwsgi_harness import UWSGI, share, uwsgi_env
 
 TIMEOUT = 1.5
 
 
 def check_ins(server):
-    out = []
-    for body in server.requests:
-        lines = body.split(b"\n")
-        for i, line in enumerate(lines):
-            if line.startswith(b'{"type":"check_in"'):
-                out.append(json.loads(lines[i + 1]))
-    return out
+    return envelope_items(server.requests, "check_in")
 
 
 def monitor(dsn, options, *command, env=None, **kw):
@@ -67,7 +60,7 @@ def test_the_status_is_the_jobs_and_a_failure_checks_in_error(exit, signal_, sta
     assert b"line one" in r.stdout and b"line two" in r.stderr, "the job's output still reaches us (uWSGI's log)"
     last = check_ins(s)[-1]
     assert last["status"] == "error" and problems(last) == []
-    events = [json.loads(b.split(b"\n")[2]) for b in s.requests if b.split(b"\n")[1].startswith(b'{"type":"event"')]
+    events = envelope_items(s.requests, "event")
     assert len(events) == 1, "the failure with the job's last lines"
     e = events[0]
     assert e["tags"]["monitor.slug"] == "nightly-report" and e["contexts"]["trace"]["trace_id"] == last["contexts"]["trace"]["trace_id"]
