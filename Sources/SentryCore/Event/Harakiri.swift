@@ -21,7 +21,7 @@ public struct HarakiriStory {
 
     public init(frame f: LoaderFrame, now: Double) {
         wid = f.wid; pid = f.pid; attempt = f.harakiriTry ?? 1; limit = f.harakiriLimit; cores = f.cores
-        at = f.nowMicros.map { Double($0) / 1e6 } ?? now
+        at = f.madeAt ?? now
     }
 
     public init(wid: Int?, pid: Int?, attempt: Int, at: Double) {

@@ -29,6 +29,8 @@ public struct LoaderFrame: Equatable {
     public var dropped = 0
     /// When the loader made the frame, in microseconds since the epoch.
     public var nowMicros: Int64?
+    /// The same in seconds: the moment the master looked, for "running for".
+    public var madeAt: Double? { nowMicros.map { Double($0) / 1e6 } }
     public var wid: Int?
     public var pid: Int?
     public var harakiriTry: Int?

@@ -133,8 +133,7 @@ public final class Intake {
                 if let code = death.frame.exitCode { e.contexts.append(NamedContext(name: "uwsgi", fields: [Field("exit_code", String(code))])) }
             }
             // "Running for" as of the moment the master looked, not when this daemon got round to it.
-            let lookedAt = seen.nowMicros.map { Double($0) / 1e6 } ?? now
-            Troubles.explain(&e, line: line, cores: seen.cores, now: lookedAt, harakiri: { self.harakiriPIDs[$0] != nil })
+            Troubles.explain(&e, line: line, cores: seen.cores, now: seen.madeAt ?? now, harakiri: { self.harakiriPIDs[$0] != nil })
             submit(e, o, now: now, crumbs: { self.ring.breadcrumbs(count: o.breadcrumbs, trigger: line) })
         case .hook, .route:
             let o = options(f.options)
