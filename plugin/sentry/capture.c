@@ -50,7 +50,7 @@ void sentry_harakiri(int wid) {
 		ub = NULL;
 	}
 	if (ub) sentry_add_cores(ub, wid);
-	sentry_send(ub, 1);
+	sentry_send(ub, SENTRY_ERROR); /* a Harakiri exception */
 }
 
 /* From the master's loop, before it reaps anyone: a worker that has died is still
@@ -75,5 +75,5 @@ void sentry_watch_deaths(void) {
 		ub = NULL;
 	}
 	if (ub) sentry_add_cores(ub, wid);
-	sentry_send(ub, 0); /* context for the DAMN line's event, not an event */
+	sentry_send(ub, SENTRY_CONTEXT); /* context for the DAMN line's event, not an event */
 }

@@ -1,30 +1,35 @@
-/* Frames, and the one daemon that reads them.
+/* Frames, the two lanes they travel on, and the count of what did not fit.
 
    A frame is "USF1" then items: u8 key length, key, u32le value length, value.
-   It goes in one sendmsg() on a SOCK_SEQPACKET pair: atomic, never blocking, safe
-   from every thread of the master and from the workers (which inherit the write
-   end). A full channel drops the frame and counts it; the count rides on the next
-   frame that gets through, and reaches Sentry in a client report.
-
-   The master starts the daemon (from its loop, after privileges are dropped) with
-   the read end as fd 3, and starts it again when it dies. The master keeps the
-   read end open, so frames queued meanwhile wait in the kernel, not in the air. */
+   It goes in one send() on a SOCK_SEQPACKET pair: atomic, never blocking, safe from
+   every thread of the master and from the workers (which inherit the write ends).
+   Events and log lines have a lane each. A full lane drops the frame and counts it
+   in shared memory; the master tells the count on its next cycle (at most a second
+   later), so a drop reaches Sentry even when no frame follows it. */
 
 #include "sentry.h"
-#include <sys/prctl.h>
-#include <sys/syscall.h>
+
+/* Room for bursts: 4 MiB if we may (root at load time, or net.core.wmem_max allows
+   it), else what the kernel grants. Returns what it granted. */
+static int sentry_lane_open(int pair[2]) {
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair)) {
+		uwsgi_error("[sentry] socketpair()");
+		pair[0] = pair[1] = -1;
+		return 0;
+	}
+	int size = 4 << 20, granted = 0;
+	socklen_t len = sizeof(granted);
+	if (setsockopt(pair[1], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)))
+		setsockopt(pair[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	getsockopt(pair[1], SOL_SOCKET, SO_SNDBUF, &granted, &len);
+	return granted / 2; /* the kernel doubles what it grants, for its own bookkeeping */
+}
 
 void sentry_channel_open(void) {
-	sentry.dropped = uwsgi_calloc_shared(sizeof(uint64_t));
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sentry.channel)) {
-		uwsgi_error("[sentry] socketpair()");
-		sentry.channel[0] = sentry.channel[1] = -1;
-		return;
-	}
-	/* Room for bursts: 4 MiB if we may (root at load time), else what the system allows. */
-	int size = 4 << 20;
-	if (setsockopt(sentry.channel[1], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)))
-		setsockopt(sentry.channel[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	sentry.shared = uwsgi_calloc_shared(sizeof(struct sentry_shared));
+	sentry.shared->epoch = (int64_t) uwsgi_micros();
+	sentry.lane_bytes = sentry_lane_open(sentry.events);
+	sentry_lane_open(sentry.lines);
 }
 
 struct uwsgi_buffer *sentry_frame(const char *kind) {
@@ -50,94 +55,61 @@ int sentry_field_num(struct uwsgi_buffer *ub, const char *key, int64_t n) {
 	return sentry_field(ub, key, num, (size_t) len);
 }
 
-/* Sends and destroys `ub`. Never blocks, never logs (a line per event would feed
-   the log alarms that produce events). A lost event is counted for a client report;
-   a lost breadcrumb (`counted` 0) is not an event and is not. */
-void sentry_send(struct uwsgi_buffer *ub, int counted) {
-	if (!ub) { __atomic_add_fetch(sentry.dropped, counted, __ATOMIC_RELAXED); return; }
-	__atomic_store_n(&sentry.needed, 1, __ATOMIC_RELAXED);
-	uint64_t dropped = __atomic_exchange_n(sentry.dropped, 0, __ATOMIC_RELAXED);
-	if (dropped && sentry_field_num(ub, "dropped", (int64_t) dropped)) dropped++;
-	ssize_t n = sentry.channel[1] < 0 ? -1 : send(sentry.channel[1], ub->buf, ub->pos, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (n != (ssize_t) ub->pos) __atomic_add_fetch(sentry.dropped, dropped + counted, __ATOMIC_RELAXED);
-	uwsgi_buffer_destroy(ub);
-}
-
-/* The sender's path, resolved once (the master may chdir or chroot later). */
-char *sentry_resolve_sender(void) {
-	char *name = sentry.sender ? sentry.sender : "uwsgi-sentry";
-	if (strchr(name, '/')) return access(name, X_OK) ? NULL : uwsgi_str(name);
-	char *dirs = uwsgi_str(getenv("PATH") ? getenv("PATH") : "/usr/local/bin:/usr/bin:/bin");
-	char *ctx = NULL, *dir, *found = NULL;
-	for (dir = strtok_r(dirs, ":", &ctx); dir && !found; dir = strtok_r(NULL, ":", &ctx)) {
-		char *candidate = uwsgi_concat3(dir, "/", name);
-		if (!access(candidate, X_OK)) found = candidate;
-		else free(candidate);
+/* Sends and destroys `ub` (NULL: a frame that could not be made). Never blocks, never
+   logs (a line per event would feed the log alarms that produce events). An event's
+   frame gets an id of the instance's own: a daemon killed after reading it, before
+   spooling it, leaves it to the next, which makes the same event of it (same id). */
+void sentry_send(struct uwsgi_buffer *ub, enum sentry_lane lane) {
+	struct sentry_shared *s = sentry.shared;
+	int fd = lane == SENTRY_LINE ? sentry.lines[1] : sentry.events[1];
+	if (ub && lane != SENTRY_LINE) {
+		char id[48];
+		int n = snprintf(id, sizeof(id), "%lld.%llu", (long long) s->epoch,
+		                 (unsigned long long) __atomic_add_fetch(&s->seq, 1, __ATOMIC_RELAXED));
+		if (sentry_field(ub, "id", id, (size_t) n)) { uwsgi_buffer_destroy(ub); ub = NULL; }
 	}
-	free(dirs);
-	return found;
-}
-
-static int sentry_daemon_alive(void) {
-	if (sentry.daemon <= 0) return 0;
-	if (sentry.pidfd >= 0) {
-		struct pollfd p = {.fd = sentry.pidfd, .events = POLLIN};
-		return poll(&p, 1, 0) == 0; /* readable: it has exited */
+	size_t len = ub ? ub->pos : 0;
+	__atomic_store_n(&s->needed, 1, __ATOMIC_RELAXED);
+	if (ub && fd >= 0 && send(fd, ub->buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t) len) {
+		uwsgi_buffer_destroy(ub);
+		return;
 	}
-	return !(kill(sentry.daemon, 0) && errno == ESRCH);
+	if (lane == SENTRY_ERROR) __atomic_add_fetch(&s->dropped_errors, 1, __ATOMIC_RELAXED);
+	if (lane == SENTRY_EVENT) __atomic_add_fetch(&s->dropped, 1, __ATOMIC_RELAXED);
+	if (lane == SENTRY_LINE) {
+		__atomic_add_fetch(&s->lines_dropped, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&s->lines_dropped_bytes, len, __ATOMIC_RELAXED);
+	}
+	if (ub) uwsgi_buffer_destroy(ub);
 }
 
-static void sentry_daemon_exec(void) {
-	int i;
-	for (i = 1; i < NSIG; i++) signal(i, SIG_DFL);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	setsid(); /* a terminal's Ctrl-C is uWSGI's to handle; we stop when it is gone */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() == 1) _exit(0);
-	if (sentry.channel[0] == 3) fcntl(3, F_SETFD, 0); /* dup2(3, 3) would keep CLOEXEC */
-	else if (dup2(sentry.channel[0], 3) < 0) _exit(126);
-	if (close_range(4, ~0U, 0))
-		for (i = 4; i < (int) uwsgi.max_fd && i < 65536; i++) close(i);
-	int null = open("/dev/null", O_RDONLY);
-	if (null >= 0 && null != 0) { dup2(null, 0); close(null); }
-	if (sentry.dsn) setenv("SENTRY_DSN", sentry.dsn, 1);
-	if (sentry.spool) setenv("UWSGI_SENTRY_SPOOL", sentry.spool, 1);
-	char *options = uwsgi_concat3(sentry.options ? sentry.options : "", sentry.budget ? ",budget=" : "",
-	                              sentry.budget ? sentry.budget : "");
-	setenv("UWSGI_SENTRY_OPTIONS", options, 1);
-	setenv("UWSGI_SENTRY_UWSGI_VERSION", UWSGI_VERSION, 1);
-	char *argv[] = {sentry.path, "--channel=3", "daemon", NULL};
-	execv(sentry.path, argv);
-	_exit(127);
-}
-
-/* From the master's loop: start the daemon when there is work for it, and start it
-   again when it has died (at most once a second, backing off to a minute when it
-   keeps dying young). One log line per death, none per event. */
-void sentry_daemon_check(void) {
-	if (!sentry.path || sentry.channel[0] < 0 || !__atomic_load_n(&sentry.needed, __ATOMIC_RELAXED)) return;
-	if (sentry_daemon_alive()) return;
+/* From the master's loop: what the lanes refused since the last time, as one frame,
+   at most once a second (uWSGI turns its loop for every log record: in a log storm,
+   a tally per turn would fill the events lane with tallies). When the frame does
+   not fit either, the counts wait for the next second. */
+void sentry_tell_drops(void) {
+	static time_t last;
+	struct sentry_shared *s = sentry.shared;
 	time_t now = uwsgi_now();
-	if (sentry.daemon > 0) {
-		uwsgi_log("[sentry] uwsgi-sentry daemon (pid %d) exited; starting it again\n", (int) sentry.daemon);
-		sentry.failures = now - sentry.started < 10 ? sentry.failures + 1 : 0;
-		sentry.next_start = now + (sentry.failures > 6 ? 60 : (1 << sentry.failures) - 1);
-		if (sentry.pidfd >= 0) close(sentry.pidfd);
-		sentry.daemon = 0;
-		sentry.pidfd = -1;
+	if (now == last) return;
+	last = now;
+	if (!s || !(__atomic_load_n(&s->dropped, __ATOMIC_RELAXED) | __atomic_load_n(&s->dropped_errors, __ATOMIC_RELAXED) |
+	            __atomic_load_n(&s->lines_dropped, __ATOMIC_RELAXED))) return;
+	uint64_t events = __atomic_exchange_n(&s->dropped, 0, __ATOMIC_RELAXED);
+	uint64_t errors = __atomic_exchange_n(&s->dropped_errors, 0, __ATOMIC_RELAXED);
+	uint64_t lines = __atomic_exchange_n(&s->lines_dropped, 0, __ATOMIC_RELAXED);
+	uint64_t bytes = __atomic_exchange_n(&s->lines_dropped_bytes, 0, __ATOMIC_RELAXED);
+	struct uwsgi_buffer *ub = sentry_frame("tally");
+	if (ub && !sentry_field_num(ub, "dropped", (int64_t) events) && !sentry_field_num(ub, "dropped_errors", (int64_t) errors) &&
+	    !sentry_field_num(ub, "lines_dropped", (int64_t) lines) &&
+	    !sentry_field_num(ub, "lines_dropped_bytes", (int64_t) bytes) &&
+	    send(sentry.events[1], ub->buf, ub->pos, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t) ub->pos) {
+		uwsgi_buffer_destroy(ub);
+		return;
 	}
-	if (now < sentry.next_start) return;
-	pid_t pid = fork();
-	if (pid < 0) { uwsgi_error("[sentry] fork()"); return; }
-	if (pid == 0) sentry_daemon_exec();
-	sentry.daemon = pid;
-	sentry.started = now;
-#ifdef SYS_pidfd_open
-	sentry.pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
-	if (sentry.pidfd >= 0) fcntl(sentry.pidfd, F_SETFD, FD_CLOEXEC);
-#else
-	sentry.pidfd = -1;
-#endif
+	if (ub) uwsgi_buffer_destroy(ub);
+	__atomic_add_fetch(&s->dropped, events, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->dropped_errors, errors, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->lines_dropped, lines, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->lines_dropped_bytes, bytes, __ATOMIC_RELAXED);
 }

@@ -8,6 +8,9 @@
    engine is left out, so nothing is reported twice. Then ONE log line says what is on. */
 
 #include "sentry.h"
+#include <dlfcn.h>
+
+extern struct uwsgi_plugin sentry_plugin;
 
 /* Is one of the alarms named in `names` defined with the sentry engine? */
 static int sentry_engine_attached(struct uwsgi_string_list *names) {
@@ -31,10 +34,39 @@ static int sentry_handler_configured(void) {
 /* -1 (not set) takes the default. */
 static int on(int *flag, int dflt) { if (*flag < 0) *flag = dflt; return *flag; }
 
+/* FIRST among log alarms: our own lines never feed an alarm (a matching negative rule
+   stops uWSGI's scan). Added whenever there are log alarms at all; `alarm` names one
+   that exists, as uWSGI requires even of a negative rule. */
+static void sentry_guard_log_alarms(char *alarm) {
+	if (!uwsgi.alarm_logs_list || !alarm) return;
+	struct uwsgi_string_list *usl = uwsgi_calloc(sizeof(struct uwsgi_string_list));
+	usl->value = uwsgi_concat2(alarm, " uwsgi-sentry: |^\\[sentry\\] ");
+	usl->len = strlen(usl->value);
+	usl->custom = 1;
+	usl->next = uwsgi.alarm_logs_list;
+	uwsgi.alarm_logs_list = usl;
+}
+
+/* Real Python frames (and values uWSGI's own hooks lose) from sentry_pyframes, the
+   plugin beside this one, whenever Python runs the app. */
+static void sentry_load_pyframes(void) {
+	int i;
+	Dl_info self;
+	if (!uwsgi.p[0] || !uwsgi.p[0]->name || strcmp(uwsgi.p[0]->name, "python")) return;
+	for (i = 0; i < uwsgi.gp_cnt; i++) if (!strcmp(uwsgi.gp[i]->name, "sentry_pyframes")) return;
+	if (!dladdr(&sentry_plugin, &self) || !self.dli_fname || !strrchr(self.dli_fname, '/')) return;
+	char *dir = uwsgi_concat2n((char *) self.dli_fname, strrchr(self.dli_fname, '/') - self.dli_fname, "", 0);
+	char *path = uwsgi_concat2(dir, "/sentry_pyframes_plugin.so");
+	if (!access(path, R_OK)) uwsgi_load_plugin(-1, path, NULL);
+	free(dir);
+	free(path);
+}
+
 void uwsgi_sentry_configure(void) {
 	char *env = getenv("SENTRY_DSN");
 	sentry.defaults = (sentry.dsn && *sentry.dsn) || (env && *env);
-	sentry.path = sentry_resolve_sender();
+	sentry_resolve_sender();
+	sentry_load_pyframes();
 	uwsgi.master_process = 1; /* the master starts and keeps the daemon */
 	/* Which instance this is (its first socket): the daemon's spool, and that of every
 	   child uWSGI starts (a cron's `uwsgi-sentry monitor`, a safeexec hook), is its. */
@@ -43,33 +75,28 @@ void uwsgi_sentry_configure(void) {
 	on(&sentry.breadcrumbs, sentry.defaults ? 30 : 0);
 	if (!sentry.defaults) {
 		on(&sentry.exceptions, 0); on(&sentry.segfault, 0); on(&sentry.listen_queue, 0); on(&sentry.deaths, 0);
-		uwsgi_log("[sentry] no SENTRY_DSN and no sentry-dsn: only the events this config names%s\n",
-		          sentry.path ? "" : " (and uwsgi-sentry is not on PATH: set sentry-sender)");
+		char *first = uwsgi.alarm_list ? uwsgi_str(uwsgi.alarm_list->value) : NULL;
+		if (first && strchr(first, ' ')) *strchr(first, ' ') = 0;
+		sentry_guard_log_alarms(first);
+		uwsgi_log("[sentry] no SENTRY_DSN and no sentry-dsn: only the events this config names%s%s%s\n",
+		          sentry.path ? "" : " (and ", sentry.path ? "" : sentry.path_problem, sentry.path ? "" : ")");
 		return;
 	}
 	if (!sentry.path) {
-		uwsgi_log("[sentry] %s not found: set sentry-sender; nothing will be reported\n", sentry.sender ? sentry.sender : "uwsgi-sentry (on PATH)");
+		uwsgi_log("[sentry] %s; nothing will be reported\n", sentry.path_problem);
 		return;
 	}
 	uwsgi.log_master = 1; /* log alarms need the master's log loop */
 	uwsgi_string_new_list(&uwsgi.alarm_list, "sentry-default sentry:");
-	struct uwsgi_string_list *usl;
 	if (on(&sentry.exceptions, 1) && sentry_handler_configured()) sentry.exceptions = 0;
 	if (sentry.exceptions) uwsgi_string_new_list(&uwsgi.exception_handlers_instance, "sentry:");
 	if (on(&sentry.segfault, 1) && !sentry_engine_attached(uwsgi.alarm_segfault))
 		uwsgi_string_new_list(&uwsgi.alarm_segfault, "sentry-default");
 	if (on(&sentry.listen_queue, 1) && !sentry_engine_attached(uwsgi.alarm_backlog))
 		uwsgi_string_new_list(&uwsgi.alarm_backlog, "sentry-default");
-	/* FIRST among log alarms: our own lines never feed an alarm (a matching negative
-	   rule stops uWSGI's scan). */
-	usl = uwsgi_calloc(sizeof(struct uwsgi_string_list));
-	usl->value = "sentry-default uwsgi-sentry: |^\\[sentry\\] ";
-	usl->len = strlen(usl->value);
-	usl->custom = 1;
-	usl->next = uwsgi.alarm_logs_list;
-	uwsgi.alarm_logs_list = usl;
 	if (on(&sentry.deaths, 1))
 		uwsgi_string_new_list(&uwsgi.alarm_logs_list, "sentry-default DAMN ! worker [0-9]+ \\(pid: [0-9]+\\) (died|MISTERIOUSLY)");
+	struct uwsgi_string_list *usl;
 	uwsgi_foreach(usl, sentry.log_regex) {
 		uwsgi_string_new_list(&uwsgi.alarm_logs_list, uwsgi_concat2("sentry-default ", usl->value));
 	}
@@ -77,9 +104,10 @@ void uwsgi_sentry_configure(void) {
 		uwsgi_string_new_list(&uwsgi.alarm_list, "sentry-log sentry-log:");
 		uwsgi_string_new_list(&uwsgi.alarm_logs_list, "sentry-log .");
 	}
-	__atomic_store_n(&sentry.needed, 1, __ATOMIC_RELAXED);
-	uwsgi_log("[sentry] reporting %s%s%s%s%s; %d log lines as breadcrumbs; sender %s (one daemon)\n",
+	sentry_guard_log_alarms("sentry-default");
+	__atomic_store_n(&sentry.shared->needed, 1, __ATOMIC_RELAXED);
+	uwsgi_log("[sentry] reporting %s%s%s%s%s; %d log lines as breadcrumbs; sender %s (one daemon, %d KiB for events)\n",
 	          sentry.exceptions ? "exceptions, " : "", sentry.segfault ? "segfaults, " : "",
 	          sentry.listen_queue ? "full listen queues, " : "", sentry.deaths ? "worker deaths, " : "",
-	          sentry.harakiri ? "harakiri" : "no harakiri", sentry.breadcrumbs, sentry.path);
+	          sentry.harakiri ? "harakiri" : "no harakiri", sentry.breadcrumbs, sentry.path, sentry.lane_bytes >> 10);
 }

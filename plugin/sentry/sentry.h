@@ -6,12 +6,31 @@
    daemon restarts (the master keeps the socket, so the kernel keeps what is queued).
    Everything else (options, grouping, budgets, scrubbing, sending) is Swift's.
 
-   Files: sentry_plugin.c (options, handlers, registration), channel.c (frames and
-   the daemon), capture.c (what workers are doing), defaults.c (one line of config). */
+   Files: sentry_plugin.c (options, handlers, registration), channel.c (frames, the
+   two lanes, drop counts), daemon.c (the daemon's start and supervision), capture.c
+   (what workers are doing), defaults.c (one line of config). */
 
 #include <uwsgi.h>
 
 extern struct uwsgi_server uwsgi;
+
+/* Where a frame travels, and how its loss is counted. Events have a lane of their
+   own, so a storm of log lines (breadcrumbs) can never take an event's place; a
+   dropped event is counted for a client report (an exception's as an error, the
+   rest as default events), a dropped line for the line count, context not at all. */
+enum sentry_lane { SENTRY_ERROR, SENTRY_EVENT, SENTRY_CONTEXT, SENTRY_LINE };
+
+/* What every process of the instance shares (mapped shared at load time): a frame
+   written by a worker, a mule, a hook's process or a master thread must start the
+   daemon, and its drops must reach Sentry even if no frame ever follows them. */
+struct sentry_shared {
+	int needed;              /* something was queued for the daemon */
+	int64_t epoch;           /* when the instance made its lanes (us): with seq, each event frame's id */
+	uint64_t seq;
+	uint64_t dropped, dropped_errors; /* events a full lane refused, not yet told */
+	uint64_t lines_dropped;  /* log lines likewise, and their bytes */
+	uint64_t lines_dropped_bytes;
+};
 
 struct sentry_config {
 	/* options */
@@ -19,12 +38,12 @@ struct sentry_config {
 	struct uwsgi_string_list *log_regex;
 	int exceptions, segfault, listen_queue, deaths, harakiri, breadcrumbs;
 	/* state */
-	int channel[2];   /* SOCK_SEQPACKET: [0] the daemon reads, [1] every sender writes */
-	char *path;       /* the sender, resolved once at start-up; NULL: not found */
-	int defaults;     /* a DSN is configured: the defaults are on */
-	int needed;       /* something was queued for the daemon (atomic) */
-	uint64_t *dropped; /* frames the channel could not take since the last one it took: shared
-	                      memory, so a drop counted in one worker rides on any process's next frame */
+	int events[2], lines[2];  /* SOCK_SEQPACKET pairs: [0] the daemon reads, [1] every sender writes */
+	int lane_bytes;           /* the events lane's send buffer, as the kernel granted it */
+	char *path;               /* the sender, resolved once at start-up; NULL: not usable */
+	char *path_problem;       /* why not, in a few words */
+	int defaults;             /* a DSN is configured: the defaults are on */
+	struct sentry_shared *shared;
 	pid_t daemon;
 	int pidfd;
 	time_t started, next_start;
@@ -37,9 +56,12 @@ void sentry_channel_open(void);
 struct uwsgi_buffer *sentry_frame(const char *kind);
 int sentry_field(struct uwsgi_buffer *ub, const char *key, const char *value, size_t len);
 int sentry_field_num(struct uwsgi_buffer *ub, const char *key, int64_t n);
-void sentry_send(struct uwsgi_buffer *ub, int counted);
+void sentry_send(struct uwsgi_buffer *ub, enum sentry_lane lane);
+void sentry_tell_drops(void);
+
+/* daemon.c */
+void sentry_resolve_sender(void);
 void sentry_daemon_check(void);
-char *sentry_resolve_sender(void);
 
 /* capture.c */
 void sentry_add_cores(struct uwsgi_buffer *ub, int only_wid);

@@ -12,7 +12,7 @@
 
 struct sentry_config sentry = {
 	.exceptions = -1, .segfault = -1, .listen_queue = -1, .deaths = -1, .harakiri = -1, .breadcrumbs = -1,
-	.channel = {-1, -1}, .pidfd = -1,
+	.events = {-1, -1}, .lines = {-1, -1}, .pidfd = -1,
 };
 
 /* true/false, yes/no, on/off, 1/0; anything else stops uWSGI at start-up, as its own
@@ -29,15 +29,15 @@ static void sentry_opt_bool(char *opt, char *value, void *flag) {
 }
 
 static struct uwsgi_option sentry_options[] = {
-	{"sentry-dsn", required_argument, 0, "Sentry DSN for every default event (default: $SENTRY_DSN); with either, the defaults are on",
+	{"sentry-dsn", required_argument, 0, "Sentry DSN for every default event; with one, the defaults are on (default: $SENTRY_DSN)",
 	 uwsgi_opt_set_str, &sentry.dsn, 0},
-	{"sentry-options", required_argument, 0, "option string for every event, e.g. logger=uwsgi,tags=app:shop,environment=prod",
+	{"sentry-options", required_argument, 0, "an option string for every event, e.g. logger=uwsgi,tags=app:shop",
 	 uwsgi_opt_set_str, &sentry.options, 0},
-	{"sentry-sender", required_argument, 0, "path of the uwsgi-sentry executable (default: found on PATH)",
+	{"sentry-sender", required_argument, 0, "path of the uwsgi-sentry executable (default: uwsgi-sentry on PATH)",
 	 uwsgi_opt_set_str, &sentry.sender, 0},
-	{"sentry-spool", required_argument, 0, "where the daemon keeps what Sentry has not taken yet (default: private, per instance)",
+	{"sentry-spool", required_argument, 0, "where what Sentry has not taken yet waits (default: private, per instance)",
 	 uwsgi_opt_set_str, &sentry.spool, 0},
-	{"sentry-budget", required_argument, 0, "at most N events per fingerprint per SECONDS, e.g. 10/60 (0 = no limit)",
+	{"sentry-budget", required_argument, 0, "storm control: at most N events per fingerprint per SECONDS, 0 = none (default: 10/60)",
 	 uwsgi_opt_set_str, &sentry.budget, 0},
 	{"sentry-exceptions", required_argument, 0, "report exceptions that escape the app (default: true with a DSN)",
 	 sentry_opt_bool, &sentry.exceptions, 0},
@@ -45,11 +45,11 @@ static struct uwsgi_option sentry_options[] = {
 	 sentry_opt_bool, &sentry.segfault, 0},
 	{"sentry-listen-queue", required_argument, 0, "report a full listen queue with what every worker was doing (default: true with a DSN)",
 	 sentry_opt_bool, &sentry.listen_queue, 0},
-	{"sentry-worker-deaths", required_argument, 0, "report workers that die, with the signal (default: true with a DSN)",
+	{"sentry-worker-deaths", required_argument, 0, "report workers that die, with the signal and the request (default: true with a DSN)",
 	 sentry_opt_bool, &sentry.deaths, 0},
 	{"sentry-harakiri", required_argument, 0, "report harakiri with the request and the stuck stack (default: true with a DSN)",
 	 sentry_opt_bool, &sentry.harakiri, 0},
-	{"sentry-breadcrumbs", required_argument, 0, "how many log lines before an event ride along as breadcrumbs (default: 30 with a DSN; 0 = none)",
+	{"sentry-breadcrumbs", required_argument, 0, "log lines before an event as breadcrumbs, 0 = none (default: 30 with a DSN)",
 	 uwsgi_opt_set_int, &sentry.breadcrumbs, 0},
 	{"sentry-log-regex", required_argument, 0, "also report log lines matching this regex (repeatable)",
 	 uwsgi_opt_add_string_list, &sentry.log_regex, 0},
@@ -64,7 +64,7 @@ static void sentry_event(const char *kind, char *options, char *body, size_t len
 		ub = NULL;
 	}
 	if (ub && cores) sentry_add_cores(ub, 0);
-	sentry_send(ub, strcmp(kind, "log") != 0);
+	sentry_send(ub, !strcmp(kind, "log") ? SENTRY_LINE : !strcmp(kind, "exception") ? SENTRY_ERROR : SENTRY_EVENT);
 }
 
 static int sentry_exception(struct uwsgi_exception_handler_instance *uehi, char *buf, size_t len) {
@@ -106,18 +106,19 @@ static int sentry_route(struct uwsgi_route *ur, char *arg) {
 	return 0;
 }
 
-/* Workers only write: the read end stays with the master and the daemon. */
+/* Workers only write: the read ends stay with the master and the daemon. */
 static void sentry_post_fork(void) {
-	if (uwsgi.mywid > 0 && sentry.channel[0] >= 0) {
-		close(sentry.channel[0]);
-		sentry.channel[0] = -1;
-	}
+	if (uwsgi.mywid <= 0) return;
+	if (sentry.events[0] >= 0) close(sentry.events[0]);
+	if (sentry.lines[0] >= 0) close(sentry.lines[0]);
+	sentry.events[0] = sentry.lines[0] = -1;
 }
 
-/* Every turn of the master's loop: a worker's death, seen before it is reaped;
-   the daemon, started or started again. */
+/* Every turn of the master's loop (at least once a second): a worker's death, seen
+   before it is reaped; what the lanes refused; the daemon, started or started again. */
 static void sentry_master_cycle(void) {
 	sentry_watch_deaths();
+	sentry_tell_drops();
 	sentry_daemon_check();
 }
 

@@ -11,4 +11,4 @@ if _sanitize:
 CFLAGS = ['-Wall', '-Wextra'] + _sanitize
 LDFLAGS = _sanitize
 LIBS = []
-GCC_LIST = ['sentry_plugin', 'channel', 'capture', 'defaults']
+GCC_LIST = ['sentry_plugin', 'channel', 'daemon', 'capture', 'defaults']
