@@ -57,15 +57,6 @@ public struct Options {
     public static let maxBudgetWindow = 7 * 86_400.0
     public static let maxSpoolAge = 365 * 86_400.0
 
-    /// Every key the option string accepts, in the order `--help` lists them.
-    public static let keys = [
-        "dsn", "message", "level", "logger", "platform", "culprit", "transaction",
-        "server_name", "release", "dist", "environment", "tags", "extra", "fingerprint",
-        "user", "exception_type", "exception_value", "timeout", "no_verify", "ca_file", "debug",
-        "spool", "mode", "budget", "state_dir", "spool_max", "spool_max_age", "breadcrumbs", "log_file", "stats", "concurrency",
-        "schedule", "checkin_margin", "max_runtime", "timezone", "failure_issue_threshold", "recovery_threshold", "output_lines",
-    ]
-
     public init() {}
 
     /// A problem found while reading options: a warning normally, fatal under --check.
@@ -100,7 +91,7 @@ public struct Options {
             case "debug": o.debug = flag(item); continue
             default: break
             }
-            guard Options.keys.contains(item.key) else {
+            guard OptionTable.isKey(item.key) else {
                 let shown = item.key.isEmpty ? "(empty key)" : "'\(Event.clip(item.key, 60))'"
                 problems.append(Problem(text: "unknown option \(shown), did you mean '\(nearestKey(to: item.key))'?"))
                 continue
@@ -201,8 +192,8 @@ public struct Options {
 
     /// The known key closest to `key` by edit distance, for "did you mean".
     public static func nearestKey(to key: String) -> String {
-        var best = keys[0], bestDistance = Int.max
-        for candidate in keys {
+        var best = OptionTable.all[0].key, bestDistance = Int.max
+        for candidate in OptionTable.all.map(\.key) {
             let d = editDistance(Array(key.asciiLowercased().utf8), Array(candidate.utf8))
             if d < bestDistance { best = candidate; bestDistance = d }
         }
