@@ -27,11 +27,11 @@ struct uws_curl_api {
     void *easy_init, *easy_setopt, *easy_perform, *easy_getinfo, *easy_cleanup;
     void *easy_strerror, *slist_append, *slist_free_all, *global_init, *easy_reset;
     void *multi_init, *multi_add_handle, *multi_remove_handle, *multi_perform, *multi_poll;
-    void *multi_info_read, *multi_cleanup, *multi_setopt, *multi_wakeup;
+    void *multi_info_read, *multi_cleanup, *multi_setopt;
 };
 
 /* Returns 0 on success, -1 when libcurl is missing, incomplete or will not
- * initialise. multi_wakeup (7.68) is optional: NULL on an older libcurl. */
+ * initialise. */
 static inline int uws_curl_load(struct uws_curl_api *api) {
     if (api->lib) return 0;
     void *lib = dlopen("libcurl.so.4", RTLD_LAZY | RTLD_LOCAL);
@@ -56,7 +56,6 @@ static inline int uws_curl_load(struct uws_curl_api *api) {
     UWS_SYM(multi_cleanup, "curl_multi_cleanup")
     UWS_SYM(multi_setopt, "curl_multi_setopt")
 #undef UWS_SYM
-    api->multi_wakeup = dlsym(lib, "curl_multi_wakeup");
     if (((CURLcode (*)(long))api->global_init)(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         dlclose(lib);
         return -1;
@@ -93,9 +92,6 @@ static inline CURLcode uws_setopt_offset(const struct uws_curl_api *api, CURL *h
     return UWS_SETOPT(h, o, v);
 }
 static inline CURLcode uws_setopt_slist(const struct uws_curl_api *api, CURL *h, CURLoption o, struct curl_slist *v) {
-    return UWS_SETOPT(h, o, v);
-}
-static inline CURLcode uws_setopt_pointer(const struct uws_curl_api *api, CURL *h, CURLoption o, void *v) {
     return UWS_SETOPT(h, o, v);
 }
 #undef UWS_SETOPT
@@ -215,22 +211,13 @@ static inline CURLMcode uws_multi_remove(const struct uws_curl_api *api, CURLM *
 static inline CURLMcode uws_multi_perform(const struct uws_curl_api *api, CURLM *m, int *running) {
     return ((CURLMcode (*)(CURLM *, int *))api->multi_perform)(m, running);
 }
-/* Waits up to timeout_ms for libcurl's sockets or for one of `fds` (at most 8) to
- * be readable; fills `revents` for them. Returns 0, or -1 when the wait failed. */
-static inline int uws_multi_poll_fds(const struct uws_curl_api *api, CURLM *m, const int *fds, short *revents,
-                                     unsigned n, int timeout_ms) {
-    struct curl_waitfd extra[8];
-    unsigned i;
+/* Waits for the transfers and for the caller's descriptors in `extra` (any number:
+ * the caller owns the array), at most timeout_ms. 0 on success. */
+static inline int uws_multi_poll(const struct uws_curl_api *api, CURLM *m, struct curl_waitfd *extra, unsigned n,
+                                 int timeout_ms) {
     int numfds = 0;
-    if (n > 8) n = 8;
-    for (i = 0; i < n; i++) {
-        extra[i].fd = fds[i];
-        extra[i].events = CURL_WAIT_POLLIN;
-        extra[i].revents = 0;
-    }
     CURLMcode c = ((CURLMcode (*)(CURLM *, struct curl_waitfd *, unsigned int, int, int *))api->multi_poll)(
         m, n ? extra : NULL, n, timeout_ms, &numfds);
-    for (i = 0; i < n; i++) revents[i] = extra[i].revents;
     return c == CURLM_OK ? 0 : -1;
 }
 /* The next finished transfer: its handle and result; 0 when none is left. */

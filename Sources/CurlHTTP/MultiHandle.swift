@@ -1,6 +1,7 @@
 // Several transfers at once, for the daemon: libcurl's multi interface, bounded,
-// over connections it keeps alive. The daemon's own file descriptors (the loader's
-// channel, inotify, signals) are waited on in the same poll, so one thread does it all.
+// over connections it keeps alive. `run` waits in curl_multi_poll for the network
+// AND the caller's descriptors (as many as it passes), so the daemon's loop
+// (SentryCore/Daemon/Loop.swift) waits in one call for everything.
 internal import CCurl
 
 public final class MultiHandle {
@@ -21,7 +22,7 @@ public final class MultiHandle {
     }
 
     deinit {
-        for (h, t) in inFlight { _ = uws_multi_remove(curlAPI, m, h); _ = t }
+        for h in inFlight.keys { _ = uws_multi_remove(curlAPI, m, h) }
         inFlight.removeAll()
         idle.removeAll()
         uws_multi_cleanup(curlAPI, m)
@@ -47,12 +48,9 @@ public final class MultiHandle {
     public func run(waitingOn fds: [Int32], timeoutMs: Int32) -> (finished: [(tag: Int, result: Result<RawResponse, TransferError>)], readable: [Int32]) {
         var still: Int32 = 0
         _ = uws_multi_perform(curlAPI, m, &still)
-        var ids = fds.prefix(8).map { Int32($0) }
-        var revents = [Int16](repeating: 0, count: ids.count)
-        let waited = ids.withUnsafeMutableBufferPointer { f in
-            revents.withUnsafeMutableBufferPointer { r in
-                uws_multi_poll_fds(curlAPI, m, f.baseAddress, r.baseAddress, UInt32(f.count), max(0, timeoutMs))
-            }
+        var waits = fds.map { curl_waitfd(fd: $0, events: Int16(CURL_WAIT_POLLIN), revents: 0) }
+        let waited = waits.withUnsafeMutableBufferPointer {
+            uws_multi_poll(curlAPI, m, $0.baseAddress, UInt32($0.count), max(0, timeoutMs))
         }
         _ = uws_multi_perform(curlAPI, m, &still)
         var finished: [(Int, Result<RawResponse, TransferError>)] = []
@@ -64,8 +62,7 @@ public final class MultiHandle {
             finished.append((t.tag, t.handle.finish(code)))
             idle.append(t.handle)
         }
-        if waited != 0 { ids.removeAll() }
-        let readable = zip(ids, revents).filter { $0.1 & Int16(CURL_WAIT_POLLIN) != 0 }.map(\.0)
+        let readable = waited != 0 ? [] : waits.filter { $0.revents & Int16(CURL_WAIT_POLLIN) != 0 }.map(\.fd)
         return (finished, readable)
     }
 }

@@ -1,6 +1,6 @@
 // argv -> which command, with which flags. The commands live in their own files:
 // SendCommand.swift (one event: input -> options -> event -> envelope -> gates ->
-// delivery) and FlushCommand.swift (flush, daemon).
+// delivery), FlushCommand.swift (flush, daemon) and MonitorCommand.swift (monitor).
 // Quiet by design: under uWSGI our output IS the log, matched by alarm regexes.
 // Success prints nothing (unless on a terminal or --check); a failure is one line
 // on stderr starting with "uwsgi-sentry:".
@@ -11,11 +11,10 @@ public struct CLI {
     /// Set by the `sentry` loader plugin: stdin is the option string, a newline, and
     /// uWSGI's raw exception packet.
     var uwsgiException = false
-    /// Set by the `sentry` plugin's alarm engine: lines its in-process budget dropped
-    /// since the last sender it started, counted here for a client report.
-    var droppedUpstream = 0
-    /// `daemon --channel=FD`: the loader plugin's channel (plugin/sentry/channel.c).
+    /// `daemon --channel=FD --lines=FD`: the loader plugin's two lanes, events and log
+    /// lines (plugin/sentry/channel.c); a negative FD is no lane.
     var channel: Int32?
+    var lines: Int32?
 
 
     public static func main(_ args: [String]) -> Int32 {
@@ -35,12 +34,9 @@ public struct CLI {
             case _ where flag.hasPrefix("--channel="):
                 guard let fd = Int32(flag.dropFirst(10)), fd >= 0 else { return cli.usage("bad flag '\(flag)' (see --help)").rawValue }
                 cli.channel = fd
-            case _ where flag.hasPrefix("--dropped="):
-                guard let n = Int(flag.dropFirst(10)), n >= 0 else {
-                    System.diagnostic("bad flag '\(flag)' (see --help)")
-                    return ExitCode.usage.rawValue
-                }
-                cli.droppedUpstream = n
+            case _ where flag.hasPrefix("--lines="):
+                guard let fd = Int32(flag.dropFirst(8)) else { return cli.usage("bad flag '\(flag)' (see --help)").rawValue }
+                cli.lines = fd >= 0 ? fd : nil
             default:
                 System.diagnostic("unknown flag '\(flag)' (see --help)")
                 return ExitCode.usage.rawValue

@@ -15,14 +15,22 @@ extension CLI {
         }
         guard let spool = Spool(path) else { return usage("\(path) is not a directory of ours, private (0700)") }
         if daemon {
-            return Daemon.run(spool: spool, options: options, channel: channel, say: { System.diagnostic($0) }) == 0 ? .accepted : .internalError
+            return Daemon.run(spool: spool, options: options, channel: channel, lines: lines, say: { System.diagnostic($0) }) == 0 ? .accepted : .internalError
         }
-        guard let d = Dispatcher(spool: spool, options: options, concurrency: options.concurrency, say: { System.diagnostic($0) }) else {
+        var o = options
+        if o.spool == nil { o.spool = spool.path }
+        let ledgers = Ledgers(state: StateDirectory.forOptions(o), inMemory: false)
+        guard let d = Dispatcher(spool: spool, options: o, ledgers: ledgers, say: { System.diagnostic($0) }) else {
             System.diagnostic("cannot load libcurl.so.4 (install libcurl4)")
             return .internalError
         }
         d.force = true  // a manual flush ignores back-off
         d.announceOutages = false
+        // Hand-offs no daemon took (cmd: alarms while it was down): made into events first.
+        let intake = Intake(spool: spool, defaults: "", host: HostFacts.current(), ledgers: ledgers,
+                            say: { System.diagnostic($0) }, enqueue: { d.enqueue($0, dsn: $1) })
+        for name in spool.handedOff() { Daemon.takeFrame(name, spool, intake) }
+        intake.tick(now: StateDirectory.now(), force: true)
         d.rescan()
         while true {
             if !d.result.unreachable { d.startDue() }
@@ -32,9 +40,18 @@ extension CLI {
         let r = d.result
         let kept = spool.entries().count
         if r.unreachable, let error = r.networkError { System.diagnostic("\(error); \(kept) event(s) stay in \(path)") }
+        else if r.heldByLimit > 0 || r.rateLimited > 0 {
+            // One line for the whole pass: what the limit cost, what it keeps.
+            let wait = "\(Seconds.whole(r.limitWait)) more s"
+            switch (r.rateLimited, r.heldByLimit) {
+            case (let n, 0): System.diagnostic("\(n) event(s) dropped: Sentry is rate-limiting for \(wait)")
+            case (0, let m): System.diagnostic("\(m) event(s) stay in \(path): Sentry is rate-limiting them for \(wait)")
+            case (let n, let m): System.diagnostic("\(n) event(s) dropped and \(m) stay in \(path): Sentry is rate-limiting them for \(wait)")
+            }
+        }
         if check || System.isTerminal(1) {
             System.write(1, "flushed \(path): \(r.delivered) delivered, \(r.rejected) rejected, \(r.rateLimited) rate-limited, \(kept) kept\n")
         }
-        return r.unreachable ? .network : .accepted
+        return r.unreachable ? .network : r.heldByLimit > 0 || r.rateLimited > 0 ? .rateLimited : .accepted
     }
 }

@@ -255,7 +255,7 @@ struct MonitorRun {
         e.contexts.append(NamedContext(name: "trace", fields: [Field("trace_id", traceID), Field("span_id", String(traceID.prefix(16)))]))
         let now = StateDirectory.now()
         e.breadcrumbs = output.map { Breadcrumb(timestamp: now, level: Breadcrumbs.level($0), category: "job.output",
-                                                 message: Scrubber.field(name: nil, $0)) }
+                                                 message: $0) }
         return Envelope.make(eventID: e.eventID, payload: e.json(), dsn: sender.dsn)
     }
 

@@ -1,6 +1,6 @@
 // One event: the option string and message (argv or stdin) or uWSGI's exception
-// packet -> options -> event -> envelope -> the gates that stop it before the
-// network (budget, remembered rate limits, hand-off) -> delivery.
+// packet -> options -> (a hand-off to the daemon, or) event -> envelope -> the gates
+// that stop it before the network (budget, remembered rate limits) -> delivery.
 import CurlHTTP
 
 extension CLI {
@@ -9,6 +9,8 @@ extension CLI {
         var optionText: String
         var stdinMessage: String?
         var packet: ExceptionPacket?
+        /// The packet as it came, for a hand-off (the daemon decodes it again).
+        var packetBytes: [UInt8] = []
         var problems: [Options.Problem] = []
     }
 
@@ -35,14 +37,6 @@ extension CLI {
             return usage("nothing to send: give message=..., pipe the message on stdin, or set exception_type/exception_value")
         }
 
-        // The event and its envelope.
-        let host = HostFacts.current()
-        var (event, eventProblems) = Event.build(options: options, message: message, host: host, packet: handed.packet)
-        problems += eventProblems
-        if let line = message, handed.packet == nil, options.exceptionType == nil, options.exceptionValue == nil,
-           tellStory(line, options: options, host: host, event: &event) && host.uwsgi != nil && !check {
-            return .accepted  // a harakiri's first line, or its worker's death: part of one story
-        }
         var dsn: DSN? = nil
         if let text = options.dsn {
             do { dsn = try DSN(parsing: text) } catch let e as DSN.ParseError {
@@ -52,6 +46,20 @@ extension CLI {
         } else if !dryRun {
             say(problems)
             return usage("no DSN: give dsn=... or set SENTRY_DSN")
+        }
+        // Without the loader (mode=spool): the daemon makes the event, from what we hand it.
+        if options.handOff && !dryRun {
+            say(problems)
+            if check && !problems.isEmpty { return .usage }
+            return handOff(handed, message: message, options: options)
+        }
+
+        // The event and its envelope.
+        let host = HostFacts.current()
+        var (event, eventProblems) = Event.build(options: options, message: message, host: host, packet: handed.packet)
+        problems += eventProblems
+        if let line = message, handed.packet == nil, options.exceptionType == nil, options.exceptionValue == nil {
+            explain(line, options: options, host: host, event: &event)
         }
         say(problems)
         if check && !problems.isEmpty { return .usage }
@@ -67,36 +75,25 @@ extension CLI {
         return deliver(event, envelope: envelope, sender: sender, host: host)
     }
 
-    /// What a `cmd:` alarm's line of uWSGI's says, added to its event (without the
-    /// loader there is no daemon to hold the story: the state directory does).
-    /// True when this line is no event of its own.
-    func tellStory(_ line: String, options: Options, host: HostFacts, event: inout Event) -> Bool {
-        let state = StateDirectory.forOptions(options)
+    /// What a line of uWSGI's says, added to its event when it is sent from here (by
+    /// hand, or a `cmd:` alarm that sends itself): a harakiri's request line makes a
+    /// Harakiri event of its own; a full listen queue asks uWSGI's stats server
+    /// (`stats=`) what the workers were busy with; the tail of the log file (`log_file=`)
+    /// gives the breadcrumbs. The whole harakiri story (its worker, its death) is the
+    /// daemon's, which a hand-off (mode=spool) reaches.
+    func explain(_ line: String, options: Options, host: HostFacts, event: inout Event) {
         let now = StateDirectory.now()
         switch UWSGILine.parse(line) {
-        case .harakiri(let wid, let pid, let attempt)?:
-            if let state, !dryRun { HarakiriMarks.mark(wid: wid, pid: pid, attempt: attempt, in: state, now: now) }
-            if dryRun { report("harakiri of worker \(wid) (pid \(pid)): its request line makes the event") }
-            return true
         case .harakiriCore?:
             var story = HarakiriStory(wid: nil, pid: nil, attempt: 1, at: now)
-            if let state, let m = HarakiriMarks.newest(in: state, now: now) { story.wid = m.wid; story.pid = m.pid; story.attempt = m.attempt }
             _ = story.absorb(line)
             (event, _) = story.event(options: options, host: host, crumbs: [], eventID: event.eventID)
-        // A SIGKILL is how harakiri ends a worker: give its first line's sender time to mark it.
-        case .workerDeath(_, let pid, let signal)? where state.map({ HarakiriMarks.marked(pid: pid, in: $0, wait: signal == 9 ? 2 : 0, now: now) }) ?? false:
-            return !dryRun
         case .listenQueueFull? where options.statsServer != nil:
-            // What the loader would have seen in the master, asked of uWSGI's stats server.
-            var cores: [LoaderFrame.Core]?
-            switch StatsServer.busyCores(at: options.statsServer ?? "", timeout: min(options.timeout, 2)) {
-            case .success(let busy): cores = busy
-            case .failure(let why): event.extra.append(Field("uwsgi_stats", "no list of busy workers: \(why)"))
-            }
-            Troubles.explain(&event, line: line, cores: cores, now: now)
+            let asked = StatsServer.busyCores(for: options)
+            if let why = asked.problem { event.extra.append(Field("uwsgi_stats", "no list of busy workers: \(why)")) }
+            Troubles.explain(&event, line: line, cores: asked.cores, now: now)
         default:
-            Troubles.explain(&event, line: line, cores: nil, now: now,
-                             harakiri: { pid in state.map { HarakiriMarks.marked(pid: pid, in: $0, now: now) } ?? false })
+            Troubles.explain(&event, line: line, cores: nil, now: now)
         }
         for file in options.logFiles {
             let lines = Breadcrumbs.tail(of: file, lines: options.breadcrumbs)
@@ -104,7 +101,36 @@ extension CLI {
             event.breadcrumbs = Breadcrumbs.make(lines, count: options.breadcrumbs, trigger: line)
             break
         }
-        return false
+    }
+
+    /// mode=spool: what we were given goes to the daemon as a frame in the spool, as
+    /// the loader would have written it; on a full listen queue, with what uWSGI's
+    /// stats server said of the workers (the loader reads that in the master).
+    func handOff(_ handed: Handed, message: String?, options: Options) -> ExitCode {
+        guard let spool = options.spool.flatMap(Spool.init) else {
+            return usage("mode=spool needs spool=DIR (or UWSGI_SENTRY_SPOOL): a directory of ours, private")
+        }
+        var fields: [(String, [UInt8])] = [("kind", Array((handed.packet != nil ? "exception" : "alarm").utf8)),
+                                           ("options", Array(HandOffOptions.resolved(handed.optionText, options).utf8)),
+                                           ("now_us", Array(String(System.nowMicros()).utf8)),
+                                           ("from", Array("cmd".utf8)), ("id", Array(System.randomEventID().utf8))]
+        if handed.packet != nil { fields.append(("body", handed.packetBytes)) }
+        else if let line = handed.stdinMessage ?? (options.message == nil ? message : nil) { fields.append(("body", Array(line.utf8))) }
+        fields.append(("cores_seen", [48]))
+        if let line = message, case .listenQueueFull? = UWSGILine.parse(line), options.statsServer != nil {
+            let asked = StatsServer.busyCores(for: options)
+            if let cores = asked.cores {
+                fields.removeLast()
+                fields += cores.map { ("core", LoaderFrame.encode(core: $0)) }
+            } else if let why = asked.problem {
+                fields.append(("stats_error", Array(why.utf8)))
+            }
+        }
+        guard spool.handOff(LoaderFrame.encode(fields)) != nil else {
+            System.diagnostic("not handed to the daemon: cannot write to \(spool.path)")
+            return .internalError
+        }
+        return .accepted
     }
 
     /// Problems with the options: warnings, or (--check) errors.
@@ -125,15 +151,13 @@ extension CLI {
             let nl = input.bytes.firstIndex(of: 10) ?? input.bytes.count
             var handed = Handed(optionText: words.isEmpty ? Stdin.text(input.bytes[..<nl]) : CLI.join(words))
             let body = words.isEmpty ? input.bytes[min(nl + 1, input.bytes.count)...] : input.bytes[...]
+            handed.packetBytes = Array(body)
             do {
                 handed.packet = try ExceptionPacket.decode(body)
             } catch {
                 // Still an exception in uWSGI: report it rather than lose it.
                 handed.problems.append(.init(text: "undecodable exception packet (\(error)); sending what is known"))
-                var p = ExceptionPacket()
-                p.className = "uWSGIException"
-                p.message = "an exception whose packet could not be decoded: \(error)"
-                handed.packet = p
+                handed.packet = ExceptionPacket.undecodable(error)
             }
             return .success(handed)
         }
@@ -148,13 +172,12 @@ extension CLI {
         return .success(Handed(optionText: CLI.join(words)))
     }
 
-    /// Before any network: counts handed up by the plugin, the storm budget,
-    /// remembered rate limits, hand-off. Returns the exit code when the event stops here.
+    /// Before any network: the storm budget, remembered rate limits. Returns the exit
+    /// code when the event stops here.
     func gate(_ event: Event, envelope: [UInt8], sender: Sender) -> ExitCode? {
         let id = event.eventID, category = event.category, options = sender.options
-        sender.count(.backpressure, .default, quantity: droppedUpstream)
         // A person testing a DSN by hand (--check) is never budgeted.
-        if !check, let state = sender.state,
+        if !check, let state = sender.ledger.state,
            !Budget.allow(key: Budget.key(event), dsn: sender.dsn, count: options.budgetCount,
                          seconds: options.budgetSeconds, in: state) {
             sender.count(.backpressure, category)
@@ -169,16 +192,6 @@ extension CLI {
             sender.count(.ratelimitBackoff, category)
             System.diagnostic("event \(id) dropped: \(sender.dsn.origin) is rate-limiting \(category) events for \(Seconds.whole(wait)) more s")
             return .rateLimited
-        }
-        if options.handOff {
-            guard let spool = options.spool.flatMap(Spool.init) else {
-                return usage("mode=spool needs spool=DIR (or UWSGI_SENTRY_SPOOL): a directory of ours, private")
-            }
-            guard spool.write(envelope, eventID: id, category: category) != nil else {
-                System.diagnostic("event \(id) not spooled: cannot write to \(spool.path)")
-                return .internalError
-            }
-            return .accepted
         }
         return nil
     }

@@ -1,12 +1,20 @@
-// `uwsgi-sentry daemon`: one long-lived sender per uWSGI instance.
-// - `daemon --channel=3`: started and supervised by the `sentry` loader plugin,
-//   which hands it every event as a frame on fd 3 (a write, not a fork);
-// - `daemon [DIR]`: for uWSGI's attach-daemon, delivering what `cmd:` alarms hand
-//   off into the spool (mode=spool).
+// `uwsgi-sentry daemon`: one long-lived sender per uWSGI instance, and its loop.
+// - `daemon --channel=3 --lines=4`: started and supervised by the `sentry` loader
+//   plugin, which hands it every event as a frame on fd 3 and every log line on fd 4
+//   (a write, not a fork);
+// - `daemon [DIR]`: for uWSGI's attach-daemon, taking what `cmd:` alarms hand off
+//   into the spool (mode=spool): frames (State/HandOff.swift) and envelopes.
 // Either way the spool is the one queue: a frame becomes an envelope there first,
 // then transfers (several at once) take envelopes from it, so a daemon that dies
-// loses nothing it took. One thread, one poll: the channel, inotify on the spool,
-// signals (signalfd) and libcurl's sockets.
+// loses nothing it took.
+//
+// Why the loop is here, one thread and one wait: the daemon has five things to wait
+// for (the lanes, inotify on the spool, signals as a descriptor, libcurl's sockets
+// and timers), all of them descriptors or deadlines. libcurl's curl_multi_poll takes
+// extra descriptors, so the whole daemon waits in ONE call: no thread to
+// synchronise, nothing to wake, and at nice +10 it uses the CPU only when one of
+// them has something for it. CurlHTTP only performs that wait; what to do when it
+// returns is decided here.
 import Glibc
 
 @_silgen_name("signalfd")
@@ -15,27 +23,29 @@ private func signalfd(_ fd: Int32, _ mask: UnsafePointer<sigset_t>, _ flags: Int
 private func syncfs(_ fd: Int32) -> Int32
 
 public enum Daemon {
-    /// A frame is at most what the loader's channel carries (its send buffer).
+    /// A frame is at most what the loader's lane carries (its send buffer).
     static let maxFrame = 4 << 20
 
     /// How much nicer than uWSGI the daemon runs: in a burst it gets the CPU the
-    /// workers leave, never theirs (what it cannot take meanwhile waits in the channel
-    /// and the spool, or is counted if the channel fills).
+    /// workers leave, never theirs (what it cannot take meanwhile waits in the lane
+    /// and the spool, or is counted if the lane fills).
     static let niceness: Int32 = 10
 
-    public static func run(spool: Spool, options: Options, channel: Int32?, say: @escaping (String) -> Void) -> Int32 {
+    public static func run(spool: Spool, options: Options, channel: Int32?, lines: Int32? = nil,
+                           say: @escaping (String) -> Void) -> Int32 {
         _ = nice(niceness)
-        guard let dispatcher = Dispatcher(spool: spool, options: options, concurrency: options.concurrency, say: say) else {
+        var o = options
+        if o.spool == nil { o.spool = spool.path }
+        let ledgers = Ledgers(state: StateDirectory.forOptions(o), inMemory: true)
+        guard let dispatcher = Dispatcher(spool: spool, options: o, ledgers: ledgers, say: say) else {
             say("cannot load libcurl.so.4 (install libcurl4)")
             return 1
         }
         var wrote = false
-        let intake = channel.map { _ in
-            Intake(spool: spool, defaults: System.environment("UWSGI_SENTRY_OPTIONS") ?? "", host: HostFacts.current(), say: say,
-                   enqueue: { dispatcher.enqueue($0); wrote = true })
-        }
-        intake?.uwsgiVersion = System.environment("UWSGI_SENTRY_UWSGI_VERSION")
-        if let intake { dispatcher.settled = { intake.forgetLimits() } }
+        let intake = Intake(spool: spool, defaults: channel != nil ? System.environment("UWSGI_SENTRY_OPTIONS") ?? "" : "",
+                            host: HostFacts.current(), ledgers: ledgers, say: say,
+                            enqueue: { dispatcher.enqueue($0, dsn: $1); wrote = true })
+        intake.uwsgiVersion = System.environment("UWSGI_SENTRY_UWSGI_VERSION")
 
         // Signals arrive as reads on a descriptor, never as a flag a handler sets.
         var mask = sigset_t()
@@ -47,70 +57,106 @@ public enum Daemon {
         if watch >= 0 { _ = inotify_add_watch(watch, spool.path, UInt32(IN_MOVED_TO | IN_CLOSE_WRITE)) }
         let spoolFD = open(spool.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         defer { for fd in [signals, watch, spoolFD] where fd >= 0 { close(fd) } }
-        if let channel { _ = fcntl(channel, F_SETFL, fcntl(channel, F_GETFL) | O_NONBLOCK) }
+        for fd in [channel, lines].compactMap({ $0 }) { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
 
         let parent = getppid()
         var channelOpen = channel != nil
+        var linesOpen = lines != nil && channel != nil
         var stopping = false
-        var lastRescan = 0.0, lastSync = 0.0
+        var lastRescan = -Double.infinity, lastSync = 0.0
         var buffer = [UInt8](repeating: 0, count: maxFrame)
         while true {
             let now = StateDirectory.now()
-            if now - lastRescan >= 30 { dispatcher.rescan(now: now); lastRescan = now }
+            if now - lastRescan >= 30 {
+                // What others put in the spool while nobody watched: hand-offs, then envelopes.
+                for name in spool.handedOff() { takeFrame(name, spool, intake) }
+                dispatcher.rescan(now: now)
+                lastRescan = now
+            }
             if !stopping { dispatcher.startDue(now: now) }
             var wait = 1.0
             if let d = dispatcher.nextDue(now: now) { wait = min(wait, d - now) }
-            if let d = intake?.nextDeadline { wait = min(wait, d - now) }
+            if let d = intake.nextDeadline { wait = min(wait, d - now) }
             var fds: [Int32] = [signals, watch]
             if channelOpen, let channel { fds.append(channel) }
+            if linesOpen, let lines { fds.append(lines) }
             let readable = dispatcher.run(waitingOn: fds.filter { $0 >= 0 }, timeoutMs: Int32(max(0, min(1, wait)) * 1000))
             if readable.contains(signals) {
                 var info = [UInt8](repeating: 0, count: 128)
                 while info.withUnsafeMutableBytes({ read(signals, $0.baseAddress, $0.count) }) > 0 {}
                 stopping = true
             }
-            if let channel, let intake, channelOpen, readable.contains(channel) {
-                channelOpen = drain(channel, into: intake, buffer: &buffer)
+            // The lines before the events: a line logged before an event is its breadcrumb.
+            if let lines, linesOpen, readable.contains(lines) || (channel.map(readable.contains) ?? false) {
+                linesOpen = drain(lines, into: intake, buffer: &buffer)
+            }
+            if let channel, channelOpen, readable.contains(channel) {
+                channelOpen = drain(channel, into: intake, buffer: &buffer, untilSpooled: true)
                 if !channelOpen { stopping = true }  // uWSGI is gone or reloading: finish and go
             }
-            if readable.contains(watch) { readWatch(watch, dispatcher) }
+            if readable.contains(watch) { readWatch(watch, spool, dispatcher, intake) }
             let later = StateDirectory.now()
-            intake?.tick(now: later, force: stopping)
+            intake.tick(now: later, force: stopping)
             if wrote && (later - lastSync >= 1 || stopping) { _ = syncfs(spoolFD); wrote = false; lastSync = later }
             if getppid() != parent { stopping = true }
             if stopping {
-                if let channel, let intake, channelOpen { _ = drain(channel, into: intake, buffer: &buffer); intake.tick(now: later, force: true) }
+                if let lines, linesOpen { _ = drain(lines, into: intake, buffer: &buffer) }
+                if let channel, channelOpen { _ = drain(channel, into: intake, buffer: &buffer, untilSpooled: true) }
+                intake.tick(now: later, force: true)
                 finish(dispatcher, within: min(3, options.timeout))
+                ledgers.save()
                 if wrote { _ = syncfs(spoolFD) }
                 return 0
             }
         }
     }
 
-    /// Takes every frame waiting on the channel; false once the loader's end is closed.
-    static func drain(_ channel: Int32, into intake: Intake, buffer: inout [UInt8]) -> Bool {
+    /// Takes every frame waiting on a lane; false once the loader's end is closed.
+    /// `untilSpooled` (the events lane): a frame is read in place (MSG_PEEK) and taken
+    /// off the lane only once it is handled, i.e. in the spool: a daemon killed in
+    /// between leaves it to the next one, which makes the same event of it (its id).
+    static func drain(_ lane: Int32, into intake: Intake, buffer: inout [UInt8], untilSpooled: Bool = false) -> Bool {
+        let flags = Int32(MSG_DONTWAIT) | (untilSpooled ? Int32(MSG_PEEK) : 0)
         for _ in 0..<4096 {
-            let n = buffer.withUnsafeMutableBytes { recv(channel, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            let n = buffer.withUnsafeMutableBytes { recv(lane, $0.baseAddress, $0.count, flags) }
+            if n < 0 { return errno == EAGAIN || errno == EINTR }
             if n == 0 {
                 // An empty record, or the end: only a hang-up says it is the end.
-                var p = pollfd(fd: channel, events: Int16(POLLIN), revents: 0)
-                if poll(&p, 1, 0) > 0 && p.revents & Int16(POLLHUP) != 0 { return false }
+                var p = pollfd(fd: lane, events: Int16(POLLIN), revents: 0)
+                if poll(&p, 1, 0) > 0 && p.revents & Int16(POLLHUP) != 0 && !hasRecord(lane) { return false }
                 intake.once("warning: a frame from the loader could not be read (empty); dropped, and any like it", key: "unreadable frame")
-                continue
+            } else {
+                take(buffer[0..<n], intake)
             }
-            if n < 0 { return errno == EAGAIN || errno == EINTR }
-            let now = StateDirectory.now()
-            do {
-                intake.handle(try LoaderFrame.decode(buffer[0..<n]), now: now)
-            } catch {
-                intake.once("warning: a frame from the loader could not be read (\(error)); dropped, and any like it", key: "unreadable frame")
+            if untilSpooled {
+                var byte: UInt8 = 0
+                _ = recv(lane, &byte, 1, Int32(MSG_DONTWAIT))  // a record is taken whole, whatever is read of it
             }
         }
         return true
     }
 
-    /// New envelopes others put in the spool (a `cmd:` alarm's hand-off).
-    static func readWatch(_ watch: Int32, _ dispatcher: Dispatcher) {
+    /// Whether a record (even an empty one) waits: after a hang-up, what is queued is still read.
+    static func hasRecord(_ lane: Int32) -> Bool {
+        var n: Int32 = 0
+        return ioctl(lane, UInt(FIONREAD), &n) == 0 && n > 0
+    }
+
+    /// One frame, from a lane or a hand-off: the Intake's, or said once when unreadable.
+    static func take(_ bytes: ArraySlice<UInt8>, _ intake: Intake) {
+        do {
+            intake.handle(try LoaderFrame.decode(bytes), now: StateDirectory.now())
+        } catch {
+            intake.once("warning: a frame from the loader could not be read (\(error)); dropped, and any like it", key: "unreadable frame")
+        }
+    }
+
+    static func takeFrame(_ name: String, _ spool: Spool, _ intake: Intake) {
+        _ = spool.take(frame: name) { take($0[...], intake) }
+    }
+
+    /// What others just put in the spool: a `cmd:` alarm's frame, or an envelope.
+    static func readWatch(_ watch: Int32, _ spool: Spool, _ dispatcher: Dispatcher, _ intake: Intake) {
         var buf = [UInt8](repeating: 0, count: 65_536)
         while true {
             let n = buf.withUnsafeMutableBytes { read(watch, $0.baseAddress, $0.count) }
@@ -120,7 +166,10 @@ public enum Daemon {
                 let len = Int(buf[i + 12]) | Int(buf[i + 13]) << 8 | Int(buf[i + 14]) << 16 | Int(buf[i + 15]) << 24
                 let nameBytes = buf[(i + 16)..<min(n, i + 16 + len)].prefix(while: { $0 != 0 })
                 let name = String(decoding: nameBytes, as: UTF8.self)
-                if name.hasSuffix(".envelope") && !name.hasPrefix(".") { dispatcher.enqueue(name) }
+                if !name.hasPrefix(".") {
+                    if name.hasSuffix(".envelope") { dispatcher.enqueue(name) }
+                    else if name.hasSuffix(Spool.frameSuffix) { takeFrame(name, spool, intake) }
+                }
                 i += 16 + len
             }
         }

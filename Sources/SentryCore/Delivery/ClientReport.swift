@@ -1,6 +1,6 @@
 // What the client dropped, told to Sentry: counts per (reason, category) kept in
-// the state directory until the next envelope that reaches the same project
-// carries them as a `client_report` item.
+// the state directory (where a Ledger puts them) until the next envelope that
+// reaches the same project carries them as a `client_report` item.
 
 public struct Discard: Equatable {
     public var reason: DiscardReason
@@ -13,13 +13,7 @@ public enum ClientReport {
 
     public static func record(_ reason: DiscardReason, category: DataCategory, quantity: Int = 1, dsn: DSN, in state: StateDirectory) {
         state.update(fileName(dsn)) { old in
-            var counts = decode(old)
-            if let i = counts.firstIndex(where: { $0.reason == reason && $0.category == category }) {
-                counts[i].quantity += quantity
-            } else {
-                counts.append(Discard(reason: reason, category: category, quantity: quantity))
-            }
-            return encode(counts)
+            encode(Discard.merged(decode(old), [Discard(reason: reason, category: category, quantity: quantity)]))
         }
     }
 

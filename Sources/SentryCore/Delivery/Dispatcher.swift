@@ -11,6 +11,9 @@ public struct FlushResult: Equatable {
     public var rateLimited = 0
     public var kept = 0
     public var dropped = 0
+    /// Left in the spool because Sentry asked us to wait, and the longest such wait.
+    public var heldByLimit = 0
+    public var limitWait = 0.0
     /// No answer stopped the work: the server is unreachable (and why).
     public var unreachable = false
     public var networkError: String?
@@ -19,7 +22,7 @@ public struct FlushResult: Equatable {
 public final class Dispatcher {
     let spool: Spool
     let options: Options
-    let state: StateDirectory?
+    let ledgers: Ledgers
     let multi: MultiHandle
     let concurrency: Int
     let say: (String) -> Void
@@ -32,6 +35,9 @@ public final class Dispatcher {
     private var queue: [SpoolEntry] = []
     private var known: Set<String> = []
     private var dueAt: [String: Double] = [:]
+    /// The project of each envelope the caller handed over (it knew it): read back
+    /// from an envelope's header only for what was found in the spool.
+    private var projectOf: [String: DSN] = [:]
     private var inFlight: [Int: (claimed: String, entry: SpoolEntry, attempt: Sender.Attempt, sender: Sender)] = [:]
     private var nextTag = 0
     private var senders: [String: Sender] = [:]
@@ -44,24 +50,23 @@ public final class Dispatcher {
     private(set) var down = false
     public private(set) var result = FlushResult()
 
-    public init?(spool: Spool, options: Options, concurrency: Int, say: @escaping (String) -> Void) {
-        guard let multi = MultiHandle(maxConnections: concurrency) else { return nil }
+    /// `ledgers`: the daemon's, shared with its Intake; `flush` passes its own.
+    public init?(spool: Spool, options: Options, ledgers: Ledgers, say: @escaping (String) -> Void) {
+        guard let multi = MultiHandle(maxConnections: options.concurrency) else { return nil }
         var o = options
         if o.spool == nil { o.spool = spool.path }
-        self.spool = spool; self.options = o; self.multi = multi; self.say = say
-        self.concurrency = max(1, min(concurrency, 64))
-        state = StateDirectory.forOptions(o)
+        self.spool = spool; self.options = o; self.ledgers = ledgers; self.multi = multi; self.say = say
+        concurrency = max(1, min(options.concurrency, 64))
     }
 
     func sender(for dsn: DSN) -> Sender {
         if let s = senders[dsn.publicDSN] { return s }
-        let s = Sender(dsn: dsn, options: options, state: state)
+        let s = Sender(options: options, ledger: ledgers.of(dsn))
         senders[dsn.publicDSN] = s
         return s
     }
 
     public var inFlightCount: Int { inFlight.count }
-    public var waiting: Int { queue.count }
 
     // MARK: what there is to send
 
@@ -70,7 +75,7 @@ public final class Dispatcher {
     public func rescan(now: Double = StateDirectory.now()) {
         spool.recoverStale()
         for e in spool.overBounds(maxCount: options.spoolMax, maxAge: options.spoolMaxAge, now: now) {
-            if let dsn = spool.read(e).flatMap(Dispatcher.dsn(of:)) { sender(for: dsn).count(.cacheOverflow, e.category) }
+            if let dsn = projectOf[e.name] ?? spool.read(e).flatMap(Envelope.dsn(of:)) { sender(for: dsn).count(.cacheOverflow, e.category) }
             if spool.delete(e) { result.dropped += 1 }
             forget(e.name)
         }
@@ -83,9 +88,11 @@ public final class Dispatcher {
         }
     }
 
-    /// An envelope the caller just wrote into the spool.
-    public func enqueue(_ name: String) {
-        if !known.contains(name), let e = SpoolEntry(name: name) { add(e, due: nil) }
+    /// An envelope the caller just wrote into the spool, and its project when known.
+    public func enqueue(_ name: String, dsn: DSN? = nil) {
+        guard !known.contains(name), let e = SpoolEntry(name: name) else { return }
+        if let dsn { projectOf[name] = dsn }
+        add(e, due: nil)
     }
 
     private func add(_ e: SpoolEntry, due: Double?) {
@@ -100,6 +107,7 @@ public final class Dispatcher {
     private func forget(_ name: String) {
         known.remove(name)
         dueAt.removeValue(forKey: name)
+        projectOf.removeValue(forKey: name)
         if let i = queue.firstIndex(where: { $0.name == name }) { queue.remove(at: i) }
     }
 
@@ -137,7 +145,7 @@ public final class Dispatcher {
 
     private func start(_ e: SpoolEntry, now: Double) {
         guard let claimed = spool.claim(e) else { forget(e.name); return }  // another flusher has it
-        guard let envelope = spool.read(claimed: claimed), let dsn = Dispatcher.dsn(of: envelope) else {
+        guard let envelope = spool.read(claimed: claimed), let dsn = projectOf[e.name] ?? Envelope.dsn(of: envelope) else {
             say("removed \(e.name): not a readable envelope")
             spool.remove(claimed: claimed)
             forget(e.name)
@@ -145,11 +153,13 @@ public final class Dispatcher {
         }
         let sender = sender(for: dsn)
         if let wait = sender.blocked(e.category, now: now) {
-            // Not now: Sentry asked us to wait. It stays, due when the limit ends.
+            // Not now: Sentry asked us to wait. It stays, due when the limit ends; a
+            // manual flush (which ignores due times) is done with it for this pass.
             spool.release(claimed: claimed, e, failed: false, due: now + wait)
-            dueAt[e.name] = now + wait
-            add(e, due: now + wait)
             result.kept += 1
+            result.heldByLimit += 1
+            result.limitWait = max(result.limitWait, wait)
+            if force { forget(e.name) } else { add(e, due: now + wait) }
             return
         }
         let attempt = sender.attempt(envelope, category: e.category)
@@ -177,21 +187,23 @@ public final class Dispatcher {
         return readable
     }
 
-    /// Called after each answer (or its absence) is recorded: what it taught about
-    /// rate limits is in the state directory now.
-    public var settled: (() -> Void)?
-
     private func settle(_ e: SpoolEntry, claimed: String, sender: Sender, outcome: Outcome) {
-        defer { settled?() }
         let now = StateDirectory.now()
         known.remove(e.name)
         dueAt.removeValue(forKey: e.name)
+        let project = projectOf.removeValue(forKey: e.name)
         switch outcome {
         case .accepted, .rateLimited, .rejected:
             spool.remove(claimed: claimed)
-            if case .accepted = outcome { result.delivered += 1 }
-            else {
-                if case .rateLimited = outcome { result.rateLimited += 1 } else { result.rejected += 1 }
+            switch outcome {
+            case .accepted: result.delivered += 1
+            case .rateLimited(_, let wait):
+                result.rateLimited += 1
+                result.limitWait = max(result.limitWait, wait)
+                // A flush sums a limit up in one line at the end; the daemon says each.
+                if announceOutages { say(sender.describe(outcome, eventID: e.eventID)) }
+            default:
+                result.rejected += 1
                 say(sender.describe(outcome, eventID: e.eventID))
             }
             if down && announceOutages { say("Sentry answers again (\(sender.dsn.origin)); sending what was kept") }
@@ -202,19 +214,14 @@ public final class Dispatcher {
             spool.release(claimed: claimed, e, failed: !local, due: due)
             var next = e
             if !local { next.attempt += 1; next.name = SpoolEntry.name(createdMillis: e.createdMillis, eventID: e.eventID, category: e.category, attempt: next.attempt) }
+            if let project { projectOf[next.name] = project }
             add(next, due: due)
             result.kept += 1
             result.unreachable = true
             result.networkError = sender.describe(outcome, eventID: e.eventID)
             if !down && announceOutages { say("\(result.networkError!); keeping events in \(spool.path)") }
             down = true; probing = true; failures += 1
-            pausedUntil = now + min(60, 5 * Double(1 << min(failures - 1, 4)))
+            pausedUntil = now + min(60, Spool.backoffBase * Double(1 << min(failures - 1, 4)))
         }
-    }
-
-    /// The DSN an envelope was meant for (its header's `dsn`, which has no secret).
-    static func dsn(of envelope: [UInt8]) -> DSN? {
-        let header = String(decoding: envelope.prefix(while: { $0 != 10 }).prefix(4096), as: UTF8.self)
-        return Transport.jsonStringField("dsn", in: header).flatMap { try? DSN(parsing: $0) }
     }
 }

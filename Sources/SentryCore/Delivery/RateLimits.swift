@@ -1,6 +1,7 @@
-// Sentry's rate limits, remembered across processes: after a 429 (or any answer
-// carrying X-Sentry-Rate-Limits), the next process does not send in a limited
-// category until the time has passed; it exits at once, without loading libcurl.
+// Sentry's rate limits: what an answer says (X-Sentry-Rate-Limits, Retry-After, a
+// 429), and the state file that remembers them across processes (a Ledger keeps
+// them): after a 429 the next process does not send in a limited category until
+// the time has passed; it exits at once, without loading libcurl.
 // Every number here comes from the network or from a file: parsed by Seconds
 // (non-finite rejected, capped at a day, as sentry-native does).
 
@@ -73,19 +74,12 @@ public enum RateLimits {
                 }
             }
             var text = ""
+            // Milliseconds: whole seconds rounded up would make a 60 s limit say 61.
             for (category, deadline) in until where deadline > now {
-                text += "\(category.isEmpty ? "*" : category) \(Seconds.whole(deadline))\n"
+                text += "\(category.isEmpty ? "*" : category) \(Seconds.decimal(deadline))\n"
             }
             return Array(text.utf8)
         }
-    }
-
-    /// Seconds until `category` may be sent again; nil when it may be sent now.
-    public static func blocked(_ category: DataCategory, dsn: DSN, in state: StateDirectory, now: Double = StateDirectory.now()) -> Double? {
-        guard let bytes = state.read(fileName(dsn)) else { return nil }
-        let until = decode(bytes, now: now)
-        let deadline = max(until[""] ?? 0, until[category.rawValue] ?? 0)
-        return deadline > now ? deadline - now : nil
     }
 
     /// The file's `category deadline` lines. A deadline further away than the cap

@@ -7,25 +7,30 @@
 import CurlHTTP
 
 public struct Sender {
-    public let dsn: DSN
     public let options: Options
-    /// Rate limits and client reports; nil when there is no usable state directory.
-    public let state: StateDirectory?
+    /// Rate limits and client reports of this project.
+    public let ledger: Ledger
     public let redact: Redactor
+    public var dsn: DSN { ledger.dsn }
 
+    public init(options: Options, ledger: Ledger) {
+        self.options = options; self.ledger = ledger
+        redact = Redactor(dsn: ledger.dsn)
+    }
+
+    /// A one-shot process's sender: its ledger writes through to the state directory.
     public init(dsn: DSN, options: Options, state: StateDirectory?) {
-        self.dsn = dsn; self.options = options; self.state = state
-        redact = Redactor(dsn: dsn)
+        self.init(options: options, ledger: Ledger(dsn: dsn, state: state))
     }
 
     /// Seconds Sentry asked us to wait before sending `category` again, or nil.
     public func blocked(_ category: DataCategory, now: Double = StateDirectory.now()) -> Double? {
-        state.flatMap { RateLimits.blocked(category, dsn: dsn, in: $0, now: now) }
+        ledger.blocked(category, now: now)
     }
 
     /// Counts one dropped item for the next client report.
     public func count(_ reason: DiscardReason, _ category: DataCategory, quantity: Int = 1) {
-        if let state, quantity > 0 { ClientReport.record(reason, category: category, quantity: quantity, dsn: dsn, in: state) }
+        ledger.count(reason, category, quantity: quantity)
     }
 
     /// One envelope on its way, with the client reports it carries.
@@ -37,7 +42,7 @@ public struct Sender {
 
     /// The request for `envelope`, carrying the counts pending for this project.
     public func attempt(_ envelope: [UInt8], category: DataCategory) -> Attempt {
-        let reports = state.map { ClientReport.take(dsn: dsn, in: $0) } ?? []
+        let reports = ledger.take()
         let body = reports.isEmpty ? envelope : envelope + ClientReport.item(reports)
         return Attempt(request: Transport.request(envelope: body, dsn: dsn, options: options), category: category, reports: reports)
     }
@@ -47,12 +52,9 @@ public struct Sender {
     public func settle(_ a: Attempt, _ result: Result<RawResponse, TransferError>, kept: Bool,
                        now: Double = StateDirectory.now()) -> Outcome {
         let outcome = Transport.classify(result, now: now)
-        guard let state else { return outcome }
-        if let response = outcome.response {
-            RateLimits.record(RateLimits.from(response, now: now), dsn: dsn, in: state, now: now)
-        }
+        if let response = outcome.response { ledger.record(RateLimits.from(response, now: now), now: now) }
         if case .accepted = outcome { return outcome }
-        ClientReport.restore(a.reports, dsn: dsn, in: state)
+        ledger.giveBack(a.reports)
         switch outcome {
         case .rateLimited: count(.ratelimitBackoff, a.category)
         case .rejected: count(.sendError, a.category)

@@ -2,8 +2,8 @@
 // The daemon keeps the last lines it was handed (LogRing); a sender started by a
 // `cmd:` alarm reads the tail of uWSGI's log file (`log_file=`). Each line becomes a
 // breadcrumb with uWSGI's own time where the line carries one, a level inferred
-// the way alarm levels are, category `uwsgi.log`, and secrets scrubbed as Sentry
-// scrubs breadcrumbs.
+// the way alarm levels are, category `uwsgi.log` (and scrubbed with the rest of the
+// event, as Sentry scrubs breadcrumbs).
 import Glibc
 
 public enum Breadcrumbs {
@@ -39,7 +39,7 @@ public enum Breadcrumbs {
     /// One line as a breadcrumb.
     public static func crumb(_ line: String, received: Double) -> Breadcrumb {
         let (time, rest) = stripDate(line)
-        let message = Scrubber.field(name: nil, Event.clip(rest.replacingNewlines(), maxLineLength))
+        let message = Event.clip(rest.replacingNewlines(), maxLineLength)
         return Breadcrumb(timestamp: time ?? requestTime(rest) ?? received, level: level(rest), category: category, message: message)
     }
 
@@ -117,7 +117,7 @@ public enum Breadcrumbs {
 public struct LogRing {
     public private(set) var lines: [(text: String, received: Double)] = []
     /// Each line's breadcrumb, made the first time an event takes it: in a burst of
-    /// events every line rides along with many, and is scrubbed once.
+    /// events every line rides along with many, and is read (its date, its level) once.
     private var made: [Breadcrumb?] = []
     private var bytes = 0
     public let capacity: Int

@@ -26,6 +26,14 @@ public enum Envelope {
         return header.bytes + [10]
     }
 
+    /// The project an envelope found in a spool was meant for: its header's `dsn`
+    /// (which has no secret), read with the JSON reader.
+    public static func dsn(of envelope: [UInt8]) -> DSN? {
+        let header = Array(envelope.prefix(while: { $0 != 10 }).prefix(4096))
+        guard let text = (try? JSONReader.parse(header))?["dsn"]?.string else { return nil }
+        return try? DSN(parsing: text)
+    }
+
     /// True for `reportCarrier`'s envelopes: a header line and nothing after it.
     public static func isReportCarrier(_ envelope: [UInt8]) -> Bool {
         guard let end = envelope.firstIndex(of: 10) else { return true }

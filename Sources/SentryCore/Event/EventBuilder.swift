@@ -22,7 +22,7 @@ extension Event {
             if let platform = Platform.named(raw) { e.platform = platform }
             else { problems.append(.init(text: "platform '\(raw)' is not a Sentry platform; using other")) }
         }
-        e.message = message.map { truncate(Scrubber.message($0), to: messageLimit) }
+        e.message = message.map { truncate($0, to: messageLimit) }
         e.logger = clip(o.logger ?? "uwsgi", 64)
         e.culprit = o.culprit.map { clip($0, 200) }
         e.transaction = o.transaction.map { clip($0, 200) }
@@ -37,16 +37,16 @@ extension Event {
             }
             e.tags.append(Field(key, clip(tag.value.replacingNewlines(), 200)))
         }
-        e.extra = o.extra.map { Field(clip($0.name, 200), clip(Scrubber.field(name: $0.name, $0.value), 16_384)) }
+        e.extra = o.extra.map { Field(clip($0.name, 200), clip($0.value, 16_384)) }
         e.fingerprint = o.fingerprint.map { clip($0, 200) }
         if e.fingerprint.isEmpty, packet == nil, o.exceptionType == nil, o.exceptionValue == nil, let message = e.message {
             // Same trouble, other pid/worker/address: one Sentry issue.
             e.fingerprint = [clip(Grouping.mask(message), 1024)]
         }
-        e.user = o.user.map { Field($0.name, Scrubber.field(name: $0.name, $0.value)) }
+        e.user = o.user
         if o.exceptionType != nil || o.exceptionValue != nil {
             e.exception = ExceptionInfo(type: o.exceptionType.map { clip($0, 256) },
-                                        value: o.exceptionValue.map { truncate(Scrubber.message($0), to: messageLimit) })
+                                        value: o.exceptionValue.map { truncate($0, to: messageLimit) })
         }
         if let packet { e.apply(packet, options: o) }
         if e.exception == nil, let message = e.message, let crash = NativeBacktrace.parse(message) {
@@ -61,9 +61,9 @@ extension Event {
     /// (as in the old plugin), explicit options win for the rest.
     mutating func apply(_ p: ExceptionPacket, options o: Options) {
         let (type, module) = p.typeAndModule ?? (o.exceptionType ?? "Exception", nil)
-        // Sentry leaves exception values alone; a card number or a token in one is
-        // no better there than in a message, so they get the message's treatment.
-        let value = (p.message ?? o.exceptionValue).map { Event.truncate(Scrubber.message($0), to: Event.messageLimit) }
+        // Scrubbed as a message is (EventScrubbing): a card number or a token is no
+        // better in an exception's value.
+        let value = (p.message ?? o.exceptionValue).map { Event.truncate($0, to: Event.messageLimit) }
         exception = ExceptionInfo(type: Event.clip(type, 256), value: value, module: module, frames: p.framesOldestFirst)
         request = p.request
         if let wid = p.workerID { tags.append(Field("worker", wid)) }

@@ -18,6 +18,8 @@ public struct HarakiriStory {
     public var killedBy: Int?
     /// The uWSGI version (the loader says), for `graceful`.
     public var uwsgiVersion: String?
+    /// The event's id: that of the frame that opened the story.
+    public var eventID = System.randomEventID()
 
     public init(frame f: LoaderFrame, now: Double) {
         wid = f.wid; pid = f.pid; attempt = f.harakiriTry ?? 1; limit = f.harakiriLimit; cores = f.cores

@@ -42,9 +42,7 @@ public struct JSONWriter {
     /// A number of seconds with millisecond precision (finite and >= 0 by then: a
     /// duration); written by hand, never in exponent notation.
     public mutating func number(_ key: String?, _ value: Double) {
-        let ms = Seconds.whole((max(0, value.isFinite ? value : 0) * 1000).rounded(.down))
-        let frac = String(ms % 1000)
-        member(key); bytes += Array("\(ms / 1000).\(String(repeating: "0", count: 3 - frac.count) + frac)".utf8)
+        member(key); bytes += Array(Seconds.decimal(value).utf8)
     }
     public mutating func bool(_ key: String?, _ value: Bool) {
         member(key); bytes += Array((value ? "true" : "false").utf8)

@@ -68,14 +68,14 @@ public enum Troubles {
         return String(Double(Int(s * 10)) / 10) + " s"
     }
 
-    /// The request a core was serving: method, path and scrubbed query, remote address.
+    /// The request a core was serving: method, path and query, remote address.
     static func request(_ c: LoaderFrame.Core) -> RequestInfo {
         var r = RequestInfo()
         r.method = c.method.map { Event.clip($0, 32) }
         let uri = c.uri ?? ""
         r.url = Event.clip(path(uri), 2048)
-        if let q = uri.firstIndex(of: "?") { r.queryString = Scrubber.query(String(uri[uri.index(after: q)...])) }
-        if let remote = c.remote, !remote.isEmpty { r.env = [Field("REMOTE_ADDR", Scrubber.field(name: "REMOTE_ADDR", remote))] }
+        if let q = uri.firstIndex(of: "?") { r.queryString = String(uri[uri.index(after: q)...]) }
+        if let remote = c.remote, !remote.isEmpty { r.env = [Field("REMOTE_ADDR", remote)] }
         return r
     }
 }

@@ -22,6 +22,15 @@ public struct ExceptionPacket: Equatable {
 
     public init() {}
 
+    /// An exception whose packet could not be decoded: still an exception in uWSGI,
+    /// reported with what is known rather than lost.
+    static func undecodable(_ error: Error) -> ExceptionPacket {
+        var p = ExceptionPacket()
+        p.className = "uWSGIException"
+        p.message = "an exception whose packet could not be decoded: \(error)"
+        return p
+    }
+
     public static func decode(_ bytes: ArraySlice<UInt8>) throws -> ExceptionPacket {
         var p = ExceptionPacket()
         for (key, value) in try pairs(bytes, what: "packet") {
@@ -94,7 +103,7 @@ public struct ExceptionPacket: Equatable {
         return frames
     }
 
-    // MARK: the request, scrubbed (Event/Scrubber.swift)
+    // MARK: the request (scrubbed with the rest of the event: Event/EventScrubbing.swift)
 
     /// HTTP_X_FORWARDED_FOR -> X-Forwarded-For.
     static func headerName(_ cgi: String) -> String {
@@ -123,16 +132,15 @@ public struct ExceptionPacket: Equatable {
         var path = v("REQUEST_URI") ?? v("PATH_INFO") ?? "/"
         if let q = path.firstIndex(of: "?") { path = String(path[..<q]) }
         r.url = scheme + "://" + host + path
-        r.queryString = v("QUERY_STRING").map(Scrubber.query)
+        r.queryString = v("QUERY_STRING")
         for field in vars {
             let k = field.name, value = field.value
             let isHeader = k.hasPrefix("HTTP_") || k == "CONTENT_TYPE" || k == "CONTENT_LENGTH"
             if isHeader {
                 let name = ExceptionPacket.headerName(k.hasPrefix("HTTP_") ? String(k.dropFirst(5)) : k)
-                // The User-Agent is left whole, as Sentry leaves it.
-                r.headers.append(Field(name, name == "User-Agent" ? value : Scrubber.field(name: name, value)))
+                r.headers.append(Field(name, value))
             } else if !["REQUEST_URI", "QUERY_STRING", "PATH_INFO"].contains(k) {
-                r.env.append(Field(k, Scrubber.field(name: k, value)))
+                r.env.append(Field(k, value))
             }
         }
         return r

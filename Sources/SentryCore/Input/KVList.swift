@@ -86,4 +86,15 @@ public enum KVList {
         out.append(String(decoding: cur, as: UTF8.self))
         return out.filter { !$0.isEmpty }
     }
+
+    /// `value` as an option string carries it: a backslash before each `,` and `\\`.
+    public static func escape(_ value: String) -> String {
+        guard value.utf8.contains(where: { $0 == 44 || $0 == 92 }) else { return value }
+        var out: [UInt8] = []
+        for b in value.utf8 {
+            if b == 44 || b == 92 { out.append(92) }
+            out.append(b)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 }

@@ -8,6 +8,8 @@ public struct LoaderFrame: Equatable {
         case exception, alarm, hook, route, harakiri, log
         /// A worker seen dead before the master reaped it, with what it was serving.
         case death
+        /// What the lanes refused since the last tally (the master's cycle).
+        case tally
     }
 
     /// What a core of a worker was serving when the frame was made.
@@ -25,12 +27,22 @@ public struct LoaderFrame: Equatable {
     public var kind: Kind
     public var options: String = ""
     public var body: [UInt8] = []
-    /// Frames the loader could not hand over since the last one it did.
+    /// Events the lanes refused since the last tally: exceptions, and the rest.
+    public var droppedErrors = 0
     public var dropped = 0
+    /// Log lines the lines lane refused since the last tally, and their bytes.
+    public var linesDropped = 0
+    public var linesDroppedBytes = 0
     /// When the loader made the frame, in microseconds since the epoch.
     public var nowMicros: Int64?
     /// The same in seconds: the moment the master looked, for "running for".
     public var madeAt: Double? { nowMicros.map { Double($0) / 1e6 } }
+    /// The event's timestamp: when the frame was made (a hand-off may be read much
+    /// later), else now. A time uWSGI could not have sent (before 1970, after 9999) is now.
+    var timestamp: String {
+        guard let us = nowMicros, us > 0, us < 253_402_300_800_000_000 else { return System.now() }
+        return System.rfc3339(seconds: Int(us / 1_000_000), milliseconds: Int(us % 1_000_000 / 1000))
+    }
     public var wid: Int?
     public var pid: Int?
     public var harakiriTry: Int?
@@ -39,6 +51,18 @@ public struct LoaderFrame: Equatable {
     public var exitCode: Int?
     public var signal: Int?
     public var cores: [Core] = []
+    /// Whether anyone looked at the cores: the loader always does; a `cmd:` alarm's
+    /// sender only when uWSGI's stats server answered (else `statsError` says why).
+    public var coresSeen = true
+    public var statsError: String?
+    /// Handed off by a `cmd:` alarm's sender (through the spool), not written by the loader.
+    public var handedOff = false
+    /// The frame's own id (an event's): read twice (a daemon killed in between), it
+    /// makes the same event, with the same event id, which Sentry keeps once.
+    public var id: String?
+
+    /// The event id of the event this frame makes: from its id, else a fresh one.
+    var eventID: String { id.map(System.eventID(from:)) ?? System.randomEventID() }
 
     public struct DecodeError: Error, Equatable, CustomStringConvertible {
         public var description: String
@@ -61,6 +85,9 @@ public struct LoaderFrame: Equatable {
             case "options": f.options = text
             case "body": f.body = Array(value)
             case "dropped": f.dropped = max(0, Int(text) ?? 0)
+            case "dropped_errors": f.droppedErrors = max(0, Int(text) ?? 0)
+            case "lines_dropped": f.linesDropped = max(0, Int(text) ?? 0)
+            case "lines_dropped_bytes": f.linesDroppedBytes = max(0, Int(text) ?? 0)
             case "now_us": f.nowMicros = Int64(text)
             case "wid": f.wid = Int(text)
             case "pid": f.pid = Int(text)
@@ -69,6 +96,10 @@ public struct LoaderFrame: Equatable {
             case "exit": f.exitCode = Int(text)
             case "signal": f.signal = Int(text)
             case "core": f.cores.append(try core(value))
+            case "cores_seen": f.coresSeen = text != "0"
+            case "stats_error": f.statsError = text
+            case "from": f.handedOff = text == "cmd"
+            case "id": f.id = text
             default: break  // what a later loader adds
             }
         }
@@ -116,9 +147,21 @@ public struct LoaderFrame: Equatable {
         return out
     }
 
-    /// Encodes a frame (the loader's format): for tests, fuzzing seeds and `--frame`.
-    public static func encode(_ fields: [(String, [UInt8])]) -> [UInt8] {
-        var out = magic
+    /// Encodes a frame (the loader's format): a `cmd:` alarm's hand-off, tests, fuzzing seeds.
+    public static func encode(_ fields: [(String, [UInt8])]) -> [UInt8] { magic + itemBytes(fields) }
+
+    /// A core's item, as the loader writes it.
+    public static func encode(core c: Core) -> [UInt8] {
+        var fields: [(String, [UInt8])] = []
+        func add(_ k: String, _ v: String?) { if let v { fields.append((k, Array(v.utf8))) } }
+        add("wid", c.wid.map(String.init)); add("core", c.core.map(String.init)); add("pid", c.pid.map(String.init))
+        add("start_us", c.startMicros.map { String($0) }); add("method", c.method); add("uri", c.uri); add("remote", c.remote)
+        return itemBytes(fields)
+    }
+
+    /// `u8 keylen, key, u32le vallen, value` for each field.
+    static func itemBytes(_ fields: [(String, [UInt8])]) -> [UInt8] {
+        var out: [UInt8] = []
         for (k, v) in fields {
             let key = Array(k.utf8.prefix(255))
             out.append(UInt8(key.count))

@@ -31,6 +31,15 @@ public enum StatsServer {
         }
     }
 
+    /// What the workers were busy with, from the stats server the options name (at
+    /// most 2 s, or `timeout` if shorter): the cores, or why there are none.
+    static func busyCores(for o: Options) -> (cores: [LoaderFrame.Core]?, problem: String?) {
+        switch busyCores(at: o.statsServer ?? "", timeout: min(o.timeout, 2)) {
+        case .success(let cores): return (cores, nil)
+        case .failure(let why): return (nil, "\(why)")
+        }
+    }
+
     /// The cores in a request, from a stats answer (with `stats-http`, its HTTP head is skipped).
     public static func cores(in bytes: [UInt8]) throws -> [LoaderFrame.Core] {
         var body = bytes[...]

@@ -1,9 +1,10 @@
-// Storm control. An alarm-log storm forks one sender per matching line, and uWSGI
-// only folds identical consecutive lines. Across processes, each fingerprint (the
-// grouping key) may send `count` events per `seconds`; the rest are dropped at
-// once, before libcurl is loaded, and counted for a client report.
-// One small file per fingerprint (`budget-<hash>`: window start, count, window);
-// files whose window has ended are swept away at most once an hour.
+// Storm control: each fingerprint (the grouping key) may send `count` events per
+// `seconds`; the rest are dropped at once and counted for a client report. The
+// window is Budget.Window, one implementation: the daemon keeps its windows in
+// memory (Daemon/Budgets.swift); one-shot senders (by hand, a cmd: alarm that sends
+// itself) share theirs across processes here, one small file per fingerprint
+// (`budget-<hash>`: window start, count, window), swept away at most once an hour
+// once their window has ended.
 import Glibc
 
 public enum Budget {
@@ -29,9 +30,7 @@ public enum Budget {
         var allowed = true
         let ok = state.update(prefix + StateDirectory.hash(dsn.stateKey + "|" + key)) { old in
             var w = Window(old) ?? Window(start: now, used: 0, seconds: seconds)
-            if w.hasEnded(at: now) { w = Window(start: now, used: 0, seconds: seconds) }
-            allowed = w.used < count
-            if allowed { w.used += 1 }
+            allowed = w.take(count: count, seconds: seconds, now: now)
             return w.bytes
         }
         sweepIfDue(state, now: now)
@@ -59,6 +58,15 @@ public enum Budget {
 
         func hasEnded(at now: Double) -> Bool { now - start >= seconds || now < start }
 
+        /// One event against the window (a new one when it has ended); false when
+        /// `count` are spent already.
+        mutating func take(count: Int, seconds: Double, now: Double) -> Bool {
+            if hasEnded(at: now) { self = Window(start: now, used: 0, seconds: seconds) }
+            guard used < count else { return false }
+            used += 1
+            return true
+        }
+
         var bytes: [UInt8] { Array("\(start) \(used) \(seconds)\n".utf8) }
     }
 
@@ -71,10 +79,6 @@ public enum Budget {
         if stat(marker, &st) == 0 && Double(st.st_mtim.tv_sec) > now - 3600 { return }
         let fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
         if fd >= 0 { futimens(fd, nil); close(fd) }
-        for name in state.names() where name.hasPrefix(HarakiriMarks.prefix) {
-            if let m = HarakiriMarks.read(name, in: state), now - m.at < HarakiriMarks.lifetime { continue }
-            unlink(state.file(name))
-        }
         for name in state.names() where name.hasPrefix(prefix) && name != sweepMarker {
             state.update(name, create: false) { old in
                 if let w = Window(old), !w.hasEnded(at: now) { return nil }

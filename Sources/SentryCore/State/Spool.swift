@@ -55,14 +55,20 @@ public struct Spool {
 
     public var path: String { dir.path }
 
+    /// The first back-off after no answer (tests shorten it).
+    static let backoffBase = System.environmentSeconds("UWSGI_SENTRY_BACKOFF") ?? 5
+
     /// Back-off after `attempt` failed deliveries: 5 s, 10 s, 20 s ... at most an hour.
-    public static func backoff(_ attempt: Int) -> Double { min(3600, 5 * Double(1 << min(attempt, 20))) }
+    public static func backoff(_ attempt: Int) -> Double { min(3600, backoffBase * Double(1 << min(attempt, 20))) }
 
     /// Writes a new envelope. `durable`: fsync it before it is renamed in (a sender
     /// that exits next); the daemon syncs the whole spool once a second instead.
     @discardableResult
-    public func write(_ envelope: [UInt8], eventID: String, category: DataCategory, durable: Bool = true) -> String? {
-        let name = SpoolEntry.name(createdMillis: Seconds.whole((StateDirectory.now() * 1000).rounded(.down)), eventID: eventID,
+    /// `at`: when the event happened (its age counts from then, and the spool keeps
+    /// envelopes in that order); default now.
+    public func write(_ envelope: [UInt8], eventID: String, category: DataCategory, durable: Bool = true,
+                      at: Double = StateDirectory.now()) -> String? {
+        let name = SpoolEntry.name(createdMillis: Seconds.whole((at * 1000).rounded(.down)), eventID: eventID,
                                    category: category, attempt: 0)
         return dir.atomicWrite(name, envelope, durable: durable) ? name : nil
     }
@@ -80,12 +86,6 @@ public struct Spool {
     }
 
     func names() -> [String] { dir.names() }
-
-    public func isDue(_ e: SpoolEntry, now: Double = StateDirectory.now()) -> Bool {
-        var st = stat()
-        guard stat(dir.file(e.name), &st) == 0 else { return false }
-        return Double(st.st_mtim.tv_sec) <= now
-    }
 
     /// Takes `e` for sending; nil when another flusher has it.
     public func claim(_ e: SpoolEntry) -> String? {

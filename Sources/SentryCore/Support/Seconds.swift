@@ -27,4 +27,12 @@ public enum Seconds {
         let bound = 1e15
         return Int(min(bound, max(-bound, value)).rounded(.up))
     }
+
+    /// `value` (finite and >= 0, else 0) with three decimals, never in exponent
+    /// notation: a duration in JSON, a deadline in a state file.
+    public static func decimal(_ value: Double) -> String {
+        let ms = whole((max(0, value.isFinite ? value : 0) * 1000).rounded(.down))
+        let frac = String(ms % 1000)
+        return "\(ms / 1000)." + String(repeating: "0", count: 3 - frac.count) + frac
+    }
 }

@@ -42,6 +42,12 @@ public enum System {
         return String(cString: p)
     }
 
+    /// A number of seconds from the environment (tests shorten the daemon's waits),
+    /// or nil when it is absent or not a number.
+    static func environmentSeconds(_ name: String) -> Double? {
+        environment(name).flatMap { Seconds.parse($0, cap: 3600) }
+    }
+
     /// 16 bytes from the kernel's random source, as a UUIDv4 in 32 lowercase hex digits.
     public static func randomEventID() -> String {
         var bytes = [UInt8](repeating: 0, count: 16)
@@ -54,6 +60,21 @@ public enum System {
                 close(fd)
             }
         }
+        bytes[6] = (bytes[6] & 0x0f) | 0x40
+        bytes[8] = (bytes[8] & 0x3f) | 0x80
+        return hex(bytes)
+    }
+
+    /// A UUIDv4-shaped event id derived from `text`: the same text, the same id.
+    /// (Two FNV-1a hashes of it, for 128 bits; uniqueness, not secrecy, is the point.)
+    public static func eventID(from text: String) -> String {
+        func fnv(_ seed: UInt64) -> UInt64 {
+            var h = seed
+            for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+            return h
+        }
+        var bytes: [UInt8] = []
+        for h in [fnv(0xcbf29ce484222325), fnv(0x84222325cbf29ce4)] { for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: h >> (8 * i))) } }
         bytes[6] = (bytes[6] & 0x0f) | 0x40
         bytes[8] = (bytes[8] & 0x3f) | 0x80
         return hex(bytes)
@@ -140,6 +161,14 @@ public enum System {
     }
 
     public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+
+    /// Microseconds since the epoch, as uWSGI and the loader write times (integer
+    /// arithmetic: no Double to round or clamp).
+    public static func nowMicros() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec / 1000)
+    }
 
     /// Seconds on the monotonic clock, for deadlines.
     public static func monotonic() -> Double {

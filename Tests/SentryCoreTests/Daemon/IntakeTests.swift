@@ -7,46 +7,102 @@ final class IntakeTests: XCTestCase {
     func intake(_ defaults: String = "dsn=http://0123456789abcdef@127.0.0.1:9/1") throws -> (Intake, Spool, () -> [String]) {
         let spool = try XCTUnwrap(Spool(tempState().path))
         var queued: [String] = []
-        let i = Intake(spool: spool, defaults: defaults, host: testHost, say: { _ in }, enqueue: { queued.append($0) })
+        let ledgers = Ledgers(state: StateDirectory(spool.path + "/state"), inMemory: true)
+        let i = Intake(spool: spool, defaults: defaults, host: testHost, ledgers: ledgers, say: { _ in },
+                       enqueue: { name, _ in queued.append(name) })
         return (i, spool, { queued })
     }
 
-    func alarm(_ line: String) -> LoaderFrame {
+    func alarm(_ line: String, handedOff: Bool = false) -> LoaderFrame {
         var f = LoaderFrame(kind: .alarm)
         f.body = Array(line.utf8)
+        f.handedOff = handedOff
         return f
     }
 
-    func testBudgetDropsAreCountedAndGoOutOnTheirOwnWhenNothingFollows() throws {
+    func events(_ spool: Spool, _ names: [String]) throws -> [[String: Any]] {
+        try names.compactMap { name -> [String: Any]? in
+            let bytes = try XCTUnwrap(spool.read(try XCTUnwrap(spool.entries().first { $0.name == name })))
+            let lines = bytes.split(separator: 10)
+            guard lines.count >= 3 else { return nil }
+            return try JSONSerialization.jsonObject(with: Data(lines[2])) as? [String: Any]
+        }
+    }
+
+    func testBudgetDropsAreCountedInMemoryAndGoOutOnTheirOwnWhenNothingFollows() throws {
         let (intake, spool, queued) = try intake()
         let t0 = 1_000_000.0
         for n in 0..<15 { intake.handle(alarm("FOO storm line \(n)"), now: t0) }
         XCTAssertEqual(queued().count, 10, "the default budget: 10 per fingerprint per 60 s")
+        XCTAssertTrue(intake.ledgers.of(testDSN).hasCounts, "the counts wait in memory, for an event to carry them")
         intake.tick(now: t0 + 1)
-        let state = try XCTUnwrap(StateDirectory(spool.path + "/state"))
-        // Pending in the state directory, not yet sent: the next event may carry them.
-        intake.tick(now: t0 + 5)
-        XCTAssertEqual(queued().count, 10)
         intake.tick(now: t0 + 1 + Intake.reportDelay)
         XCTAssertEqual(queued().count, 11, "a carrier for the counts, since no event came")
         let carrier = try XCTUnwrap(spool.read(try XCTUnwrap(spool.entries().first { $0.name == queued().last })))
         XCTAssertTrue(Envelope.isReportCarrier(carrier))
-        XCTAssertEqual(ClientReport.take(dsn: testDSN, in: state), [Discard(reason: .backpressure, category: .default, quantity: 5)])
+        XCTAssertEqual(intake.ledgers.of(testDSN).take(), [Discard(reason: .backpressure, category: .default, quantity: 5)])
     }
 
-    func testStoppingSendsPendingCountsAtOnce() throws {
-        let (intake, _, queued) = try intake()
+    func testStoppingSavesPendingCountsAndSendsThem() throws {
+        let (intake, spool, queued) = try intake()
         for n in 0..<12 { intake.handle(alarm("FOO line \(n)"), now: 10) }
         intake.tick(now: 10.5, force: true)
         XCTAssertEqual(queued().count, 11)
+        let state = try XCTUnwrap(StateDirectory(spool.path + "/state"))
+        XCTAssertEqual(ClientReport.take(dsn: testDSN, in: state), [Discard(reason: .backpressure, category: .default, quantity: 2)],
+                       "saved where the next daemon (or this one's carrier) takes them")
     }
 
-    func testCarrierIsAHeaderOnly() {
-        let carrier = Envelope.reportCarrier(dsn: testDSN)
-        XCTAssertTrue(Envelope.isReportCarrier(carrier))
-        XCTAssertEqual(carrier.filter { $0 == 10 }.count, 1)
-        let event = Envelope.make(eventID: "0123456789abcdef0123456789abcdef", payload: Array("{}".utf8), dsn: testDSN)
-        XCTAssertFalse(Envelope.isReportCarrier(event))
-        XCTAssertFalse(Envelope.isReportCarrier(Envelope.checkIn(payload: Array("{}".utf8), dsn: testDSN)))
+    func testATallyCountsWhatTheLanesRefusedByCategory() throws {
+        let (intake, _, queued) = try intake()
+        var tally = LoaderFrame(kind: .tally)
+        tally.dropped = 3
+        tally.droppedErrors = 2
+        intake.handle(tally, now: 100)
+        XCTAssertEqual(queued(), [], "a tally is no event")
+        XCTAssertEqual(intake.ledgers.of(testDSN).take(), [Discard(reason: .queueOverflow, category: .default, quantity: 3),
+                                                           Discard(reason: .queueOverflow, category: .error, quantity: 2)])
+    }
+
+    func testARateLimitTheDispatcherLearnedDropsAtOnce() throws {
+        let (intake, spool, queued) = try intake()
+        intake.ledgers.of(testDSN).record([RateLimit(categories: ["default"], seconds: 60)], now: 100)
+        intake.handle(alarm("FOO limited"), now: 101)
+        XCTAssertEqual(queued(), [])
+        XCTAssertEqual(spool.entries(), [], "Sentry asked us to back off, not to queue")
+        XCTAssertEqual(intake.ledgers.of(testDSN).take(), [Discard(reason: .ratelimitBackoff, category: .default, quantity: 1)])
+    }
+
+    /// Without the loader, a harakiri's lines and its worker's death reach the daemon
+    /// from senders that run at once: in any order they make ONE event.
+    func testAHandedOffHarakiriIsOneEventInWhateverOrderItsLinesCome() throws {
+        let first = "Wed Nov 25 20:44:25 2026 - *** HARAKIRI ON WORKER 1 (pid: 4242, try: 1) ***"
+        let request = "Wed Nov 25 20:44:25 2026 - HARAKIRI [core 0] 10.1.2.3 - GET /items/42 since 1795639460"
+        let death = "DAMN ! worker 1 (pid: 4242) died, killed by signal 9 :( trying respawn ..."
+        for order in [[first, request, death], [request, first, death], [death, request, first], [request, death, first]] {
+            let (intake, spool, queued) = try intake()
+            for line in order { intake.handle(alarm(line, handedOff: true), now: 1_795_639_465) }
+            intake.tick(now: 1_795_639_465.5)
+            XCTAssertEqual(queued(), [], "told a moment after the death, with what was still on its way")
+            intake.tick(now: 1_795_639_465 + HarakiriStories.settle)
+            let sent = try events(spool, queued())
+            XCTAssertEqual(sent.count, 1, "\(order)")
+            let x = ((sent.first?["exception"] as? [String: Any])?["values"] as? [[String: Any]])?.first
+            XCTAssertEqual(x?["type"] as? String, "Harakiri")
+            XCTAssertEqual((x?["value"] as? String)?.hasPrefix("GET /items/42 ran 5.0 s (worker 1, pid 4242)"), true, "\(String(describing: x))")
+            let uwsgi = (sent.first?["contexts"] as? [String: Any])?["uwsgi"] as? [String: String]
+            XCTAssertEqual(uwsgi?["then"], "the worker was killed by SIGKILL", "\(order)")
+        }
+    }
+
+    func testAHandedOffSigkillNoHarakiriExplainsIsNewsAfterItsWait() throws {
+        let (intake, spool, queued) = try intake()
+        intake.handle(alarm("DAMN ! worker 2 (pid: 77) died, killed by signal 9 :( trying respawn ...", handedOff: true), now: 10)
+        intake.tick(now: 10.5)
+        XCTAssertEqual(queued(), [], "held a moment for a harakiri that may be on its way")
+        intake.tick(now: 10 + Intake.storyWait)
+        let sent = try events(spool, queued())
+        XCTAssertEqual(sent.count, 1)
+        XCTAssertNotNil((sent.first?["extra"] as? [String: Any])?["hint"], "the OOM killer hint")
     }
 }

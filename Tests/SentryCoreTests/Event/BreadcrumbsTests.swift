@@ -17,7 +17,10 @@ final class BreadcrumbsTests: XCTestCase {
         XCTAssertEqual(crumbs[0].message, "*** HARAKIRI ON WORKER 1 (pid: 9, try: 1) ***")
         XCTAssertEqual(crumbs[1].level, .error)
         XCTAssertEqual(crumbs[1].timestamp, 1_795_639_460)
-        XCTAssertEqual(crumbs[2].message, "[Filtered]")
+        XCTAssertEqual(crumbs[2].message, "login for me with password=hunter2", "scrubbed with the event, as a whole")
+        var e = Event(eventID: "e", timestamp: "t", host: testHost)
+        e.breadcrumbs = crumbs
+        XCTAssertEqual(e.scrubbed().breadcrumbs[2].message, "[Filtered]")
         XCTAssertEqual(crumbs[2].timestamp, 3)
         XCTAssertEqual(Breadcrumbs.make(lines, count: 1).map(\.message), ["FOO the alarm's own line"])
         let later = lines + [("logged after the alarm, before its sender read the file", 5)]

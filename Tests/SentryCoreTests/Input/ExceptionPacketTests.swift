@@ -46,8 +46,10 @@ final class ExceptionPacketTests: XCTestCase {
         XCTAssertEqual(p.typeAndModule?.1, "app.errors")
     }
 
-    func testRequestIsScrubbed() throws {
-        let r = try XCTUnwrap(try ExceptionPacket.decode(samplePacket()[...]).request)
+    func testRequestIsScrubbedWithItsEvent() throws {
+        let packet = try ExceptionPacket.decode(samplePacket()[...])
+        XCTAssertEqual(packet.request?.queryString, "a=1&token=s3cr3t", "the parser keeps what it was given")
+        let r = try XCTUnwrap(Event.build(options: Options(), message: nil, host: testHost, packet: packet).0.scrubbed().request)
         XCTAssertEqual(r.method, "POST")
         XCTAssertEqual(r.url, "http://127.0.0.1:8000/raise")
         XCTAssertEqual(r.queryString, "a=1&token=[Filtered]")
