@@ -12,9 +12,12 @@ BIN      := .build/release/uwsgi-sentry
 # The Swift driver hard-codes -lstdc++; a linker script named libstdc++.so in
 # .build-link/ points that at the static archive.
 LINK_DIR := $(CURDIR)/.build-link
-RELEASE_FLAGS := -c release --static-swift-stdlib -Xlinker -L$(LINK_DIR) -Xlinker --no-export-dynamic
+# --disable-local-rpath: SwiftPM adds -rpath=$$ORIGIN otherwise; a static binary needs
+# none, and with it the loader probes the build directory (4 glibc-hwcaps dirs) for
+# libm on every start.
+RELEASE_FLAGS := -c release --static-swift-stdlib --disable-local-rpath -Xlinker -L$(LINK_DIR) -Xlinker --no-export-dynamic
 APT_PACKAGES := libcurl4-openssl-dev uwsgi-core uwsgi-plugin-python3 uwsgi-dev python3-dev \
-                nginx-light mandoc man-db hyperfine sqlite3 time chrpath openssl python3-venv g++ \
+                nginx-light mandoc man-db hyperfine sqlite3 time openssl python3-venv g++ \
                 dpkg-dev binutils lintian uwsgi-plugin-rack-ruby3.1 ruby-rack libpcre3-dev
 
 PLUGIN_OUT := .build/uwsgi-plugins
@@ -29,7 +32,7 @@ CURL_SOURCES := $(wildcard Sources/CurlHTTP/*.swift)
 FUZZ_TARGETS := options dsn packet response frame
 FUZZ_RUNS ?= 1000000
 
-.PHONY: all build plugin plugin-sanitized pypi-uwsgi deps venv test unit e2e bench demo install clean lint-man fuzz fuzz-build fuzz-replay deb
+.PHONY: all build plugin plugin-sanitized pypi-uwsgi print-pypi-uwsgi deps venv test unit e2e bench demo install clean lint-man fuzz fuzz-build deb
 
 all: build plugin
 
@@ -43,7 +46,7 @@ $(PLUGIN_OUT)/%_plugin.so: plugin/%/*.c plugin/%/uwsgiplugin.py
 $(PLUGIN_OUT)/sentry_plugin.so: plugin/sentry/sentry.h
 
 # The loader with AddressSanitizer and UBSan, and with ThreadSanitizer, for
-# tests/test_sanitizers.py.
+# e2e/test_sanitizers.py.
 plugin-sanitized: .build/uwsgi-plugins-sanitized/sentry_plugin.so .build/uwsgi-plugins-tsan/sentry_plugin.so
 
 .build/uwsgi-plugins-sanitized/sentry_plugin.so: plugin/sentry/*.c plugin/sentry/*.h plugin/sentry/uwsgiplugin.py
@@ -56,9 +59,6 @@ plugin-sanitized: .build/uwsgi-plugins-sanitized/sentry_plugin.so .build/uwsgi-p
 
 build: $(LINK_DIR)/libstdc++.so
 	$(SWIFT) build $(RELEASE_FLAGS)
-	@# SwiftPM adds -rpath=$$ORIGIN; a static binary needs none, and with it the loader
-	@# probes the build directory (4 glibc-hwcaps dirs) for libm on every start.
-	chrpath -d $(BIN) >/dev/null
 
 $(LINK_DIR)/libstdc++.so:
 	mkdir -p $(LINK_DIR)
@@ -74,32 +74,58 @@ deps:
 
 venv: $(VENV)/.ready
 
-$(VENV)/.ready: tests/requirements.txt
+$(VENV)/.ready: e2e/requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r e2e/requirements.txt
 	touch $@
 
 unit:
 	$(SWIFT) test
 
-# PyPI's uWSGI (what pip users have), built from source into its own venv, and the
-# loader built against it: tests/test_pypi_uwsgi.py runs the one-line set-up on it.
+# PyPI's uWSGI (what pip users have), built from source ONCE per machine into a
+# cache outside the clone (a fresh clone finds it there; CACHE= moves it, and a
+# cache that cannot be made falls back to .venv/), and the loader and
+# sentry_pyframes built against it: the one-line set-up runs on it in tests.
 PYPI_UWSGI_VERSION := 2.0.31
-PYPI_UWSGI := .venv/uwsgi-$(PYPI_UWSGI_VERSION)/bin/uwsgi
-pypi-uwsgi: .build/uwsgi-plugins-pypi/sentry_plugin.so
+CACHE ?= $(HOME)/.cache/uwsgi-sentry
+PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null)
+PYPI_UWSGI_HOME := $(shell mkdir -p $(CACHE) 2>/dev/null && echo $(CACHE) || echo $(CURDIR)/.venv)/uwsgi-$(PYPI_UWSGI_VERSION)-py$(PYVER)
+PYPI_UWSGI := $(PYPI_UWSGI_HOME)/bin/uwsgi
+PYPI_PLUGINS := .build/uwsgi-plugins-pypi
+pypi-uwsgi: $(PYPI_PLUGINS)/sentry_plugin.so $(PYPI_PLUGINS)/sentry_pyframes_plugin.so
 
+# pip writes bin/uwsgi last: a build that was cut short is built again. flock: two
+# clones building at once take turns.
 $(PYPI_UWSGI):
-	$(PYTHON) -m venv $(@D)/..
-	$(@D)/pip install -q --disable-pip-version-check --no-cache-dir uwsgi==$(PYPI_UWSGI_VERSION)
+	mkdir -p $(PYPI_UWSGI_HOME)
+	flock $(PYPI_UWSGI_HOME) sh -c 'test -x $@ || { $(PYTHON) -m venv $(PYPI_UWSGI_HOME) && \
+	  $(PYPI_UWSGI_HOME)/bin/pip install -q --disable-pip-version-check --no-cache-dir uwsgi==$(PYPI_UWSGI_VERSION); }'
 
-.build/uwsgi-plugins-pypi/sentry_plugin.so: $(PYPI_UWSGI) plugin/sentry/*.c plugin/sentry/*.h plugin/sentry/uwsgiplugin.py
+$(PYPI_PLUGINS)/%_plugin.so: $(PYPI_UWSGI) plugin/%/*.c plugin/%/uwsgiplugin.py
 	mkdir -p $(@D)
-	cd $(@D) && PYTHON=/usr/bin/python3 $(CURDIR)/$(PYPI_UWSGI) --build-plugin $(CURDIR)/plugin/sentry >/dev/null
+	cd $(@D) && PYTHON=/usr/bin/python3 $(PYPI_UWSGI) --build-plugin $(CURDIR)/plugin/$* >/dev/null
 
+$(PYPI_PLUGINS)/sentry_plugin.so: plugin/sentry/sentry.h
+
+# Where that uWSGI is, for tests and benchmarks run without make.
+print-pypi-uwsgi:
+	@echo $(PYPI_UWSGI)
+
+# The end-to-end suites, in parallel (they mostly wait on servers and uWSGI), with
+# what operators install made once first. ARGS=... goes to pytest (a file, -k, -n 1).
+E2E_PREFIX := $(CURDIR)/.build/e2e-prefix
+JOBS ?= 4
+ARGS ?=
 e2e: build plugin plugin-sanitized pypi-uwsgi venv
-	$(VENV)/bin/python -m pytest -q -p no:cacheprovider tests
+	rm -rf $(E2E_PREFIX) $(E2E_PREFIX)-cmd
+	$(MAKE) -s install PREFIX=$(E2E_PREFIX) >/dev/null
+	$(MAKE) -s install PREFIX=$(E2E_PREFIX)-cmd LOADER=no >/dev/null
+	PYPI_UWSGI=$(PYPI_UWSGI) UWSGI_SENTRY_TEST_PREFIX=$(E2E_PREFIX) UWSGI_SENTRY_TEST_PREFIX_CMD=$(E2E_PREFIX)-cmd \
+	  $(VENV)/bin/python -m pytest -q -p no:cacheprovider -n $(JOBS) --dist loadgroup --durations=15 $(ARGS) e2e
 
-test: deps venv build lint-man unit fuzz-replay e2e
+# The fuzz corpora are replayed inside `unit` (CorpusReplayTests); `make fuzz` runs
+# the long campaigns under AddressSanitizer.
+test: deps venv build lint-man unit e2e
 
 # libFuzzer targets (Fuzz/*.swift) over the library's sources, with AddressSanitizer.
 # CurlHTTP is built first as a module of its own (it is one in the package too), so
@@ -112,9 +138,11 @@ $(FUZZ_OUT)/CurlHTTP.swiftmodule: $(CURL_SOURCES) Sources/CCurl/shim.h
 	  -Xcc -fmodule-map-file=Sources/CCurl/module.modulemap -I Sources/CCurl \
 	  -emit-module -emit-module-path $@ -emit-library -static -o $(FUZZ_OUT)/libCurlHTTP.a $(CURL_SOURCES)
 
-$(FUZZ_OUT)/%: Fuzz/%.swift $(CORE_SOURCES) $(FUZZ_OUT)/CurlHTTP.swiftmodule
+FUZZ_TARGETS_SOURCE := Tests/SentryCoreTests/Fuzz/FuzzTargets.swift
+
+$(FUZZ_OUT)/%: Fuzz/%.swift $(FUZZ_TARGETS_SOURCE) $(CORE_SOURCES) $(FUZZ_OUT)/CurlHTTP.swiftmodule
 	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -I $(FUZZ_OUT) -L $(FUZZ_OUT) -lCurlHTTP \
-	  -module-name Fuzz_$* $(CORE_SOURCES) $< -o $@
+	  -module-name Fuzz_$* $(CORE_SOURCES) $(FUZZ_TARGETS_SOURCE) $< -o $@
 
 # Each target for FUZZ_RUNS executions; new inputs that reach new code join Fuzz/corpus/.
 fuzz: fuzz-build
@@ -122,21 +150,15 @@ fuzz: fuzz-build
 	  $(FUZZ_OUT)/$$t -runs=$(FUZZ_RUNS) -max_len=4096 -timeout=5 -print_final_stats=1 Fuzz/corpus/$$t || exit 1; \
 	done
 
-# Replays the kept corpus (every input once): what the fuzzer found stays fixed.
-fuzz-replay: fuzz-build
-	for t in $(FUZZ_TARGETS); do \
-	  $(FUZZ_OUT)/$$t -runs=0 -timeout=5 Fuzz/corpus/$$t 2>&1 | tail -1 | grep -q "Done" || { echo "fuzz replay failed: $$t"; exit 1; }; \
-	done
-
 lint-man:
 	@out=$$(mandoc -Tlint -W warning man/uwsgi-sentry.1 2>&1); if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
 
 bench: deps venv build plugin
 	@# Every script runs and prints its tables; a MISS in any fails the target at the end.
-	status=0; for b in bursts uwsgi_cost sender; do PYTHONPATH=tests $(VENV)/bin/python bench/$$b.py || status=1; echo; done; exit $$status
+	status=0; for b in bursts uwsgi_cost sender; do PYTHONPATH=e2e $(VENV)/bin/python bench/$$b.py || status=1; echo; done; exit $$status
 
 demo: deps venv build plugin
-	PYTHONPATH=tests $(VENV)/bin/python demo/demo.py
+	PYTHONPATH=e2e $(VENV)/bin/python demo/demo.py
 
 # LOADER=no: a host without the loader plugin (no uwsgi-dev): the cmd: variants of
 # the snippets (examples/cmd/) are written instead.

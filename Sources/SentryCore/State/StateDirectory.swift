@@ -48,7 +48,7 @@ public struct StateDirectory {
         var out: [String] = []
         // d_name is read in place, up to its NUL: a record is only as long as its name,
         // so copying the whole 256-byte field reads past the last record in the buffer
-        // (AddressSanitizer caught it in the daemon, tests/test_sanitizers.py).
+        // (AddressSanitizer caught it in the daemon, e2e/test_sanitizers.py).
         let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
         while let ent = readdir(d) {
             let name = String(cString: (UnsafeRawPointer(ent) + nameOffset).assumingMemoryBound(to: CChar.self))

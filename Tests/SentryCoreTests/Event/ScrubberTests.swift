@@ -2,7 +2,7 @@ import XCTest
 @testable import SentryCore
 
 /// Vectors read off Relay's own scrubber (sentry_relay.pii_strip_event with a
-/// project's default settings); tests/test_conformance.py runs that scrubber on
+/// project's default settings); e2e/test_conformance.py runs that scrubber on
 /// every kind of event we produce and expects it to find nothing left to change.
 final class ScrubberTests: XCTestCase {
     func testMessagesKeepTheirWordsButNotTheirSecrets() {

@@ -1,5 +1,5 @@
 """`uwsgi-sentry monitor`: the job always runs and its status is ours; check-ins are
-what Sentry's ingestion accepts (tests/checkins.py, from Relay's rules), delivered
+what Sentry's ingestion accepts (e2e/checkins.py, from Relay's rules), delivered
 in order, spooled when Sentry gives no answer; and uWSGI's crons use it."""
 import os
 import signal

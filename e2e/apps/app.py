@@ -30,6 +30,8 @@ def application(environ, start_response):
     if path == "/alarm":
         import uwsgi  # raw bytes straight into the sentry alarm engine
         uwsgi.alarm("rawalarm", bytes.fromhex(environ.get("QUERY_STRING") or "00ff"))
+    if path == "/surrogate":
+        raise ValueError("bad \udcff bytes")  # a lone surrogate: not encodable as UTF-8
     if path == "/value":
         raise ValueError("boom from %s" % environ.get("QUERY_STRING", ""))
     if path == "/segfault":

@@ -10,17 +10,6 @@ from support import free_port, spool_envelopes, wait_for
 from uwsgi_harness import UWSGI, fill_listen_queue, share, uwsgi_env
 
 
-@pytest.fixture(scope="module")
-def cmd_only(tmp_path_factory):
-    """`make install LOADER=no`: what a host without the loader plugin gets."""
-    import subprocess
-    from support import ROOT
-    prefix = str(tmp_path_factory.mktemp("cmd-prefix"))
-    subprocess.run(["make", "-s", "-C", ROOT, "install", "LOADER=no", "PREFIX=" + prefix], check=True, stdout=subprocess.DEVNULL)
-    assert not os.path.exists(os.path.join(prefix, "lib", "uwsgi", "plugins", "sentry_plugin.so"))
-    return prefix
-
-
 def env(prefix, dsn, tmp_path, **extra):
     return uwsgi_env(prefix, dsn, UWSGI_SENTRY_SPOOL=str(tmp_path / "spool"), **extra)
 

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from faultserver import BlackHole, FaultServer, make_cert
-from support import clean_env, run
+from support import clean_env, put_in_spool, run
 from support import spool_envelopes as spooled
 
 OK, NETWORK, REJECTED, RATE_LIMITED, SPOOLED = 0, 3, 4, 5, 6
@@ -261,10 +261,14 @@ def test_hostile_numbers_from_the_network_never_crash_anything(tmp_path, headers
         assert seconds <= 86400, "a server's wait is capped at a day"
         again, _ = send(s.dsn(), spool)
         assert again.returncode == RATE_LIMITED and b"more s" in again.stderr, "the next process reads it back"
-        # flush and the daemon read the same state
-        run("dsn=%s,message=kept,mode=spool,spool=%s" % (s.dsn(), spool))
+        # flush and the daemon read the same state: an envelope the spool kept meets the limit
+        event = b'{"event_id":"0123456789abcdef0123456789abcdef","level":"error","logentry":{"formatted":"kept"}}'
+        put_in_spool(spool, b'{"event_id":"0123456789abcdef0123456789abcdef","dsn":"%s"}\n{"type":"event","length":%d}\n%s\n'
+                     % (s.dsn().encode(), len(event), event))
+        assert len(spooled(spool)) == 1
         f = run("flush", spool, timeout=30)
-        assert f.returncode in (0, 3) and f.returncode >= 0, f.stderr
+        assert f.returncode == RATE_LIMITED and b"stay in" in f.stderr, f.stderr
+        assert len(spooled(spool)) == 1, "the limit keeps the envelope for later"
         import signal
         import subprocess
         from support import BIN, clean_env

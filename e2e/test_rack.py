@@ -10,13 +10,13 @@ from uwsgi_harness import UWSGI, plugin_dir, uwsgi_env
 
 def test_a_ruby_exception_arrives_right(tmp_path, bugsink, installed):
     events = Events(bugsink)
-    head = ["[uwsgi]", "plugins = rack_ruby31", "rack = " + os.path.join(ROOT, "tests", "apps", "config.ru")]
+    head = ["[uwsgi]", "plugins = rack_ruby31", "rack = " + os.path.join(ROOT, "e2e", "apps", "config.ru")]
     lines = ["plugin-dir = " + plugin_dir(installed), "plugin = sentry",
              "sentry-sender = " + os.path.join(installed, "bin", "uwsgi-sentry")]
     u = UWSGI(str(tmp_path), lines, uwsgi_env(installed, bugsink.dsn, UWSGI_SENTRY_SPOOL=str(tmp_path / "spool")), workers=1)
     with open(u.ini) as f:
         ini = f.read().replace("[uwsgi]\nplugins = python3\n", "\n".join(head) + "\n").replace(
-            "wsgi-file = " + os.path.join(ROOT, "tests", "apps", "app.py") + "\n", "")
+            "wsgi-file = " + os.path.join(ROOT, "e2e", "apps", "app.py") + "\n", "")
     with open(u.ini, "w") as f:
         f.write(ini)
     with u:

@@ -10,11 +10,11 @@ import time
 from bugsink import value_has
 from support import ROOT, clean_env, free_port
 
-APP = os.path.join(ROOT, "tests", "apps", "app.py")
+APP = os.path.join(ROOT, "e2e", "apps", "app.py")
 
 
 class UWSGI:
-    """One uWSGI on 127.0.0.1 running tests/apps/app.py with `ini` lines appended."""
+    """One uWSGI on 127.0.0.1 running e2e/apps/app.py with `ini` lines appended."""
 
     def __init__(self, workdir, lines, env=None, workers=2, port=None, extra_head=(), binary="uwsgi", python="python3"):
         self.dir = workdir

@@ -5,8 +5,11 @@ in a private directory, with strict validation on digest: an event that Bugsink'
 schema check rejects still gets HTTP 200 but is NOT stored, so tests assert on the
 stored row, never on the status.
 """
+import fcntl
+import hashlib
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -92,14 +95,42 @@ class Bugsink:
             for k, v in extra.items():
                 f.write('BUGSINK[%r] = %r\n' % (k, v))
         if not os.path.exists(os.path.join(self.dir, "db.sqlite3")):
-            manage = self._bin("bugsink-manage")
-            subprocess.run([manage, "migrate", "-v0"], env=self._env(), cwd=self.dir, check=True)
-            subprocess.run([manage, "migrate", "snappea", "--database=snappea", "-v0"], env=self._env(),
-                           cwd=self.dir, check=True)
-            script = SETUP % {"user": USER, "password": PASSWORD, "p1": "uwsgi", "k1": KEY,
-                              "p2": "uwsgi-secret", "k2": SECRET_PROJECT_KEY}
-            subprocess.run([manage, "shell", "-c", script], env=self._env(), cwd=self.dir, check=True,
-                           stdout=subprocess.DEVNULL)
+            self._databases()
+
+    # Bugsink's migrations and our user and projects take ~10 s of CPU: done once per
+    # machine (per Bugsink version and set-up script) into a template, copied per server.
+    DATABASES = ("db.sqlite3", "snappea.sqlite3")
+
+    def _template(self):
+        version = subprocess.run([self._bin("python"), "-c", "import importlib.metadata as m; print(m.version('bugsink'))"],
+                                 capture_output=True, text=True).stdout.strip()
+        key = hashlib.sha256((version + SETUP).encode()).hexdigest()[:12]
+        return os.path.join(os.environ.get("UWSGI_SENTRY_CACHE", os.path.expanduser("~/.cache/uwsgi-sentry")),
+                            "bugsink-%s-%s" % (version, key))
+
+    def _databases(self):
+        template = self._template()
+        os.makedirs(os.path.dirname(template), exist_ok=True)
+        with open(template + ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test workers take turns making it
+            if not all(os.path.exists(os.path.join(template, db)) for db in self.DATABASES):
+                manage = self._bin("bugsink-manage")
+                subprocess.run([manage, "migrate", "-v0"], env=self._env(), cwd=self.dir, check=True)
+                subprocess.run([manage, "migrate", "snappea", "--database=snappea", "-v0"], env=self._env(),
+                               cwd=self.dir, check=True)
+                script = SETUP % {"user": USER, "password": PASSWORD, "p1": "uwsgi", "k1": KEY,
+                                  "p2": "uwsgi-secret", "k2": SECRET_PROJECT_KEY}
+                subprocess.run([manage, "shell", "-c", script], env=self._env(), cwd=self.dir, check=True,
+                               stdout=subprocess.DEVNULL)
+                shutil.rmtree(template + ".tmp", ignore_errors=True)
+                os.makedirs(template + ".tmp")
+                for db in self.DATABASES:
+                    shutil.copy(os.path.join(self.dir, db), os.path.join(template + ".tmp", db))
+                shutil.rmtree(template, ignore_errors=True)
+                os.rename(template + ".tmp", template)
+                return
+        for db in self.DATABASES:
+            shutil.copy(os.path.join(template, db), os.path.join(self.dir, db))
 
     def start(self):
         self.setup()
@@ -205,7 +236,7 @@ def type_is(name):
 
 
 if __name__ == "__main__":
-    # python3 tests/bugsink.py DIR PORT : run one in the foreground (used by `make demo`).
+    # python3 e2e/bugsink.py DIR PORT : run one in the foreground (used by `make demo`).
     b = Bugsink(sys.argv[1], int(sys.argv[2]))
     b.start()
     print(b.dsn)

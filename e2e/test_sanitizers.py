@@ -29,22 +29,38 @@ def runtime(name):
     return subprocess.run(["gcc", "-print-file-name=%s.so" % name], capture_output=True, text=True).stdout.strip()
 
 
-def hammer(u, seconds):
-    """Every path into the loader, from several client threads at once."""
+def hammer(u, seconds, routes):
+    """Every path into the loader, from several client threads at once; `routes`
+    collects the route requests that were served (each one an event to deliver)."""
     stop = time.time() + seconds
 
     def client(n):
         i = 0
-        while time.time() < stop:
+        while time.time() < stop and i < 100:
             i += 1
             u.request("/value?c%dn%d" % (n, i))      # exception handler (master's thread)
-            u.request("/help/%d/%d" % (n, i))        # route action (a worker)
+            if u.request("/help/%d/%d" % (n, i)) == 200:  # route action (a worker)
+                routes.append("/help/%d/%d" % (n, i))
             u.request("/log?line-%d-%d" % (n, i))    # log alarm + breadcrumb (master's log loop)
             u.request("/alarm?" + ("41" * (i % 50 + 1)) + "00ff")  # raw alarm (the alarm thread)
     threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
     for t in threads:
         t.start()
     return threads
+
+
+def wait_while_progress(count, target, stall=15.0):
+    """Waits until count() reaches target, as long as it keeps growing: a sanitized
+    uWSGI is slow, but one that stops delivering for `stall` seconds fails."""
+    last, since = count(), time.time()
+    while last < target:
+        time.sleep(0.2)
+        now = count()
+        if now > last:
+            last, since = now, time.time()
+        elif time.time() - since > stall:
+            return False
+    return True
 
 
 @pytest.mark.parametrize("mode", ["address", "thread"])
@@ -69,16 +85,24 @@ def test_loader_under_sanitizers(tmp_path, mode):
             maps = open("/proc/%d/maps" % u.proc.pid).read()
             assert ("libasan" in maps and "libubsan" in maps) if mode == "address" else "libtsan" in maps, \
                 "the sanitizer is really there"
-            threads = hammer(u, 6)
+            routes = []
+            threads = hammer(u, 6, routes)
             time.sleep(2)
             daemon = [p for p in u.pids() if open("/proc/%d/cmdline" % p, "rb").read().startswith(BIN.encode())]
             assert daemon, "the loader started its daemon"
             os.kill(daemon[0], signal.SIGKILL)  # the master notices and starts another, mid-storm
             for t in threads:
                 t.join()
-            assert wait_for(lambda: sum(1 for b in sentry.requests if b"sanitized" in b) >= 50, timeout=30), \
-                len(sentry.requests)
-            served = u.request("/")
+            # Every route the hammer got through is an event, delivered though the daemon was killed.
+            delivered = lambda: {r for r in routes if any(b'"route %s"' % r.encode() in b for b in sentry.requests)}
+            assert len(routes) >= 8 and wait_while_progress(lambda: len(delivered()), len(routes)), \
+                (len(routes), len(delivered()), sorted(set(routes) - delivered())[:5],
+                 [l for b in sentry.requests for l in b.split(b"\n") if b"discarded" in l][:3])
+            # Still serving. (Under GCC 12's AddressSanitizer a worker can deadlock in ASan's
+            # own allocator: uWSGI forks it from a master that already runs threads, and
+            # libasan 12 does not lock its allocator around fork; 0.2.0 does the same.
+            # The other worker answers.)
+            served = next((s for s in (u.request("/", timeout=2) for _ in range(5)) if s == 200), None)
             log = u.text()
             assert served == 200, log[-3000:]
     finally:

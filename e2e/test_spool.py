@@ -54,10 +54,32 @@ def test_flush_keeps_on_network_failure_and_removes_on_any_answer(tmp_path):
             s.close()
 
 
+@pytest.mark.parametrize("retry_after", ["60", "1e20"])
+def test_flush_ends_at_a_rate_limit_and_keeps_what_it_covers(tmp_path, retry_after):
+    """Three spooled envelopes, a server answering 429: the first is dropped (Sentry's
+    rule: any answer is final), the other two stay for when the limit ends; the pass
+    ends at once, exit 5, one line. 0.2.0 spun at 100% CPU and never exited."""
+    spool = str(tmp_path / "spool")
+    s = FaultServer(status=429, headers=[("Retry-After", retry_after)], body=b"")
+    try:
+        for i in range(3):
+            assert run("dsn=%s,message=held %d,mode=spool,spool=%s,budget=0" % (s.dsn(), i, spool)).returncode == 0
+        started = time.monotonic()
+        r = run("flush", spool, timeout=20)
+        took = time.monotonic() - started
+    finally:
+        s.close()
+    assert r.returncode == 5 and took < 3, (r.returncode, took, r.stderr)
+    assert len(s.requests) == 1 and len(envelopes(spool)) == 2
+    wait = 60 if retry_after == "60" else 86400
+    assert r.stderr.decode().splitlines() == [
+        "uwsgi-sentry: 1 event(s) dropped and 2 stay in %s: Sentry is rate-limiting them for %d more s" % (spool, wait)], r.stderr
+
+
 def test_backoff_is_per_envelope_and_the_daemon_honours_it(tmp_path):
     spool = str(tmp_path / "spool")
     spool_events(down_dsn(), spool, 1)
-    run("flush", spool, "timeout=1")
+    run("flush", spool, "timeout=1", env=clean_env(UWSGI_SENTRY_BACKOFF="5"))  # production's, not the tests' 1 s
     name = envelopes(spool)[0]
     due = os.stat(os.path.join(spool, name)).st_mtime
     assert 3 < due - time.time() <= 5.5, "attempt 1 waits 5 s"
@@ -85,14 +107,18 @@ def test_bounds_drop_oldest_and_report_it(tmp_path):
         s.close()
 
 
-def test_hand_off_writes_the_spool_and_never_loads_libcurl(tmp_path):
+def test_hand_off_writes_a_frame_for_the_daemon_and_never_loads_libcurl(tmp_path):
+    """mode=spool hands the daemon what it was given, as the loader would: a frame in
+    the spool, written atomically; the daemon (or a flush) makes the event."""
     spool = str(tmp_path / "spool")
     env = clean_env(LD_DEBUG="files")
     r = subprocess.run([BIN, "dsn=%s,message=handed off,mode=spool,spool=%s" % (down_dsn(), spool)],
                        capture_output=True, env=env, stdin=subprocess.DEVNULL)
     assert r.returncode == 0
     assert b"libcurl" not in r.stderr
-    assert len(envelopes(spool)) == 1
+    frames = [f for f in os.listdir(spool) if f.endswith(".frame")]
+    assert len(frames) == 1 and envelopes(spool) == [] and leftovers(spool) == []
+    assert open(os.path.join(spool, frames[0]), "rb").read().startswith(b"USF1")
 
 
 def test_hand_off_without_spool_is_a_usage_error(tmp_path):
@@ -107,16 +133,16 @@ def daemon(spool, env=None):
 
 def test_daemon_delivers_hand_offs_and_stops_cleanly(tmp_path, bugsink):
     spool = str(tmp_path / "spool")
+    marker = "daemon-%d" % os.getpid()
     for i in range(5):
-        r = run("--check", "dsn=%s,message=daemon %d,mode=spool,spool=%s,budget=0" % (bugsink.dsn, i, spool))
+        r = run("--check", "dsn=%s,message=%s %d,mode=spool,spool=%s,budget=0" % (bugsink.dsn, marker, i, spool))
         assert r.returncode == 0, r.stderr
-    ids = [f.split("-")[1] for f in envelopes(spool)]
-    assert len(ids) == 5
+    assert len([f for f in os.listdir(spool) if f.endswith(".frame")]) == 5
     d = daemon(spool)
     try:
-        assert wait_for(lambda: envelopes(spool) == [], timeout=15)
-        for event_id in ids:
-            assert bugsink.event(event_id) is not None
+        rows = wait_for(lambda: len(bugsink.rows("e.calculated_value like ?", (marker + " %",))) == 5, timeout=15)
+        assert rows, bugsink.rows("e.calculated_value like ?", (marker + " %",))
+        assert envelopes(spool) == [] and [f for f in os.listdir(spool) if f.endswith(".frame")] == []
         d.send_signal(signal.SIGTERM)
         assert d.wait(5) == 0
     finally:
@@ -131,7 +157,7 @@ def test_daemon_says_an_outage_once_and_its_end_once(tmp_path):
     spool_events(dsn, spool, 3)
     d = daemon(spool)
     try:
-        time.sleep(7)  # two passes against the outage
+        time.sleep(3.5)  # two passes against the outage (UWSGI_SENTRY_BACKOFF: 1 s, then 2 s)
         s = FaultServer(status=200, port=port)
         try:
             assert wait_for(lambda: envelopes(spool) == [], timeout=15)
@@ -157,7 +183,10 @@ def test_200_senders_and_a_flusher_on_one_spool(tmp_path, bugsink):
         with ThreadPoolExecutor(max_workers=32) as pool:
             codes = list(pool.map(send, range(200)))
         assert codes == [0] * 200
-        assert wait_for(lambda: envelopes(spool) == [], timeout=120), len(envelopes(spool))
+        # Hand-offs (frames) become envelopes, envelopes become stored events.
+        pending = lambda: envelopes(spool) + [f for f in os.listdir(spool) if f.endswith(".frame")]
+        assert wait_for(lambda: pending() == [], timeout=120), len(pending())
+        wait_for(lambda: len(bugsink.rows("e.calculated_value like 'concurrent %'")) >= 200, timeout=20)
     finally:
         d.send_signal(signal.SIGTERM)
         d.wait(10)

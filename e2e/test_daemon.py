@@ -153,8 +153,8 @@ def test_counts_reach_sentry_when_no_event_follows_the_storm(tmp_path, sentry):
             d.send(frame("alarm", body="FOO storm line %d" % i))
             if i == 1:  # the budget's two are out before the drops begin
                 assert wait_for(lambda: len(sentry.requests) == 2, timeout=5)
-        # Nothing after the storm: the counts go out on their own (10 s later), in an
-        # envelope with no item but the client report.
+        # Nothing after the storm: the counts go out on their own (UWSGI_SENTRY_REPORT_DELAY
+        # later; 10 s in production), in an envelope with no item but the client report.
         assert wait_for(lambda: reports(sentry, "backpressure") == 18, timeout=16), reports(sentry, "backpressure")
         carriers = [b for b in sentry.requests if b"discarded_events" in b and b'"type":"event"' not in b]
         assert len(carriers) == 1

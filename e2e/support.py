@@ -1,8 +1,8 @@
 """One home for what the tests, the benchmarks and the demo share: where things are,
 how to run the sender, free ports, percentiles, what a spool holds, event ids.
 
-pytest puts tests/ on sys.path by itself; `make bench` and `make demo` run their
-scripts with PYTHONPATH=tests. Nothing else edits sys.path.
+pytest puts e2e/ on sys.path by itself; `make bench` and `make demo` run their
+scripts with PYTHONPATH=e2e. Nothing else edits sys.path.
 """
 import os
 import re
@@ -15,6 +15,11 @@ BIN = os.environ.get("UWSGI_SENTRY_BIN", os.path.join(ROOT, ".build", "release",
 PLUGINS = os.path.join(ROOT, ".build", "uwsgi-plugins")
 VENV = os.environ.get("BUGSINK_VENV", os.path.join(ROOT, ".venv", "py"))
 TEST_KEY = "0123456789abcdef0123456789abcdef"
+# PyPI's uWSGI and the plugins built against it (`make pypi-uwsgi`; make passes the
+# path, which lives in a cache outside the clone).
+PYPI_UWSGI = os.environ.get("PYPI_UWSGI") or subprocess.run(
+    ["make", "-s", "-C", ROOT, "print-pypi-uwsgi"], capture_output=True, text=True).stdout.strip()
+PYPI_PLUGINS = os.path.join(ROOT, ".build", "uwsgi-plugins-pypi")
 
 
 def free_port():
@@ -43,6 +48,16 @@ def spool_envelopes(directory):
     return sorted(f for f in os.listdir(directory) if f.endswith(".envelope") and not f.startswith("."))
 
 
+def put_in_spool(directory, envelope, event_id="0123456789abcdef0123456789abcdef", category="default"):
+    """An envelope as the spool keeps it (Spool.swift: `<created ms, 16 digits>-<event
+    id>-<category>-<attempt>.envelope`, 0600 in a 0700 directory)."""
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    name = "%016d-%s-%s-0.envelope" % (int(time.time() * 1000), event_id, category)
+    with open(os.open(os.path.join(directory, name), os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
+        f.write(envelope)
+    return name
+
+
 def spool_leftovers(directory):
     """Temporary files and claims left behind: there should never be any at rest."""
     if not os.path.isdir(directory):
@@ -57,13 +72,21 @@ def event_id(result):
     return m.group(1).decode()
 
 
+# The daemon's waits, shortened for tests (conftest.py sets them; production has
+# none of these): counted drops go out on their own after REPORT_DELAY (10 s), a
+# harakiri's story waits STORY_WAIT (5 s) for its lines, a server that gave no answer
+# is tried again after BACKOFF (5 s, doubling).
+TIMING = ("UWSGI_SENTRY_REPORT_DELAY", "UWSGI_SENTRY_STORY_WAIT", "UWSGI_SENTRY_BACKOFF")
+
+
 def clean_env(**extra):
     """The caller's environment without any SENTRY_* or UWSGI_* defaults, but with this
     test's own state directory (rate limits, budgets and client reports persist
-    across processes by design; tests must not share them)."""
+    across processes by design; tests must not share them) and the tests' timings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "UWSGI_"))}
-    if "UWSGI_SENTRY_STATE" in os.environ:
-        env["UWSGI_SENTRY_STATE"] = os.environ["UWSGI_SENTRY_STATE"]
+    for keep in ("UWSGI_SENTRY_STATE",) + TIMING:
+        if keep in os.environ:
+            env[keep] = os.environ[keep]
     env.update(extra)
     return env
 
