@@ -32,7 +32,7 @@ CURL_SOURCES := $(wildcard Sources/CurlHTTP/*.swift)
 FUZZ_TARGETS := options dsn packet response frame
 FUZZ_RUNS ?= 1000000
 
-.PHONY: all build plugin plugin-sanitized pypi-uwsgi print-pypi-uwsgi deps venv test unit e2e bench demo install clean lint-man fuzz fuzz-build deb
+.PHONY: all build plugin plugin-sanitized pypi-uwsgi print-pypi-uwsgi deps venv test unit unit-quiet e2e bench demo install clean lint-man fuzz fuzz-build deb
 
 all: build plugin
 
@@ -79,8 +79,17 @@ $(VENV)/.ready: e2e/requirements.txt
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r e2e/requirements.txt
 	touch $@
 
+# A build folder of its own (debug, testable), so that it can run beside e2e: SwiftPM
+# locks its folder, and the e2e tests use the release build.
+UNIT_BUILD := .build-unit
 unit:
-	$(SWIFT) test
+	$(SWIFT) test --scratch-path $(UNIT_BUILD)
+
+# The unit tests beside the end-to-end suites: these mostly wait on servers and uWSGI,
+# the unit tests' build mostly computes. The unit tests' report comes at the end.
+unit-quiet:
+	@$(SWIFT) test --scratch-path $(UNIT_BUILD) > $(UNIT_BUILD).log 2>&1 || { cat $(UNIT_BUILD).log; echo "unit tests FAILED"; exit 1; }
+	@grep -E "Executed [0-9]+ tests" $(UNIT_BUILD).log | tail -1
 
 # PyPI's uWSGI (what pip users have), built from source ONCE per machine into a
 # cache outside the clone (a fresh clone finds it there; CACHE= moves it, and a
@@ -125,7 +134,8 @@ e2e: build plugin plugin-sanitized pypi-uwsgi venv
 
 # The fuzz corpora are replayed inside `unit` (CorpusReplayTests); `make fuzz` runs
 # the long campaigns under AddressSanitizer.
-test: deps venv build lint-man unit e2e
+test: deps venv build lint-man
+	$(MAKE) --no-print-directory -j2 unit-quiet e2e
 
 # libFuzzer targets (Fuzz/*.swift) over the library's sources, with AddressSanitizer.
 # CurlHTTP is built first as a module of its own (it is one in the package too), so
