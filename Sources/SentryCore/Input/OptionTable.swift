@@ -1,7 +1,8 @@
 // Every key of the option string, once: its name, the value it takes, its default and
 // what it means in one line. `--help` is printed from this table, Options.parse
 // accepts exactly its keys, and a test holds the README's and the man page's rows
-// to it word for word.
+// to it word for word. It is written as the documentation reads: `[group]`, then one
+// row per key, `key | value | default | meaning` (`-`: none; a flag's value is `-`).
 
 public struct OptionSpec {
     public enum Group: String { case event, delivery, monitor }
@@ -19,73 +20,68 @@ public struct OptionSpec {
 }
 
 public enum OptionTable {
-    public static let all: [OptionSpec] = [
-        .init(key: "dsn", value: "URL", byDefault: "$SENTRY_DSN",
-              meaning: "http(s)://KEY[:SECRET]@HOST[:PORT][/PREFIX]/PROJECT; the secret is optional; IPv6 as [::1]", group: .event),
-        .init(key: "message", value: "TEXT", byDefault: "stdin",
-              meaning: "the message (logentry.formatted), cut at 8192 characters with a visible marker", group: .event),
-        .init(key: "level", value: "LEVEL", byDefault: "error, or what uWSGI's own line says",
-              meaning: "fatal, error, warning, info, debug, any case; warn, critical, err, notice... mapped", group: .event),
-        .init(key: "logger", value: "NAME", byDefault: "uwsgi", meaning: "the logger", group: .event),
-        .init(key: "platform", value: "NAME", byDefault: "other", meaning: "a Sentry platform (python, c, ...)", group: .event),
-        .init(key: "culprit", value: "TEXT", byDefault: "", meaning: "culprit (deprecated by Sentry, still shown)", group: .event),
-        .init(key: "transaction", value: "TEXT", byDefault: "", meaning: "transaction", group: .event),
-        .init(key: "server_name", value: "NAME", byDefault: "the host name", meaning: "the server's name", group: .event),
-        .init(key: "release", value: "VERSION", byDefault: "$SENTRY_RELEASE", meaning: "release", group: .event),
-        .init(key: "dist", value: "NAME", byDefault: "", meaning: "distribution of the release", group: .event),
-        .init(key: "environment", value: "NAME", byDefault: "$SENTRY_ENVIRONMENT", meaning: "environment", group: .event),
-        .init(key: "tags", value: "K:V;K2:V2", byDefault: "",
-              meaning: "tags (keys and values within Sentry's 200-character limits)", group: .event),
-        .init(key: "extra", value: "K:V;K2:V2", byDefault: "", meaning: "extra data", group: .event),
-        .init(key: "fingerprint", value: "A;B", byDefault: "the message, numbers masked",
-              meaning: "grouping fingerprint ({{ default }} allowed)", group: .event),
-        .init(key: "user", value: "id:42;email:E", byDefault: "",
-              meaning: "user: id, username, email, ip_address, name; other keys go to user.data", group: .event),
-        .init(key: "exception_type", value: "T", byDefault: "",
-              meaning: "an exception of this type (mechanism uwsgi, unhandled)", group: .event),
-        .init(key: "exception_value", value: "V", byDefault: "", meaning: "the exception's value", group: .event),
-        .init(key: "timeout", value: "SECONDS", byDefault: "5",
-              meaning: "bounds connect and the whole transfer; fractions allowed", group: .delivery),
-        .init(key: "no_verify", value: nil, byDefault: "false", meaning: "do not verify the server's TLS certificate", group: .delivery),
-        .init(key: "ca_file", value: "PATH", byDefault: "",
-              meaning: "also trust the CA certificates in PATH (the system CAs stay trusted)", group: .delivery),
-        .init(key: "debug", value: nil, byDefault: "false",
-              meaning: "print the request and the answer on stderr, key and secret masked", group: .delivery),
-        .init(key: "spool", value: "DIR", byDefault: "$UWSGI_SENTRY_SPOOL, else under uWSGI the instance's private spool",
-              meaning: "where what gets no HTTP answer waits", group: .delivery),
-        .init(key: "mode", value: "send|spool", byDefault: "$UWSGI_SENTRY_MODE, else send",
-              meaning: "spool: hand the event to the daemon through the spool and exit", group: .delivery),
-        .init(key: "budget", value: "N/SECONDS", byDefault: "10/60",
-              meaning: "storm control: at most N events per fingerprint per SECONDS; 0 = none", group: .delivery),
-        .init(key: "state_dir", value: "DIR", byDefault: "$UWSGI_SENTRY_STATE, else SPOOL/state, else /tmp/uwsgi-sentry-UID",
-              meaning: "rate limits, budgets and counts of dropped events", group: .delivery),
-        .init(key: "spool_max", value: "N", byDefault: "10000",
-              meaning: "flush and daemon keep at most N envelopes, dropping the oldest", group: .delivery),
-        .init(key: "spool_max_age", value: "SECONDS", byDefault: "604800",
-              meaning: "flush and daemon drop envelopes older than this", group: .delivery),
-        .init(key: "breadcrumbs", value: "N", byDefault: "30", meaning: "log lines before an event as breadcrumbs, at most 100",
-              group: .delivery),
-        .init(key: "log_file", value: "PATH", byDefault: "",
-              meaning: "without the loader, read those lines from the end of PATH (repeatable: the first that reads)", group: .delivery),
-        .init(key: "stats", value: "ADDR", byDefault: "",
-              meaning: "uWSGI's stats server (HOST:PORT, a socket path, @abstract): without the loader, "
-                  + "what each worker was busy with when the listen queue filled", group: .delivery),
-        .init(key: "concurrency", value: "N", byDefault: "8", meaning: "transfers at once for daemon and flush, at most 64",
-              group: .delivery),
-        .init(key: "schedule", value: "CRONTAB", byDefault: "",
-              meaning: "\"0 3 * * *\" (escape commas: 0\\,30 * * * *), @daily..., or \"10 minute\"", group: .monitor),
-        .init(key: "checkin_margin", value: "MIN", byDefault: "", meaning: "minutes late before a check-in counts as missed",
-              group: .monitor),
-        .init(key: "max_runtime", value: "MIN", byDefault: "", meaning: "minutes a run may take before it counts as failed",
-              group: .monitor),
-        .init(key: "timezone", value: "TZ", byDefault: "", meaning: "the schedule's time zone (Europe/Paris)", group: .monitor),
-        .init(key: "failure_issue_threshold", value: "N", byDefault: "",
-              meaning: "failed runs in a row before an issue opens", group: .monitor),
-        .init(key: "recovery_threshold", value: "N", byDefault: "", meaning: "ok runs in a row before the issue resolves",
-              group: .monitor),
-        .init(key: "output_lines", value: "N", byDefault: "0",
-              meaning: "the job's last N lines of output ride on a failed run's event", group: .monitor),
-    ]
+    static let text = #"""
+    [event]
+    dsn | URL | $SENTRY_DSN | http(s)://KEY[:SECRET]@HOST[:PORT][/PREFIX]/PROJECT; the secret is optional; IPv6 as [::1]
+    message | TEXT | stdin | the message (logentry.formatted), cut at 8192 characters with a visible marker
+    level | LEVEL | error, or what uWSGI's own line says | fatal, error, warning, info, debug, any case; warn, critical, err, notice... mapped
+    logger | NAME | uwsgi | the logger
+    platform | NAME | other | a Sentry platform (python, c, ...)
+    culprit | TEXT | - | culprit (deprecated by Sentry, still shown)
+    transaction | TEXT | - | transaction
+    server_name | NAME | the host name | the server's name
+    release | VERSION | $SENTRY_RELEASE | release
+    dist | NAME | - | distribution of the release
+    environment | NAME | $SENTRY_ENVIRONMENT | environment
+    tags | K:V;K2:V2 | - | tags (keys and values within Sentry's 200-character limits)
+    extra | K:V;K2:V2 | - | extra data
+    fingerprint | A;B | the message, numbers masked | grouping fingerprint ({{ default }} allowed)
+    user | id:42;email:E | - | user: id, username, email, ip_address, name; other keys go to user.data
+    exception_type | T | - | an exception of this type (mechanism uwsgi, unhandled)
+    exception_value | V | - | the exception's value
+    [delivery]
+    timeout | SECONDS | 5 | bounds connect and the whole transfer; fractions allowed
+    no_verify | - | false | do not verify the server's TLS certificate
+    ca_file | PATH | - | also trust the CA certificates in PATH (the system CAs stay trusted)
+    debug | - | false | print the request and the answer on stderr, key and secret masked
+    spool | DIR | $UWSGI_SENTRY_SPOOL, else under uWSGI the instance's private spool | where what gets no HTTP answer waits
+    mode | send|spool | $UWSGI_SENTRY_MODE, else send | spool: hand the event to the daemon through the spool and exit
+    budget | N/SECONDS | 10/60 | storm control: at most N events per fingerprint per SECONDS; 0 = none
+    state_dir | DIR | $UWSGI_SENTRY_STATE, else SPOOL/state, else /tmp/uwsgi-sentry-UID | rate limits, budgets and counts of dropped events
+    spool_max | N | 10000 | flush and daemon keep at most N envelopes, dropping the oldest
+    spool_max_age | SECONDS | 604800 | flush and daemon drop envelopes older than this
+    breadcrumbs | N | 30 | log lines before an event as breadcrumbs, at most 100
+    log_file | PATH | - | without the loader, read those lines from the end of PATH (repeatable: the first that reads)
+    stats | ADDR | - | uWSGI's stats server (HOST:PORT, a socket path, @abstract): without the loader, what each worker was busy with when the listen queue filled
+    concurrency | N | 8 | transfers at once for daemon and flush, at most 64
+    [monitor]
+    schedule | CRONTAB | - | "0 3 * * *" (escape commas: 0\,30 * * * *), @daily..., or "10 minute"
+    checkin_margin | MIN | - | minutes late before a check-in counts as missed
+    max_runtime | MIN | - | minutes a run may take before it counts as failed
+    timezone | TZ | - | the schedule's time zone (Europe/Paris)
+    failure_issue_threshold | N | - | failed runs in a row before an issue opens
+    recovery_threshold | N | - | ok runs in a row before the issue resolves
+    output_lines | N | 0 | the job's last N lines of output ride on a failed run's event
+    """#
+
+    public static let all: [OptionSpec] = {
+        var out: [OptionSpec] = []
+        var group = OptionSpec.Group.event
+        for line in text.split(separator: "\n") {
+            if line.hasPrefix("["), let g = OptionSpec.Group(rawValue: String(line.dropFirst().dropLast())) { group = g; continue }
+            var f: [String] = []
+            var rest = String(line)
+            while f.count < 3, let bar = rest.find(" | ") {  // the meaning (last) may hold anything
+                f.append(String(rest[..<bar.lowerBound]))
+                rest = String(rest[bar.upperBound...])
+            }
+            f.append(rest)
+            guard f.count == 4 else { continue }
+            out.append(OptionSpec(key: f[0], value: f[1] == "-" ? nil : f[1], byDefault: f[2] == "-" ? "" : f[2],
+                                  meaning: f[3], group: group))
+        }
+        return out
+    }()
 
     /// Whether `key` is an option at all.
     static func isKey(_ key: String) -> Bool { all.contains { $0.key == key } }
