@@ -56,7 +56,7 @@ public struct Sender {
         if case .accepted = outcome { return outcome }
         ledger.giveBack(a.reports)
         switch outcome {
-        case .rateLimited: count(.ratelimitBackoff, a.category)
+        case .rateLimited: break  // Sentry counts what it answers 429 to; counting it here too would count it twice
         case .rejected: count(.sendError, a.category)
         case .noAnswer: if !kept { count(.networkError, a.category) }
         case .localFailure: if !kept { count(.internalSDKError, a.category) }
