@@ -39,9 +39,19 @@ all: build plugin
 # uWSGI plugins are built by uWSGI itself, against the exact uWSGI installed.
 plugin: $(PLUGINS)
 
+# sentry_pyframes runs sentry_capture.py, compiled into it as a C string.
+GENERATED := $(CURDIR)/.build/generated
+CAPTURE_H := $(GENERATED)/sentry_capture.h
+$(CAPTURE_H): plugin/sentry_pyframes/sentry_capture.py
+	mkdir -p $(@D)
+	$(PYTHON) -c 'import json, sys; src = open(sys.argv[1]).read(); assert src.isascii() and "\t" not in src; \
+	  print("static const char sentry_capture_source[] = %s;" % json.dumps(src))' $< > $@
+
 $(PLUGIN_OUT)/%_plugin.so: plugin/%/*.c plugin/%/uwsgiplugin.py
 	mkdir -p $(PLUGIN_OUT)
-	cd $(PLUGIN_OUT) && PYTHON=/usr/bin/python3 uwsgi --build-plugin $(CURDIR)/plugin/$* >/dev/null
+	cd $(PLUGIN_OUT) && SENTRY_GENERATED=$(GENERATED) PYTHON=/usr/bin/python3 uwsgi --build-plugin $(CURDIR)/plugin/$* >/dev/null
+
+$(PLUGIN_OUT)/sentry_pyframes_plugin.so: $(CAPTURE_H)
 
 $(PLUGIN_OUT)/sentry_plugin.so: plugin/sentry/sentry.h
 
@@ -72,7 +82,14 @@ deps:
 	  else echo "missing Debian packages:$$missing (run as root or install them)"; exit 1; fi; \
 	fi
 
-venv: $(VENV)/.ready
+SDK_VENV := .venv/sdk
+venv: $(VENV)/.ready $(SDK_VENV)/.ready
+
+# sentry-python for the Python uWSGI runs (Debian's), for the tests that compare with it.
+$(SDK_VENV)/.ready: e2e/requirements-sdk.txt
+	/usr/bin/python3 -m venv $(SDK_VENV)
+	$(SDK_VENV)/bin/pip install -q --disable-pip-version-check -r e2e/requirements-sdk.txt
+	touch $@
 
 $(VENV)/.ready: e2e/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -112,9 +129,10 @@ $(PYPI_UWSGI):
 
 $(PYPI_PLUGINS)/%_plugin.so: $(PYPI_UWSGI) plugin/%/*.c plugin/%/uwsgiplugin.py
 	mkdir -p $(@D)
-	cd $(@D) && PYTHON=/usr/bin/python3 $(PYPI_UWSGI) --build-plugin $(CURDIR)/plugin/$* >/dev/null
+	cd $(@D) && SENTRY_GENERATED=$(GENERATED) PYTHON=/usr/bin/python3 $(PYPI_UWSGI) --build-plugin $(CURDIR)/plugin/$* >/dev/null
 
 $(PYPI_PLUGINS)/sentry_plugin.so: plugin/sentry/sentry.h
+$(PYPI_PLUGINS)/sentry_pyframes_plugin.so: $(CAPTURE_H)
 
 # Where that uWSGI is, for tests and benchmarks run without make.
 print-pypi-uwsgi:

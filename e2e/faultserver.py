@@ -1,6 +1,7 @@
 """A small HTTP server on 127.0.0.1 for the faults a real Sentry cannot produce on
 demand: hangs, stalls, resets, exact status codes and headers, HTML, TLS with a
 self-signed certificate. It records every request body it reads."""
+import gzip
 import os
 import socket
 import ssl
@@ -90,6 +91,9 @@ class FaultServer:
                 req = self._read_request(conn)
                 if req is None:
                     return
+                # sentry-python gzips its envelopes: what was sent, as it was meant.
+                if b"\r\ncontent-encoding: gzip" in req[0].lower():
+                    req = (req[0], gzip.decompress(req[1]))
                 self.requests.append(req[1])
                 if self.mode == "stall-body":
                     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"id\":")

@@ -29,12 +29,13 @@ def code_lines(path):
 
 def test_loader_is_small():
     """C captures and forwards: every file small (one job each), the whole readable
-    in minutes. (About 470 lines of code: two lanes and the count of what they
+    in minutes. (About 520 lines of code: two lanes and the count of what they
     refuse, the daemon's start and supervision, the harakiri hook, the death watch,
-    the cores, the one-line set-up with its sentry_pyframes, 13 options.)"""
+    the cores, a request's identity and trace headers, the one-line set-up with its
+    sentry_pyframes, 14 options. Python frames are read by sentry_pyframes, not here.)"""
     sizes = {os.path.basename(p): code_lines(p) for p in SOURCES}
     assert all(n <= 120 for n in sizes.values()), sizes
-    assert sum(sizes.values()) <= 500, sizes
+    assert sum(sizes.values()) <= 540, sizes
 
 
 def imported_symbols(so):
@@ -71,5 +72,6 @@ def test_plugins_compile_without_warnings():
     cflags = [f for f in cflags if not f.startswith("-Wno-")]
     for src in [p for p in SOURCES if p.endswith(".c")] + [os.path.join(ROOT, "plugin", "sentry_pyframes", "sentry_pyframes_plugin.c")]:
         r = subprocess.run(["gcc", "-fsyntax-only", *cflags, "-Wall", "-Wextra", "-Werror",
-                            "-I" + BUILDER, "-I" + python_include, src], capture_output=True, text=True)
+                            "-I" + BUILDER, "-I" + python_include, "-I" + os.path.join(ROOT, ".build", "generated"), src],
+                           capture_output=True, text=True)
         assert r.returncode == 0 and r.stderr == "", r.stderr

@@ -14,6 +14,7 @@ from support import PYPI_PLUGINS, PYPI_UWSGI, envelope_items, spool_envelopes, w
 from uwsgi_harness import UWSGI, fill_listen_queue, plugin_dir, share, uwsgi_env
 
 PY_FRAMES = "plugins = sentry_pyframes"  # real frames on Debian's uWSGI 2.0.21
+TRACE_ID, PARENT_SPAN = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"  # a W3C traceparent's
 
 
 def one_line(installed, *more):
@@ -51,11 +52,13 @@ def test_one_line_reports_every_default(tmp_path, bugsink, installed, build):
         exc = events.wait(type_is("ZeroDivisionError"))[0]
         u.request("/surrogate")
         odd = events.wait(lambda r: r["calculated_type"] == "ValueError" and "bad" in r["calculated_value"])[0]
+        u.request("/chain", headers={"traceparent": "00-%s-%s-01" % (TRACE_ID, PARENT_SPAN)})
+        chain = events.wait(type_is("RuntimeError"))[0]
         u.request("/segfault")
         seg = events.wait(type_is("SIGSEGV"))[0]
-        u.request("/kill")
+        u.request("/kill", headers={"sentry-trace": "%s-%s-1" % (TRACE_ID, PARENT_SPAN)})
         kill = events.wait(value_has("(SIGKILL)"))[0]
-        u.request("/stuck?6", timeout=15)
+        u.request("/stuck?6", timeout=15, headers={"traceparent": "00-%s-%s-01" % (TRACE_ID, PARENT_SPAN)})
         hara = events.wait(lambda r: r["calculated_type"] == "Harakiri" and "/stuck" in r["calculated_value"])[0]
         lq = fill_listen_queue(u, events)
         time.sleep(1.5)
@@ -66,6 +69,19 @@ def test_one_line_reports_every_default(tmp_path, bugsink, installed, build):
     assert [f["function"] for f in frames][-2:] == ["view_raise", "divide"]
     assert data["request"]["headers"]["Cookie"] == "[Filtered]" and "s3cr3t" not in str(data) and "t0ken" not in str(data)
     assert data["breadcrumbs"]["values"], "the log lines before it ride along"
+    # a chained exception as sentry-python tells it, and more: every frame field, the
+    # locals scrubbed, the chain, the runtime, the request's trace (stored by Bugsink)
+    cd = chain["data"]
+    assert [x["type"] for x in cd["exception"]["values"]] == ["ZeroDivisionError", "RuntimeError"]
+    assert cd["exception"]["values"][0]["mechanism"]["source"] == "__cause__"
+    top = cd["exception"]["values"][-1]["stacktrace"]["frames"][-1]
+    for field in ("filename", "abs_path", "module", "function", "lineno", "context_line", "pre_context", "post_context", "in_app", "vars"):
+        assert top.get(field) not in (None, [], ""), field
+    assert top["filename"] == "app.py" and top["abs_path"].endswith("/e2e/apps/app.py") and top["in_app"] is True
+    assert top["context_line"].strip().startswith("raise RuntimeError(") and len(top["pre_context"]) == 5
+    assert top["vars"]["customer"]["password"] == "[Filtered]" and "4111" not in str(top["vars"]) and "t0k3n" not in str(top["vars"])
+    assert cd["contexts"]["runtime"]["name"] == "CPython" and cd["contexts"]["trace"]["trace_id"] == TRACE_ID
+    assert cd["contexts"]["trace"]["parent_span_id"] == PARENT_SPAN
     # a lone surrogate: the text is kept, the character that UTF-8 cannot carry is U+FFFD
     assert odd["data"]["exception"]["values"][0]["value"] == "bad \ufffd bytes"
     assert odd["data"]["exception"]["values"][0]["stacktrace"]["frames"][-1]["function"] == "application"
@@ -75,6 +91,7 @@ def test_one_line_reports_every_default(tmp_path, bugsink, installed, build):
     kd = kill["data"]
     assert kd["tags"]["signal"] == "SIGKILL" and "OOM killer" in kd["extra"]["hint"]
     assert kd["request"]["url"] == "/kill" and kd["request"]["method"] == "GET"
+    assert kd["contexts"]["trace"]["trace_id"] == TRACE_ID, "what the master saw of the request: its trace"
     # the harakiri: one fatal event, the request, the line it hung in, per endpoint
     hd = hara["data"]
     x = hd["exception"]["values"][0]
@@ -82,6 +99,7 @@ def test_one_line_reports_every_default(tmp_path, bugsink, installed, build):
     assert x["stacktrace"]["frames"][-1]["function"] == "stuck_here"
     assert x["stacktrace"]["frames"][-1]["context_line"].startswith("time.sleep(seconds)")
     assert hd["fingerprint"] == ["uwsgi-harakiri", "GET", "/stuck"]
+    assert hd["contexts"]["trace"]["trace_id"] == TRACE_ID and hd["contexts"]["trace"]["parent_span_id"] == PARENT_SPAN
     assert hd["contexts"]["uwsgi"]["then"] == "the worker was killed by SIGKILL"
     assert not [r for r in stored if "killed by signal 9" in r["calculated_value"] and r["id"] != kill["id"]], \
         "the harakiri's worker death is part of its event, not an issue of its own"
@@ -89,6 +107,30 @@ def test_one_line_reports_every_default(tmp_path, bugsink, installed, build):
     assert lq["level"] == "warning"
     assert "GET /sleep" in str(lq["data"]["contexts"]["uwsgi_workers"]) and lq["data"]["tags"]["busiest_endpoint"] == "GET /sleep"
     assert not lq["data"]["logentry"]["formatted"].startswith(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")), "no date prefix"
+
+
+def test_every_event_of_a_request_shares_its_trace(tmp_path, installed):
+    """A route's event and the exception of one request: one trace, the incoming one
+    when the request came with one, else the request's own (and another request's
+    is another)."""
+    sentry = FaultServer(status=200)
+    lines = one_line(installed, "route = ^/chain sentry:message=route ${REQUEST_URI}")
+    try:
+        with UWSGI(str(tmp_path), lines, spool_env(installed, sentry.dsn(), tmp_path), workers=1) as u:
+            u.request("/chain?1")
+            u.request("/chain?2")
+            u.request("/chain?3", headers={"sentry-trace": "%s-%s" % (TRACE_ID, PARENT_SPAN)})
+            assert wait_for(lambda: len(envelope_items(sentry.requests, "event")) == 6, timeout=15)
+    finally:
+        sentry.close()
+    traces = {}
+    for e in envelope_items(sentry.requests, "event"):
+        formatted = e.get("logentry", {}).get("formatted")
+        query = formatted.split("?")[-1] if formatted else e["request"]["query_string"]
+        traces.setdefault(query, set()).add((e["contexts"]["trace"]["trace_id"], e["contexts"]["trace"]["span_id"]))
+    assert all(len(t) == 1 for t in traces.values()), "one trace (and span) per request: %s" % traces
+    assert len({next(iter(t)) for t in traces.values()}) == 3, "a trace per request"
+    assert next(iter(traces["3"]))[0] == TRACE_ID, "the incoming one"
 
 
 def test_sentry_ini_uses_the_loader_and_its_alarm(tmp_path, bugsink, installed):

@@ -16,7 +16,7 @@ APP = os.path.join(ROOT, "e2e", "apps", "app.py")
 class UWSGI:
     """One uWSGI on 127.0.0.1 running e2e/apps/app.py with `ini` lines appended."""
 
-    def __init__(self, workdir, lines, env=None, workers=2, port=None, extra_head=(), binary="uwsgi", python="python3"):
+    def __init__(self, workdir, lines, env=None, workers=2, port=None, extra_head=(), binary="uwsgi", python="python3", app=APP):
         self.dir = workdir
         os.makedirs(workdir, exist_ok=True)
         self.port = port or free_port()
@@ -24,7 +24,7 @@ class UWSGI:
         self.logfile = os.path.join(workdir, "uwsgi.log")
         # python: the plugin that runs the app (None: built in, as in PyPI's uWSGI)
         head = ["[uwsgi]"] + (["plugins = " + python] if python else []) + ["http-socket = 127.0.0.1:%d" % self.port, "master = true",
-                "workers = %d" % workers, "wsgi-file = " + APP, "die-on-term = true", "disable-logging = true",
+                "workers = %d" % workers, "wsgi-file = " + app, "die-on-term = true", "disable-logging = true",
                 *extra_head]
         with open(self.ini, "w") as f:
             f.write("\n".join(head + list(lines)) + "\n")

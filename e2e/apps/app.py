@@ -21,6 +21,15 @@ def view_raise(environ):
     return divide(int(environ.get("QUERY_STRING", "a=1").split("=")[-1] or 1), 0)
 
 
+def charge(amount):
+    secret_token = "t0k3n-in-a-local"
+    customer = {"name": "Ada", "card": "4111 1111 1111 1111", "password": "hunter2", "tags": list(range(30))}
+    try:
+        return amount / 0
+    except ZeroDivisionError as e:
+        raise RuntimeError("payment of %d failed for %s" % (amount, customer["name"])) from e
+
+
 def application(environ, start_response):
     path = environ.get("PATH_INFO", "/")
     if path == "/raise":
@@ -30,6 +39,8 @@ def application(environ, start_response):
     if path == "/alarm":
         import uwsgi  # raw bytes straight into the sentry alarm engine
         uwsgi.alarm("rawalarm", bytes.fromhex(environ.get("QUERY_STRING") or "00ff"))
+    if path == "/chain":
+        charge(int(environ.get("QUERY_STRING") or "42"))  # a chained exception, with secrets in locals
     if path == "/surrogate":
         raise ValueError("bad \udcff bytes")  # a lone surrogate: not encodable as UTF-8
     if path == "/value":

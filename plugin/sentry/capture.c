@@ -13,7 +13,40 @@ static int sentry_core_string(struct uwsgi_buffer *ub, struct uwsgi_core *uc, co
 	return sentry_field(ub, key, p, len);
 }
 
-/* One nested "core" item per core that is in a request (all workers, or one). */
+/* The request `wsgi_req` (a worker's own): who serves it since when, and the trace
+   headers it came with. */
+static int sentry_add_request(struct uwsgi_buffer *ub, struct wsgi_request *wsgi_req) {
+	const char *names[] = {"HTTP_SENTRY_TRACE", "HTTP_TRACEPARENT", "HTTP_BAGGAGE"};
+	int i;
+	uint16_t len;
+	if (sentry_field_num(ub, "req_pid", uwsgi.mypid) || sentry_field_num(ub, "req_core", wsgi_req->async_id) ||
+	    sentry_field_num(ub, "req_start_us", (int64_t) wsgi_req->start_of_request)) return -1;
+	for (i = 0; i < 3; i++) {
+		char *v = uwsgi_get_var(wsgi_req, (char *) names[i], strlen(names[i]), &len);
+		if (v && sentry_field(ub, names[i], v, len)) return -1;
+	}
+	return 0;
+}
+
+/* A route's event belongs to its request: the request's identity and trace headers
+   ride along (one trace for every event of a request). */
+int sentry_route_func(struct wsgi_request *wsgi_req, struct uwsgi_route *ur) {
+	char **subject = (char **) (((char *) (wsgi_req)) + ur->subject);
+	uint16_t *subject_len = (uint16_t *) (((char *) (wsgi_req)) + ur->subject_len);
+	struct uwsgi_buffer *ub = uwsgi_routing_translate(wsgi_req, ur, *subject, *subject_len, ur->data, ur->data_len);
+	struct uwsgi_buffer *frame = sentry_frame("route");
+	if (frame && ub && (sentry_field(frame, "options", ub->buf, ub->pos) || sentry_add_request(frame, wsgi_req) ||
+	                    sentry_field_num(frame, "now_us", uwsgi_micros()))) {
+		uwsgi_buffer_destroy(frame);
+		frame = NULL;
+	}
+	if (ub) uwsgi_buffer_destroy(ub);
+	sentry_send(frame, SENTRY_EVENT);
+	return UWSGI_ROUTE_CONTINUE; /* as the old plugin did */
+}
+
+/* One nested "core" item per core that is in a request (all workers, or one; with
+   `vars`, the request's variables as uWSGI keeps them, its trace headers among them). */
 void sentry_add_cores(struct uwsgi_buffer *ub, int only_wid) {
 	int wid, c;
 	if (!uwsgi.workers) return;
@@ -29,6 +62,7 @@ void sentry_add_cores(struct uwsgi_buffer *ub, int only_wid) {
 				sentry_core_string(core, uc, "method", r->method, r->method_len) ||
 				sentry_core_string(core, uc, "uri", r->uri, r->uri_len) ||
 				sentry_core_string(core, uc, "remote", r->remote_addr, r->remote_addr_len) ||
+				(only_wid && sentry_core_string(core, uc, "vars", uc->buffer + 4, ((struct uwsgi_header *) uc->buffer)->pktsize)) ||
 				sentry_field(ub, "core", core->buf, core->pos);
 			uwsgi_buffer_destroy(core);
 			if (failed) return;

@@ -89,6 +89,10 @@ void uwsgi_sentry_configure(void) {
 	uwsgi.log_master = 1; /* log alarms need the master's log loop */
 	uwsgi_string_new_list(&uwsgi.alarm_list, "sentry-default sentry:");
 	if (on(&sentry.exceptions, 1) && sentry_handler_configured()) sentry.exceptions = 0;
+	/* What the daemon needs to know of these two: in the options every event carries. */
+	if (sentry.exceptions == 2 || !sentry_locals)
+		sentry.options = uwsgi_concat3(sentry.options ? sentry.options : "", sentry.exceptions == 2 ? ",own_sdk=report" : "",
+		                               sentry_locals ? "" : ",locals=false");
 	if (sentry.exceptions) uwsgi_string_new_list(&uwsgi.exception_handlers_instance, "sentry:");
 	if (on(&sentry.segfault, 1) && !sentry_engine_attached(uwsgi.alarm_segfault))
 		uwsgi_string_new_list(&uwsgi.alarm_segfault, "sentry-default");

@@ -36,7 +36,7 @@ struct sentry_config {
 	/* options */
 	char *dsn, *options, *sender, *spool, *budget;
 	struct uwsgi_string_list *log_regex;
-	int exceptions, segfault, listen_queue, deaths, harakiri, breadcrumbs;
+	int exceptions, segfault, listen_queue, deaths, harakiri, breadcrumbs;  /* exceptions 2: always */
 	/* state */
 	int events[2], lines[2];  /* SOCK_SEQPACKET pairs: [0] the daemon reads, [1] every sender writes */
 	int lane_bytes;           /* the events lane's send buffer, as the kernel granted it */
@@ -50,6 +50,8 @@ struct sentry_config {
 	int failures;
 };
 extern struct sentry_config sentry;
+/* sentry-locals: sentry_pyframes reads it (by name) before it reads a frame's locals. */
+extern int sentry_locals;
 
 /* channel.c */
 void sentry_channel_open(void);
@@ -65,6 +67,7 @@ void sentry_daemon_check(void);
 
 /* capture.c */
 void sentry_add_cores(struct uwsgi_buffer *ub, int only_wid);
+int sentry_route_func(struct wsgi_request *wsgi_req, struct uwsgi_route *ur);
 void sentry_harakiri(int wid);
 void sentry_watch_deaths(void);
 

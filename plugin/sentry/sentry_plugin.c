@@ -10,20 +10,24 @@
 
 #include "sentry.h"
 
+int sentry_locals = 1;
+
 struct sentry_config sentry = {
 	.exceptions = -1, .segfault = -1, .listen_queue = -1, .deaths = -1, .harakiri = -1, .breadcrumbs = -1,
 	.events = {-1, -1}, .lines = {-1, -1}, .pidfd = -1,
 };
 
-/* true/false, yes/no, on/off, 1/0; anything else stops uWSGI at start-up, as its own
-   options do. */
+/* true/false, yes/no, on/off, 1/0 (sentry-exceptions also takes always); anything
+   else stops uWSGI at start-up, as its own options do. */
 static void sentry_opt_bool(char *opt, char *value, void *flag) {
 	if (!value || !strcasecmp(value, "true") || !strcasecmp(value, "yes") || !strcasecmp(value, "on") || !strcmp(value, "1"))
 		*((int *) flag) = 1;
+	else if (flag == &sentry.exceptions && !strcasecmp(value, "always"))
+		*((int *) flag) = 2;
 	else if (!strcasecmp(value, "false") || !strcasecmp(value, "no") || !strcasecmp(value, "off") || !strcmp(value, "0"))
 		*((int *) flag) = 0;
 	else {
-		uwsgi_log("[sentry] %s = %s: expected true or false\n", opt, value);
+		uwsgi_log("[sentry] %s = %s: expected true or false%s\n", opt, value, flag == &sentry.exceptions ? " (or always)" : "");
 		exit(1);
 	}
 }
@@ -39,8 +43,10 @@ static struct uwsgi_option sentry_options[] = {
 	 uwsgi_opt_set_str, &sentry.spool, 0},
 	{"sentry-budget", required_argument, 0, "storm control: at most N events per fingerprint per SECONDS, 0 = none (default: 10/60)",
 	 uwsgi_opt_set_str, &sentry.budget, 0},
-	{"sentry-exceptions", required_argument, 0, "report exceptions that escape the app (default: true with a DSN)",
+	{"sentry-exceptions", required_argument, 0, "report exceptions that escape the app; always: also those of an app that runs its own sentry-sdk (default: true with a DSN)",
 	 sentry_opt_bool, &sentry.exceptions, 0},
+	{"sentry-locals", required_argument, 0, "read the local variables of Python exceptions' frames (scrubbed) (default: true)",
+	 sentry_opt_bool, &sentry_locals, 0},
 	{"sentry-segfault", required_argument, 0, "report segfaults with their C backtrace (default: true with a DSN)",
 	 sentry_opt_bool, &sentry.segfault, 0},
 	{"sentry-listen-queue", required_argument, 0, "report a full listen queue with what every worker was doing (default: true with a DSN)",
@@ -87,16 +93,6 @@ static void sentry_log_line(struct uwsgi_alarm_instance *uai, char *msg, size_t 
 static int sentry_hook(char *arg) {
 	sentry_event("hook", arg, "", 0, 0);
 	return 0;
-}
-
-static int sentry_route_func(struct wsgi_request *wsgi_req, struct uwsgi_route *ur) {
-	char **subject = (char **) (((char *) (wsgi_req)) + ur->subject);
-	uint16_t *subject_len = (uint16_t *) (((char *) (wsgi_req)) + ur->subject_len);
-	struct uwsgi_buffer *ub = uwsgi_routing_translate(wsgi_req, ur, *subject, *subject_len, ur->data, ur->data_len);
-	if (!ub) return UWSGI_ROUTE_CONTINUE;
-	if (!uwsgi_buffer_append(ub, "", 1)) sentry_event("route", ub->buf, "", 0, 0);
-	uwsgi_buffer_destroy(ub);
-	return UWSGI_ROUTE_CONTINUE; /* as the old plugin did */
 }
 
 static int sentry_route(struct uwsgi_route *ur, char *arg) {

@@ -1,17 +1,22 @@
-/* sentry_pyframes: what uWSGI's Python plugin gets wrong about an exception, put right.
+/* sentry_pyframes: a Python exception as Sentry wants it, captured while it is raised.
 
-   - Frames: uWSGI 2.0.21 (Debian 12) reads traceback.extract_tb() entries as tuples;
-     since Python 3.5 they are FrameSummary objects, so every frame arrives empty
-     (fixed upstream in 2.0.27, commit 738030d7).
+   - Frames: sentry_capture.py (compiled in, once per interpreter) gives uWSGI's
+     backtrace array, with each frame's module, absolute path and bounded locals in the
+     item uWSGI leaves to plugins, the exception chain, the runtime, and whether the
+     app's own Sentry SDK is active. Should it fail, plain frames (uWSGI 2.0.21 reads
+     traceback.extract_tb() entries as tuples: its own frames are empty).
    - Value and repr: uWSGI encodes str(exception) with PyUnicode_AsUTF8String, which
-     fails on a lone surrogate ("bad \udcff bytes"): the exception arrives without its
-     value. Here a character UTF-8 cannot carry becomes U+FFFD, the rest is kept.
+     fails on a lone surrogate ("bad \udcff bytes"): the exception arrived without its
+     value. Here a character UTF-8 cannot carry becomes U+FFFD; a value is cut at
+     16 KiB (Sentry keeps 8,192 characters; a 100 KB one made uWSGI drop the packet).
 
    The `sentry` loader loads this plugin by itself when Python runs the app; naming it
    (`plugins = python3,sentry_pyframes`) still works. */
 
 #include <Python.h>
 #include <uwsgi.h>
+#include <dlfcn.h>
+#include "sentry_capture.h" /* sentry_capture_source[]: sentry_capture.py, made by the Makefile */
 
 extern struct uwsgi_server uwsgi;
 
@@ -30,6 +35,7 @@ static int pyframes_text(struct uwsgi_buffer *ub, PyObject *obj) {
 		}
 	}
 	if (!s) { PyErr_Clear(); s = ""; len = 0; }
+	if (len > 16384) len = 16384;
 	int ret = uwsgi_buffer_append(ub, (char *) s, (size_t) len);
 	Py_XDECREF(fixed);
 	Py_XDECREF(wide);
@@ -47,18 +53,13 @@ static int pyframes_item(struct uwsgi_buffer *ub, PyObject *obj) {
 	return ret;
 }
 
-static struct uwsgi_buffer *pyframes_backtrace(struct wsgi_request *wsgi_req) {
-	(void) wsgi_req;
-	PyObject *type = NULL, *value = NULL, *tb = NULL, *summary = NULL;
+/* Plain frames (file, line, function, source line), from traceback.extract_tb. */
+static struct uwsgi_buffer *pyframes_plain(PyObject *tb) {
 	struct uwsgi_buffer *ub = NULL;
-	PyErr_Fetch(&type, &value, &tb);
-	PyErr_NormalizeException(&type, &value, &tb);
-	if (!tb) goto end;
 	PyObject *module = PyImport_ImportModule("traceback");
-	if (!module) goto end;
-	summary = PyObject_CallMethod(module, "extract_tb", "O", tb);
-	Py_DECREF(module);
-	if (!summary) goto end;
+	PyObject *summary = module ? PyObject_CallMethod(module, "extract_tb", "O", tb) : NULL;
+	Py_XDECREF(module);
+	if (!summary) return NULL;
 	Py_ssize_t i, n = PySequence_Size(summary);
 	ub = uwsgi_buffer_new(4096);
 	for (i = 0; i < n; i++) {
@@ -79,8 +80,47 @@ static struct uwsgi_buffer *pyframes_backtrace(struct wsgi_request *wsgi_req) {
 			break;
 		}
 	}
-end:
-	Py_XDECREF(summary);
+	Py_DECREF(summary);
+	return ub;
+}
+
+/* sentry_capture.capture, compiled once per interpreter (uWSGI may run several). */
+static PyObject *pyframes_capture(void) {
+	PyObject *module = PyDict_GetItemString(PyImport_GetModuleDict(), "uwsgi_sentry_capture"); /* borrowed */
+	if (module) Py_INCREF(module);
+	else {
+		PyObject *code = Py_CompileString(sentry_capture_source, "sentry_capture.py", Py_file_input);
+		module = code ? PyImport_ExecCodeModule("uwsgi_sentry_capture", code) : NULL;
+		Py_XDECREF(code);
+	}
+	PyObject *capture = module ? PyObject_GetAttrString(module, "capture") : NULL;
+	Py_XDECREF(module);
+	return capture;
+}
+
+/* sentry-locals (the sentry loader's option, when it is loaded): read locals or not. */
+static int pyframes_locals(void) {
+	int *locals = dlsym(RTLD_DEFAULT, "sentry_locals");
+	return locals ? *locals : 1;
+}
+
+static struct uwsgi_buffer *pyframes_backtrace(struct wsgi_request *wsgi_req) {
+	PyObject *type = NULL, *value = NULL, *tb = NULL, *capture, *got = NULL;
+	struct uwsgi_buffer *ub = NULL;
+	PyErr_Fetch(&type, &value, &tb);
+	PyErr_NormalizeException(&type, &value, &tb);
+	if (value && (capture = pyframes_capture())) {
+		got = PyObject_CallFunction(capture, "OOLiii", value, tb ? tb : Py_None, (long long) wsgi_req->start_of_request,
+		                            (int) uwsgi.mypid, wsgi_req->async_id, pyframes_locals());
+		Py_DECREF(capture);
+	}
+	if (got && PyBytes_Check(got)) {
+		ub = uwsgi_buffer_new(PyBytes_Size(got) + 1);
+		if (uwsgi_buffer_append(ub, PyBytes_AsString(got), PyBytes_Size(got))) { uwsgi_buffer_destroy(ub); ub = NULL; }
+	}
+	Py_XDECREF(got);
+	PyErr_Clear();
+	if (!ub && tb) ub = pyframes_plain(tb);
 	PyErr_Clear();
 	PyErr_Restore(type, value, tb);
 	return ub;

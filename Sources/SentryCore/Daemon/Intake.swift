@@ -17,6 +17,8 @@ public final class Intake {
     var budgets = Budgets()
     var stories: HarakiriStories
     var reports: ReportSchedule
+    /// Source files, for the lines around exception frames.
+    let sources = SourceContext()
     public var uwsgiVersion: String?
     private var savedAt = StateDirectory.now()
 
@@ -64,7 +66,13 @@ public final class Intake {
                 once("warning: undecodable exception packet (\(error)); sending what is known")
                 packet = ExceptionPacket.undecodable(error)
             }
-            let (e, _) = Event.build(options: o, message: nil, host: host, packet: packet, eventID: f.eventID, timestamp: f.timestamp)
+            if let sdk = packet.backtrace.facts?.sdk, !o.reportOwnSDK {
+                once("exceptions of an app that runs its own Sentry SDK (\(sdk)) are left to it; "
+                     + "sentry-exceptions = always (own_sdk=report) reports them here too", key: "own sdk")
+                return
+            }
+            var (e, _) = Event.build(options: o, message: nil, host: host, packet: packet, eventID: f.eventID, timestamp: f.timestamp)
+            sources.fill(&e)
             submit(e, o, now: now, at: f.madeAt, crumbs: { self.crumbs(o, trigger: nil) })
         case .alarm where !f.body.isEmpty:
             alarm(f, now: now)
@@ -75,7 +83,8 @@ public final class Intake {
                 once("warning: a \(f.kind.rawValue) event without message= (or exception_type/exception_value) was dropped")
                 return
             }
-            let (e, _) = Event.build(options: o, message: o.message, host: host, eventID: f.eventID, timestamp: f.timestamp)
+            var (e, _) = Event.build(options: o, message: o.message, host: host, eventID: f.eventID, timestamp: f.timestamp)
+            e.trace = f.trace
             submit(e, o, now: now, at: f.madeAt, crumbs: { self.crumbs(o, trigger: nil) })
         }
     }

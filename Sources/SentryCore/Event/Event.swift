@@ -10,6 +10,14 @@ public struct StackFrame: Equatable {
     /// Native frames (a segfault's backtrace): the object file and the address.
     public var package: String?
     public var instructionAddr: String?
+    /// Python frames, as sentry-python fills them: the absolute path, the module,
+    /// whether the code is the app's own, the lines around `lineno`, the locals.
+    public var absPath: String?
+    public var module: String?
+    public var inApp: Bool?
+    public var preContext: [String] = []
+    public var postContext: [String] = []
+    public var vars: JSONValue?
     public init(filename: String? = nil, function: String? = nil, lineno: Int? = nil, contextLine: String? = nil) {
         self.filename = filename; self.function = function; self.lineno = lineno; self.contextLine = contextLine
     }
@@ -20,6 +28,11 @@ public struct ExceptionInfo: Equatable {
     public var value: String?
     public var module: String?
     public var frames: [StackFrame] = []
+    /// In a chain (`raise ... from ...`, an exception during another's handling):
+    /// its place (the main exception is 0) and how it relates to its parent.
+    public var chainID: Int?
+    public var parentID: Int?
+    public var source: String?
     public init(type: String?, value: String?, module: String? = nil, frames: [StackFrame] = []) {
         self.type = type; self.value = value; self.module = module; self.frames = frames
     }
@@ -38,6 +51,13 @@ public struct Breadcrumb: Equatable {
 public struct NamedContext: Equatable {
     public var name: String
     public var fields: [Field]
+}
+
+/// `contexts.runtime`: the interpreter, as sentry-python names it.
+public struct Runtime: Equatable {
+    public var name: String
+    public var version: String
+    public var build: String?
 }
 
 public struct RequestInfo: Equatable {
@@ -64,6 +84,8 @@ public struct Event {
     public var fingerprint: [String] = []
     public var user: [Field] = []
     public var exception: ExceptionInfo?
+    /// The exceptions that led to `exception`, oldest first (its cause, its context...).
+    public var chained: [ExceptionInfo] = []
     public var request: RequestInfo?
     /// A multi-line alarm message, one entry per line, shown as a list in `extra`.
     public var backtraceLines: [String] = []
@@ -72,6 +94,13 @@ public struct Event {
     public var contexts: [NamedContext] = []
     /// The exception's mechanism: where uWSGI caught it (`uwsgi`, `uwsgi.harakiri`...).
     public var mechanism = "uwsgi"
+    /// The trace this event belongs to: the request's (contexts.trace).
+    public var trace: Trace?
+    /// The interpreter that raised it (contexts.runtime), its argv (extra["sys.argv"])
+    /// and its installed distributions (modules), as sentry-python sends them.
+    public var runtime: Runtime?
+    public var argv: [String] = []
+    public var modules: [Field] = []
     public var host: HostFacts
 
     public init(eventID: String, timestamp: String, host: HostFacts) {

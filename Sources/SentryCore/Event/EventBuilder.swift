@@ -29,7 +29,8 @@ extension Event {
         e.serverName = clip(o.serverName ?? host.hostName, 200)
         e.release = o.release.flatMap { sanitizeName($0, what: "release", limit: 200, &problems) }
         e.dist = o.dist.flatMap { sanitizeName($0, what: "dist", limit: 64, &problems) }
-        e.environment = o.environment.flatMap { sanitizeName($0, what: "environment", limit: 64, &problems) }
+        // Sentry's SDKs say `production` when nobody said otherwise.
+        e.environment = o.environment.flatMap { sanitizeName($0, what: "environment", limit: 64, &problems) } ?? "production"
         for tag in o.tags {
             guard let key = tagKey(tag.name) else {
                 problems.append(.init(text: "tag key '\(tag.name)' is empty or has no usable characters; tag dropped"))
@@ -61,11 +62,26 @@ extension Event {
     /// (as in the old plugin), explicit options win for the rest.
     mutating func apply(_ p: ExceptionPacket, options o: Options) {
         let (type, module) = p.typeAndModule ?? (o.exceptionType ?? "Exception", nil)
-        // Scrubbed as a message is (EventScrubbing): a card number or a token is no
-        // better in an exception's value.
         let value = (p.message ?? o.exceptionValue).map { Event.truncate($0, to: Event.messageLimit) }
-        exception = ExceptionInfo(type: Event.clip(type, 256), value: value, module: module, frames: p.framesOldestFirst)
+        let facts = p.backtrace.facts
+        let frame = { (f: StackFrame) in Event.python(f, libraries: facts?.libraryPaths ?? [], locals: o.locals) }
+        let python = p.language == .python
+        exception = ExceptionInfo(type: Event.clip(type, 256), value: value, module: module,
+                                  frames: python ? p.framesOldestFirst.map(frame) : p.framesOldestFirst)
+        if !p.backtrace.chained.isEmpty { exception?.chainID = 0 }
+        chained = p.backtrace.chained.map { x in
+            var x = x
+            x.type = x.type.map { Event.clip($0, 256) }
+            x.value = x.value.map { Event.truncate($0, to: Event.messageLimit) }
+            x.frames = x.frames.map(frame)
+            return x
+        }.reversed()
         request = p.request
+        trace = Trace.of(sentryTrace: p.vars.last(named: "HTTP_SENTRY_TRACE"), traceparent: p.vars.last(named: "HTTP_TRACEPARENT"),
+                         request: facts?.request)
+        runtime = facts?.runtime
+        argv = facts?.argv ?? []
+        modules = facts?.modules ?? []
         if let wid = p.workerID { tags.append(Field("worker", wid)) }
         if let pid = p.pid { tags.append(Field("pid", pid)) }
         if o.serverName == nil, let node = p.node, !node.isEmpty { serverName = Event.clip(node, 200) }
@@ -81,6 +97,25 @@ extension Event {
         if transaction == nil, let path = p.vars.last(named: "PATH_INFO"), !path.isEmpty {
             transaction = Event.clip(path, 200)
         }
+    }
+
+    /// A Python frame as sentry-python makes it: the file relative to its package
+    /// (`pkg/mod.py`, a top-level module's basename), in_app unless it lies in the
+    /// interpreter's libraries or a site-/dist-packages directory, its locals (unless
+    /// `locals=false`).
+    static func python(_ f: StackFrame, libraries: [String], locals: Bool) -> StackFrame {
+        var f = f
+        if !locals { f.vars = nil }
+        guard let abs = f.absPath, abs.hasPrefix("/") else { return f }
+        let parts = abs.split(separator: "/")
+        if let module = f.module, !module.isEmpty, !module.hasPrefix("__main__") {
+            let depth = module.split(separator: ".").count + (parts.last == "__init__.py" ? 1 : 0)
+            f.filename = parts.suffix(depth).joined(separator: "/")
+        }
+        let outside = abs.find("/site-packages/") != nil || abs.find("/dist-packages/") != nil
+            || libraries.contains { !$0.isEmpty && abs.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }
+        f.inApp = !outside
+        return f
     }
 
     /// Cuts to `limit` characters (Unicode scalars, as Sentry counts), ending with a

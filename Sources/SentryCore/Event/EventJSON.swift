@@ -18,14 +18,17 @@ extension Event {
         w.string("logger", ifPresent: logger)
         w.string("culprit", ifPresent: culprit)
         w.string("transaction", ifPresent: transaction)
+        // uWSGI names requests by their URL: a transaction we set is one.
+        if transaction != nil && exception != nil && request != nil { w.openObject("transaction_info"); w.string("source", "url"); w.closeObject() }
         w.string("server_name", ifPresent: serverName)
         w.string("release", ifPresent: release)
         w.string("dist", ifPresent: dist)
         w.string("environment", ifPresent: environment)
         if !tags.isEmpty { w.fields("tags", tags) }
-        if !extra.isEmpty || !backtraceLines.isEmpty {
+        if !extra.isEmpty || !backtraceLines.isEmpty || !argv.isEmpty {
             w.openObject("extra")
             for f in extra { w.string(f.name, f.value) }
+            if !argv.isEmpty { w.openArray("sys.argv"); for a in argv { w.string(nil, a) }; w.closeArray() }
             if !backtraceLines.isEmpty {
                 w.openArray("backtrace"); for line in backtraceLines { w.string(nil, line) }; w.closeArray()
             }
@@ -35,9 +38,10 @@ extension Event {
             w.openArray("fingerprint"); for f in fingerprint { w.string(nil, f) }; w.closeArray()
         }
         if !user.isEmpty { writeUser(&w) }
-        if let exception { writeException(exception, &w) }
+        if let exception { writeExceptions(chained + [exception], &w) }
         if let request { writeRequest(request, &w) }
         if !breadcrumbs.isEmpty { writeBreadcrumbs(&w) }
+        if !modules.isEmpty { w.fields("modules", modules) }
         w.openObject("contexts")
         w.openObject("os")
         w.string("type", "os")
@@ -63,14 +67,37 @@ extension Event {
             for f in ours { w.string(f.name, f.value) }
             w.closeObject()
         }
-        for c in contexts where c.name != "uwsgi" && c.name != "os" && c.name != "type" {
+        if let trace {
+            w.openObject("trace")
+            w.string("type", "trace")
+            w.string("trace_id", trace.traceID)
+            w.string("span_id", trace.spanID)
+            w.string("parent_span_id", ifPresent: trace.parentSpanID)
+            w.closeObject()
+        }
+        if let runtime {
+            w.openObject("runtime")
+            w.string("type", "runtime")
+            w.string("name", runtime.name)
+            w.string("version", runtime.version)
+            w.string("build", ifPresent: runtime.build)
+            w.closeObject()
+        }
+        for c in contexts where !["uwsgi", "os", "type", "trace", "runtime"].contains(c.name) || (c.name == "trace" && trace == nil) {
             w.openObject(c.name)
             w.string("type", c.name)
             for f in c.fields { w.string(f.name, f.value) }
             w.closeObject()
         }
         w.closeObject()
-        w.openObject("sdk"); w.string("name", Event.sdkName); w.string("version", Version.current); w.closeObject()
+        w.openObject("sdk")
+        w.string("name", Event.sdkName)
+        w.string("version", Version.current)
+        w.openArray("packages")
+        w.openObject(); w.string("name", "github:" + Event.sdkName); w.string("version", Version.current); w.closeObject()
+        w.closeArray()
+        w.openArray("integrations"); w.string(nil, "uwsgi"); w.closeArray()
+        w.closeObject()
         w.closeObject()
         return w.bytes
     }
@@ -84,33 +111,51 @@ extension Event {
         w.closeObject()
     }
 
-    private func writeException(_ x: ExceptionInfo, _ w: inout JSONWriter) {
+    /// Oldest first, the main exception last: Sentry's order.
+    private func writeExceptions(_ all: [ExceptionInfo], _ w: inout JSONWriter) {
         w.openObject("exception")
         w.openArray("values")
-        w.openObject()
-        w.string("type", ifPresent: x.type)
-        w.string("value", ifPresent: x.value)
-        w.string("module", ifPresent: x.module)
-        if !x.frames.isEmpty {
-            w.openObject("stacktrace")
-            w.openArray("frames")
-            for f in x.frames {
-                w.openObject()
-                w.string("filename", ifPresent: f.filename)
-                w.string("abs_path", ifPresent: f.filename)
-                w.string("function", ifPresent: f.function)
-                if let l = f.lineno { w.int("lineno", l) }
-                w.string("context_line", ifPresent: f.contextLine)
-                w.string("package", ifPresent: f.package)
-                w.string("instruction_addr", ifPresent: f.instructionAddr)
+        for x in all {
+            w.openObject()
+            w.string("type", ifPresent: x.type)
+            w.string("value", ifPresent: x.value)
+            w.string("module", ifPresent: x.module)
+            if !x.frames.isEmpty {
+                w.openObject("stacktrace")
+                w.openArray("frames")
+                for f in x.frames { writeFrame(f, &w) }
+                w.closeArray()
                 w.closeObject()
             }
-            w.closeArray()
+            w.openObject("mechanism")
+            w.string("type", x.chainID.map { $0 > 0 ? "chained" : mechanism } ?? mechanism)
+            w.bool("handled", false)
+            if let id = x.chainID {
+                w.int("exception_id", id)
+                if let parent = x.parentID { w.int("parent_id", parent) }
+                w.string("source", ifPresent: x.source)
+            }
+            w.closeObject()
             w.closeObject()
         }
-        w.openObject("mechanism"); w.string("type", mechanism); w.bool("handled", false); w.closeObject()
-        w.closeObject()
         w.closeArray()
+        w.closeObject()
+    }
+
+    private func writeFrame(_ f: StackFrame, _ w: inout JSONWriter) {
+        w.openObject()
+        w.string("filename", ifPresent: f.filename)
+        w.string("abs_path", ifPresent: f.absPath ?? f.filename)
+        w.string("module", ifPresent: f.module)
+        w.string("function", ifPresent: f.function)
+        if let l = f.lineno { w.int("lineno", l) }
+        if !f.preContext.isEmpty { w.openArray("pre_context"); for l in f.preContext { w.string(nil, l) }; w.closeArray() }
+        w.string("context_line", ifPresent: f.contextLine)
+        if !f.postContext.isEmpty { w.openArray("post_context"); for l in f.postContext { w.string(nil, l) }; w.closeArray() }
+        if let inApp = f.inApp { w.bool("in_app", inApp) }
+        if let vars = f.vars { w.value("vars", vars) }
+        w.string("package", ifPresent: f.package)
+        w.string("instruction_addr", ifPresent: f.instructionAddr)
         w.closeObject()
     }
 

@@ -6,20 +6,19 @@
 // Relay's default rules cover in the fields we fill: the message and exception
 // values (a message's rules), and, as data fields, extra, user, the request's query,
 // headers (the User-Agent stays whole, as Sentry leaves it) and variables, the
-// breadcrumbs, our contexts (not `trace`: ids are not data), and frames' variables.
+// breadcrumbs, our contexts (not `trace`: ids are not data), and frames' variables
+// (by name and by value, all the way down).
 
 extension Event {
     /// The event as it may leave the host.
     public func scrubbed() -> Event {
         var e = self
         e.message = message.map { Event.truncate(Scrubber.message($0), to: Event.messageLimit) }
-        e.exception = exception.map { x in
-            var x = x
-            x.value = x.value.map { Event.truncate(Scrubber.message($0), to: Event.messageLimit) }
-            return x
-        }
+        e.exception = exception.map(Event.scrubbed)
+        e.chained = chained.map(Event.scrubbed)
         e.extra = extra.map { Field($0.name, Scrubber.field(name: $0.name, $0.value)) }
         e.user = user.map { Field($0.name, Scrubber.field(name: $0.name, $0.value)) }
+        e.argv = argv.map { Scrubber.field(name: nil, $0) }
         if var r = request {
             r.queryString = r.queryString.map(Scrubber.query)
             r.headers = r.headers.map { $0.name == "User-Agent" ? $0 : Field($0.name, Scrubber.field(name: $0.name, $0.value)) }
@@ -35,5 +34,29 @@ extension Event {
             c.name == "trace" ? c : NamedContext(name: c.name, fields: c.fields.map { Field($0.name, Scrubber.field(name: $0.name, $0.value)) })
         }
         return e
+    }
+
+    /// An exception's value as a message is scrubbed; its frames' locals as data.
+    static func scrubbed(_ x: ExceptionInfo) -> ExceptionInfo {
+        var x = x
+        x.value = x.value.map { Event.truncate(Scrubber.message($0), to: Event.messageLimit) }
+        x.frames = x.frames.map { f in
+            var f = f
+            f.vars = f.vars.map { scrubbed($0, name: nil) }
+            return f
+        }
+        return x
+    }
+
+    /// A local (or what it holds): a credential-like name filters its whole value; a
+    /// string is a data field; containers are scrubbed all the way down.
+    static func scrubbed(_ v: JSONValue, name: String?) -> JSONValue {
+        if let name, Scrubber.keyIsSecret(name) { return .string(Scrubber.filtered) }
+        switch v {
+        case .string(let s): return .string(Scrubber.field(name: nil, s))
+        case .array(let items): return .array(items.map { scrubbed($0, name: nil) })
+        case .object(let members): return .object(members.map { ($0.0, scrubbed($0.1, name: $0.0)) })
+        default: return v
+        }
     }
 }

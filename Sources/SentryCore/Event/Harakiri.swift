@@ -78,7 +78,10 @@ public struct HarakiriStory {
         e.mechanism = "uwsgi.harakiri"
         e.exception?.frames = stuckFrames
         if !stuckFrames.isEmpty && o.platform == nil { e.platform = "python" }
-        if let core { e.request = Troubles.request(core) }
+        if let core {
+            e.request = Troubles.request(core)
+            e.trace = core.trace
+        }
         if e.transaction == nil && core != nil { e.transaction = Event.clip(path, 200) }
         if o.fingerprint.isEmpty {
             // One issue per endpoint, not one for every harakiri in the app.

@@ -47,6 +47,22 @@ public struct JSONWriter {
     public mutating func bool(_ key: String?, _ value: Bool) {
         member(key); bytes += Array((value ? "true" : "false").utf8)
     }
+    /// A value read from JSON, written back (a non-finite number cannot be: null).
+    public mutating func value(_ key: String?, _ v: JSONValue) {
+        switch v {
+        case .null: member(key); bytes += Array("null".utf8)
+        case .bool(let b): bool(key, b)
+        case .number(let n):
+            member(key)
+            bytes += Array((n.isFinite ? (n == n.rounded() && n.magnitude < 1e15 ? String(Int64(n)) : "\(n)") : "null").utf8)
+        case .string(let s): string(key, s)
+        case .array(let items):
+            openArray(key); for item in items { value(nil, item) }; closeArray()
+        case .object(let members):
+            openObject(key); for (k, item) in members { value(k, item) }; closeObject()
+        }
+    }
+
     /// An object of string members, in the given order.
     public mutating func fields(_ key: String, _ fields: [Field]) {
         openObject(key)

@@ -30,6 +30,7 @@ public enum Troubles {
             }
             if let c = cores?.first(where: { $0.wid == wid && ($0.pid == nil || $0.pid == pid) }) {
                 e.request = request(c)
+                e.trace = c.trace
                 if let s = seconds(c, now: now) { uwsgi.append(Field("request_running_for", s)) }
             }
             e.contexts.append(NamedContext(name: "uwsgi", fields: uwsgi))

@@ -1,13 +1,17 @@
 // uWSGI's exception packet (core/exceptions.c), as the `sentry` loader plugin hands
-// it over on stdin: a bare sequence of `u16le keylen, key, u16le vallen, value`.
-// `vars` is itself such a sequence (the request's CGI vars); `backtrace` is a uwsgi
-// array, `u16le len, item` repeated, 5 items per frame (filename, lineno, function,
-// text, custom), oldest frame first. Every length is checked: a packet that lies
-// about its lengths is an error, never a crash.
+// it over: a bare sequence of `u16le keylen, key, u16le vallen, value`. `vars` is
+// itself such a sequence (the request's CGI vars); `backtrace` is Backtrace.swift's.
+// Every length is checked: a packet that lies about its lengths is an error, never
+// a crash.
 
 public struct ExceptionPacket: Equatable {
     public var vars: [Field] = []
-    public var frames: [StackFrame] = []
+    public var backtrace = Backtrace()
+    /// The main exception's frames, as uWSGI's language plugin listed them.
+    public var frames: [StackFrame] {
+        get { backtrace.frames }
+        set { backtrace.frames = newValue }
+    }
     public var className: String?
     public var message: String?
     public var repr: String?
@@ -40,7 +44,7 @@ public struct ExceptionPacket: Equatable {
                 p.vars = try pairs(value, what: "vars").map {
                     Field(String(decoding: $0.0, as: UTF8.self), String(decoding: $0.1, as: UTF8.self))
                 }
-            case "backtrace": p.frames = try frames(value)
+            case "backtrace": p.backtrace = try Backtrace.decode(value)
             case "class": p.className = text
             case "msg": p.message = text
             case "repr": p.repr = text
@@ -79,30 +83,6 @@ public struct ExceptionPacket: Equatable {
         return out
     }
 
-    static func frames(_ b: ArraySlice<UInt8>) throws -> [StackFrame] {
-        var items: [String] = []
-        var offset = b.startIndex
-        while offset < b.endIndex {
-            items.append(String(decoding: try item(b, &offset, what: "backtrace"), as: UTF8.self))
-        }
-        guard items.count % 5 == 0 else {
-            throw DecodeError(description: "backtrace: \(items.count) items is not 5 per frame")
-        }
-        var frames: [StackFrame] = []
-        var i = 0
-        while i < items.count {
-            let line = Int(items[i + 1]).flatMap { $0 > 0 ? $0 : nil }
-            let frame = StackFrame(filename: items[i].isEmpty ? nil : items[i],
-                                   function: items[i + 2].isEmpty ? nil : items[i + 2],
-                                   lineno: line,
-                                   contextLine: items[i + 3].isEmpty ? nil : items[i + 3])
-            // uWSGI < 2.0.27 on Python >= 3.5 sends blank frames; never send those.
-            if frame.filename != nil || frame.function != nil { frames.append(frame) }
-            i += 5
-        }
-        return frames
-    }
-
     // MARK: the request (scrubbed with the rest of the event: Event/EventScrubbing.swift)
 
     /// HTTP_X_FORWARDED_FOR -> X-Forwarded-For.
@@ -132,7 +112,7 @@ public struct ExceptionPacket: Equatable {
         var path = v("REQUEST_URI") ?? v("PATH_INFO") ?? "/"
         if let q = path.firstIndex(of: "?") { path = String(path[..<q]) }
         r.url = scheme + "://" + host + path
-        r.queryString = v("QUERY_STRING")
+        r.queryString = vars.last(named: "QUERY_STRING")
         for field in vars {
             let k = field.name, value = field.value
             let isHeader = k.hasPrefix("HTTP_") || k == "CONTENT_TYPE" || k == "CONTENT_LENGTH"

@@ -22,6 +22,15 @@ public struct LoaderFrame: Equatable {
         public var method: String?
         public var uri: String?
         public var remote: String?
+        /// The request's variables as uWSGI keeps them (harakiri, a death): its trace headers.
+        public var vars: [Field] = []
+
+        /// The trace of the request this core was serving.
+        var trace: Trace? {
+            guard let pid, let core, let startMicros, startMicros > 0 else { return nil }
+            return Trace.of(sentryTrace: vars.last(named: "HTTP_SENTRY_TRACE"), traceparent: vars.last(named: "HTTP_TRACEPARENT"),
+                            request: Trace.Request(pid: pid, core: core, startMicros: startMicros))
+        }
     }
 
     public var kind: Kind
@@ -61,6 +70,14 @@ public struct LoaderFrame: Equatable {
     /// makes the same event, with the same event id, which Sentry keeps once.
     public var id: String?
 
+    /// The request a worker's frame (a route's) was written in, and its trace headers.
+    public var request: Trace.Request?
+    public var sentryTrace, traceparent: String?
+    var trace: Trace? {
+        request == nil && sentryTrace == nil && traceparent == nil ? nil
+            : Trace.of(sentryTrace: sentryTrace, traceparent: traceparent, request: request)
+    }
+
     /// The event id of the event this frame makes: from its id, else a fresh one.
     var eventID: String { id.map(System.eventID(from:)) ?? System.randomEventID() }
 
@@ -76,6 +93,7 @@ public struct LoaderFrame: Equatable {
         guard bytes.starts(with: magic) else { throw DecodeError(description: "not a loader frame (no USF1)") }
         var kind: Kind?
         var f = LoaderFrame(kind: .log)
+        var requestPID: Int?, requestCore: Int?, requestStart: Int64?
         for (key, value) in try items(bytes.dropFirst(magic.count)) {
             let text = String(decoding: value, as: UTF8.self)
             switch key {
@@ -100,11 +118,19 @@ public struct LoaderFrame: Equatable {
             case "stats_error": f.statsError = text
             case "from": f.handedOff = text == "cmd"
             case "id": f.id = text
+            case "req_pid": requestPID = Int(text)
+            case "req_core": requestCore = Int(text)
+            case "req_start_us": requestStart = Int64(text)
+            case "HTTP_SENTRY_TRACE": f.sentryTrace = text
+            case "HTTP_TRACEPARENT": f.traceparent = text
             default: break  // what a later loader adds
             }
         }
         guard let kind else { throw DecodeError(description: "a frame without a kind") }
         f.kind = kind
+        if let pid = requestPID, let core = requestCore, let start = requestStart, start > 0 {
+            f.request = Trace.Request(pid: pid, core: core, startMicros: start)
+        }
         return f
     }
 
@@ -120,6 +146,9 @@ public struct LoaderFrame: Equatable {
             case "method": c.method = text
             case "uri": c.uri = text
             case "remote": c.remote = text
+            case "vars": c.vars = (try? ExceptionPacket.pairs(value, what: "vars"))?.map {
+                Field(String(decoding: $0.0, as: UTF8.self), String(decoding: $0.1, as: UTF8.self))
+            } ?? []
             default: break
             }
         }

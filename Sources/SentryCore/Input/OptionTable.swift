@@ -32,13 +32,15 @@ public enum OptionTable {
     server_name | NAME | the host name | the server's name
     release | VERSION | $SENTRY_RELEASE | release
     dist | NAME | - | distribution of the release
-    environment | NAME | $SENTRY_ENVIRONMENT | environment
+    environment | NAME | $SENTRY_ENVIRONMENT, else production | environment
     tags | K:V;K2:V2 | - | tags (keys and values within Sentry's 200-character limits)
     extra | K:V;K2:V2 | - | extra data
     fingerprint | A;B | the message, numbers masked | grouping fingerprint ({{ default }} allowed)
     user | id:42;email:E | - | user: id, username, email, ip_address, name; other keys go to user.data
     exception_type | T | - | an exception of this type (mechanism uwsgi, unhandled)
     exception_value | V | - | the exception's value
+    locals | - | true | keep the local variables of exception frames (scrubbed); false drops them
+    own_sdk | skip|report | skip | an exception of an app that runs its own Sentry SDK: left to it (skip), or reported here too
     [delivery]
     timeout | SECONDS | 5 | bounds connect and the whole transfer; fractions allowed
     no_verify | - | false | do not verify the server's TLS certificate

@@ -50,6 +50,11 @@ public struct Options {
     public var timezone: String?
     /// `monitor`: how many of the job's last output lines an error event carries (0: none, output untouched).
     public var outputLines = 0
+    /// Exception frames keep their local variables (scrubbed).
+    public var locals = true
+    /// An exception of an app that runs its own Sentry SDK: its SDK reports it (skip),
+    /// or we do as well (report).
+    public var reportOwnSDK = false
 
     /// Seconds for connect plus the whole transfer, when `timeout=` is absent.
     public static let defaultTimeout = 5.0
@@ -89,6 +94,7 @@ public struct Options {
             switch item.key {
             case "no_verify": o.noVerify = flag(item); continue
             case "debug": o.debug = flag(item); continue
+            case "locals": o.locals = flag(item); continue
             default: break
             }
             guard OptionTable.isKey(item.key) else {
@@ -114,6 +120,12 @@ public struct Options {
             case "ca_file": o.caFile = value
             case "spool": o.spool = value
             case "state_dir": o.stateDir = value
+            case "own_sdk":
+                switch value {
+                case "skip": o.reportOwnSDK = false
+                case "report": o.reportOwnSDK = true
+                default: problems.append(Problem(text: "own_sdk=\(value) is not skip or report; using skip"))
+                }
             case "mode":
                 sawMode = true
                 switch value {

@@ -1,29 +1,6 @@
 import XCTest
 @testable import SentryCore
 
-/// Encodes a packet the way uWSGI's core/exceptions.c does.
-func item(_ s: [UInt8]) -> [UInt8] { [UInt8(s.count & 0xff), UInt8(s.count >> 8)] + s }
-func kv(_ k: String, _ v: [UInt8]) -> [UInt8] { item(Array(k.utf8)) + item(v) }
-func kv(_ k: String, _ v: String) -> [UInt8] { kv(k, Array(v.utf8)) }
-
-/// A uwsgi array of frames, 5 items each.
-func frameItems(_ frames: [[String]]) -> [UInt8] {
-    var bt: [UInt8] = []
-    for f in frames { for part in f { bt += item(Array(part.utf8)) } }
-    return bt
-}
-
-func samplePacket(frames: [[String]] = [["/app/wsgi.py", "12", "application", "return view(env)", ""],
-                                        ["/app/views.py", "40", "view", "raise ValueError('boom')", ""]]) -> [UInt8] {
-    let vars = kv("REQUEST_METHOD", "POST") + kv("REQUEST_URI", "/raise?a=1&token=s3cr3t") + kv("PATH_INFO", "/raise")
-        + kv("QUERY_STRING", "a=1&token=s3cr3t") + kv("SERVER_NAME", "vm") + kv("SERVER_PORT", "8000")
-        + kv("HTTP_HOST", "127.0.0.1:8000") + kv("HTTP_COOKIE", "sessionid=abc") + kv("HTTP_AUTHORIZATION", "Basic eDp5")
-        + kv("HTTP_X_API_KEY", "k") + kv("HTTP_USER_AGENT", "curl/7.88.1") + kv("REMOTE_ADDR", "127.0.0.1")
-    return kv("vars", vars) + kv("backtrace", frameItems(frames)) + kv("class", "builtins.ValueError") + kv("msg", "boom from a=1")
-        + kv("repr", "builtins.ValueError: boom from a=1") + kv("unix", "1795553883") + kv("wid", "2")
-        + kv("pid", "21220") + kv("core", "0") + kv("node", "vm")
-}
-
 final class ExceptionPacketTests: XCTestCase {
     func testDecodesEveryField() throws {
         let p = try ExceptionPacket.decode(samplePacket()[...])

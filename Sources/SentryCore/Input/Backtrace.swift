@@ -1,0 +1,116 @@
+// The `backtrace` of uWSGI's exception packet: a uwsgi array, `u16le len, item`
+// repeated, 5 items per frame (filename, lineno, function, text, custom), oldest
+// frame first. `custom` is the plugin's own: sentry_pyframes
+// (plugin/sentry_pyframes/sentry_capture.py) puts a JSON object there:
+//   {"m": module, "a": absolute path, "v": {name: bounded repr}}   a frame's extras
+//   {"x": {type, module, value, id, parent, source, n}}            a chained exception
+//       (a frame of its own); its `n` frames follow it
+//   {"p": {runtime, sdk, req, paths, argv, modules}}               the packet's facts
+// Everything here is checked as hostile: a lying length is an error, JSON that does
+// not parse or has the wrong shape is ignored, a frame is kept for what it has.
+
+/// What sentry_pyframes said of the packet as a whole.
+public struct CaptureFacts: Equatable {
+    public var runtime: Runtime?
+    /// The app's own Sentry SDK, when it had a client bound (`sentry.python/2.75.0`).
+    public var sdk: String?
+    /// The request the exception escaped from.
+    public var request: Trace.Request?
+    /// The interpreter's library paths: frames there are not the app's own.
+    public var libraryPaths: [String] = []
+    /// sys.argv, and the installed distributions with their versions.
+    public var argv: [String] = []
+    public var modules: [Field] = []
+}
+
+public struct Backtrace: Equatable {
+    /// The main exception's frames, oldest first.
+    public var frames: [StackFrame] = []
+    /// The exceptions before it, oldest first (their frames with them).
+    public var chained: [ExceptionInfo] = []
+    public var facts: CaptureFacts?
+
+    public static func decode(_ b: ArraySlice<UInt8>) throws -> Backtrace {
+        var items: [ArraySlice<UInt8>] = []
+        var offset = b.startIndex
+        while offset < b.endIndex {
+            guard b.endIndex - offset >= 2 else { throw ExceptionPacket.DecodeError(description: "backtrace: truncated length") }
+            let len = Int(b[offset]) | Int(b[offset + 1]) << 8
+            offset += 2
+            guard b.endIndex - offset >= len else {
+                throw ExceptionPacket.DecodeError(description: "backtrace: item of \(len) bytes runs past the end")
+            }
+            items.append(b[offset..<(offset + len)])
+            offset += len
+        }
+        guard items.count % 5 == 0 else {
+            throw ExceptionPacket.DecodeError(description: "backtrace: \(items.count) items is not 5 per frame")
+        }
+        var out = Backtrace()
+        var pending: (info: ExceptionInfo, left: Int)?
+        var i = 0
+        while i < items.count {
+            let at = i
+            let text = { (k: Int) -> String in String(decoding: items[at + k], as: UTF8.self) }
+            let custom = items[at + 4].first == UInt8(ascii: "{") ? try? JSONReader.parse(Array(items[at + 4].prefix(1 << 16))) : nil
+            i += 5
+            if let x = custom?["x"] {
+                if let p = pending { out.chained.append(p.info) }
+                pending = (chainedException(x), max(0, whole(x["n"]) ?? 0))
+                if pending?.left == 0 { out.chained.append(pending!.info); pending = nil }
+                continue
+            }
+            if let p = custom?["p"] { out.facts = facts(p); continue }
+            var frame = StackFrame(filename: nonEmpty(text(0)), function: nonEmpty(text(2)),
+                                   lineno: Int(text(1)).flatMap { $0 > 0 ? $0 : nil }, contextLine: nonEmpty(text(3)))
+            frame.module = custom?["m"]?.string
+            frame.absPath = custom?["a"]?.string
+            if case .object? = custom?["v"] { frame.vars = custom?["v"] }
+            // uWSGI < 2.0.27 on Python >= 3.5 sends blank frames; never send those.
+            guard frame.filename != nil || frame.function != nil else { continue }
+            if var p = pending {
+                p.info.frames.append(frame)
+                p.left -= 1
+                if p.left == 0 { out.chained.append(p.info); pending = nil } else { pending = p }
+            } else {
+                out.frames.append(frame)
+            }
+        }
+        if let p = pending { out.chained.append(p.info) }
+        return out
+    }
+
+    static func nonEmpty(_ s: String) -> String? { s.isEmpty ? nil : s }
+
+    static func chainedException(_ x: JSONValue) -> ExceptionInfo {
+        var info = ExceptionInfo(type: x["type"]?.string, value: x["value"]?.string,
+                                 module: x["module"]?.string.flatMap { $0 == "builtins" ? nil : $0 })
+        info.chainID = whole(x["id"])
+        info.parentID = whole(x["parent"])
+        info.source = x["source"]?.string
+        return info
+    }
+
+    static func facts(_ p: JSONValue) -> CaptureFacts {
+        var f = CaptureFacts()
+        if let name = p["runtime"]?["name"]?.string, let version = p["runtime"]?["version"]?.string {
+            f.runtime = Runtime(name: name, version: version, build: p["runtime"]?["build"]?.string)
+        }
+        f.sdk = p["sdk"]?.string
+        if let r = p["req"], let pid = whole(r["pid"]), let core = whole(r["core"]), let start = whole(r["start_us"]), start > 0 {
+            f.request = Trace.Request(pid: pid, core: core, startMicros: Int64(start))
+        }
+        f.libraryPaths = p["paths"]?.array?.compactMap(\.string) ?? []
+        f.argv = p["argv"]?.array?.compactMap(\.string) ?? []
+        if case .object(let members)? = p["modules"] {
+            f.modules = members.prefix(300).compactMap { m in m.1.string.map { Field(Event.clip(m.0, 100), Event.clip($0, 50)) } }
+        }
+        return f
+    }
+
+    /// A whole number from JSON, within Int's range (a Double there may be anything).
+    static func whole(_ v: JSONValue?) -> Int? {
+        guard let n = v?.number, n.magnitude < 9e15 else { return nil }
+        return Int(exactly: n.rounded())
+    }
+}

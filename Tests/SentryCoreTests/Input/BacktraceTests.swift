@@ -1,0 +1,63 @@
+import XCTest
+@testable import SentryCore
+
+/// sentry_pyframes' `custom` item: a frame's extras, chained-exception markers, the
+/// packet's facts; all of it hostile until it has the right shape.
+final class BacktraceTests: XCTestCase {
+    func frame(_ file: String, _ line: String, _ fn: String, _ custom: String = "") -> [String] { [file, line, fn, "", custom] }
+
+    func testFramesCarryModulePathAndLocals() throws {
+        let bt = try Backtrace.decode(frameItems([
+            frame("/srv/app/shop/views.py", "7", "pay", #"{"m":"shop.views","a":"/srv/app/shop/views.py","v":{"amount":"12","card":"'4111'"}}"#),
+        ])[...])
+        XCTAssertEqual(bt.frames.count, 1)
+        XCTAssertEqual(bt.frames[0].module, "shop.views")
+        XCTAssertEqual(bt.frames[0].absPath, "/srv/app/shop/views.py")
+        XCTAssertEqual(bt.frames[0].vars?["amount"]?.string, "12")
+    }
+
+    func testChainedExceptionsTakeTheirFramesAndTheRestAreTheMainOnes() throws {
+        let bt = try Backtrace.decode(frameItems([
+            frame("", "0", "", #"{"x":{"type":"KeyError","module":"builtins","value":"'sku'","id":2,"parent":1,"source":"__context__","n":2}}"#),
+            frame("/a.py", "1", "f1"), frame("/a.py", "2", "f2"),
+            frame("", "0", "", #"{"x":{"type":"Shop","module":"shop.errors","value":"v","id":1,"parent":0,"source":"__cause__","n":1}}"#),
+            frame("/b.py", "3", "g"),
+            frame("/c.py", "4", "main"),
+            frame("", "0", "", #"{"p":{"runtime":{"name":"CPython","version":"3.11.2"},"sdk":"sentry.python/2.75.0","req":{"pid":7,"core":0,"start_us":1795553883000000},"paths":["/usr/lib/python3.11"],"argv":["uwsgi"],"modules":{"flask":"3.0.0"}}}"#),
+        ])[...])
+        XCTAssertEqual(bt.chained.map(\.type), ["KeyError", "Shop"])
+        XCTAssertEqual(bt.chained[0].module, nil, "builtins is no module to show")
+        XCTAssertEqual(bt.chained[0].frames.map(\.function), ["f1", "f2"])
+        XCTAssertEqual(bt.chained[1].frames.map(\.function), ["g"])
+        XCTAssertEqual([bt.chained[0].chainID, bt.chained[0].parentID, bt.chained[1].chainID, bt.chained[1].parentID], [2, 1, 1, 0])
+        XCTAssertEqual(bt.chained[1].source, "__cause__")
+        XCTAssertEqual(bt.frames.map(\.function), ["main"])
+        let facts = try XCTUnwrap(bt.facts)
+        XCTAssertEqual(facts.runtime?.version, "3.11.2")
+        XCTAssertEqual(facts.sdk, "sentry.python/2.75.0")
+        XCTAssertEqual(facts.request, Trace.Request(pid: 7, core: 0, startMicros: 1795553883000000))
+        XCTAssertEqual(facts.libraryPaths, ["/usr/lib/python3.11"])
+        XCTAssertEqual(facts.modules, [Field("flask", "3.0.0")])
+    }
+
+    /// A marker whose frames never come still counts; a lying or absurd `n` neither
+    /// traps nor swallows the main frames beyond what follows it.
+    func testHostileCustomItemsAreIgnoredOrBounded() throws {
+        for n in ["1e300", "-5", "\"x\"", "2.5", "null"] {
+            let bt = try Backtrace.decode(frameItems([
+                frame("", "0", "", #"{"x":{"type":"E","n":\#(n)}}"#), frame("/a.py", "1", "f"),
+            ])[...])
+            XCTAssertEqual(bt.chained.count, 1, n)
+            XCTAssertEqual(bt.chained[0].frames.count + bt.frames.count, 1, n)
+        }
+        for custom in ["{", "{\"v\":[1]}", "{\"m\":5,\"a\":{}}", "[]", "{\"p\":{\"req\":{\"pid\":1e300,\"core\":0,\"start_us\":1}}}",
+                       String(repeating: "[", count: 10000)] {
+            let bt = try Backtrace.decode(frameItems([frame("/a.py", "1", "f", custom)])[...])
+            XCTAssertLessThanOrEqual(bt.frames.count, 1, custom)
+            XCTAssertNil(bt.frames.first?.module)
+            XCTAssertNil(bt.facts?.request)
+        }
+        XCTAssertThrowsError(try Backtrace.decode([9, 0, 1][...]), "a length past the end")
+        XCTAssertThrowsError(try Backtrace.decode(frameItems([["a", "b", "c", "d"]])[...]), "not 5 items a frame")
+    }
+}
