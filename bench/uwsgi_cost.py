@@ -1,11 +1,17 @@
-"""`make bench`: what one event costs the request that raises it, and what one log
-line costs the host.
+"""`make bench`: what an exception costs the request that raises it, beside
+sentry-python; what 1,000 distinct exceptions become; what one log line costs.
 
-Three uWSGI instances of one app side by side, 2 workers each: without
-uwsgi-sentry; `plugin = sentry` with `exception-handler = sentry:dsn=...`; and
-`plugin = sentry` with the `sentry:` route action on the same failing endpoint. Sentry answers every request after 0.3 s. Requests go
-one at a time to the failing endpoint, the instances in interleaved batches, and
-the added p50 is the difference to the instance without uwsgi-sentry.
+Side by side, 2 workers each, the same app: without any reporting; the one-line
+set-up (`plugin = sentry`, SENTRY_DSN: frames, source, scrubbed locals, chain,
+trace); the same with `sentry-locals = false`; a `sentry:` route action on the
+failing endpoint; and sentry-python (sentry-sdk from PyPI, its WSGI middleware,
+enable-threads as its docs ask). Each sends to a sink of its own that answers after
+0.3 s. Requests go one at a time to the failing endpoint, the instances in
+interleaved batches; "added" is the difference to the instance without reporting.
+
+Delivery: 1,000 exceptions of 1,000 distinct kinds at 200/s into the one-line
+set-up and into sentry-python, one after the other, and how many reach the sink
+within 90 s.
 
 Then the breadcrumbs: 20,000 ordinary log lines (not matching any alarm) go through
 the instance without uwsgi-sentry and through one with `plugin = sentry` and
@@ -20,27 +26,41 @@ import sys
 import time
 
 from faultserver import FaultServer
-from measure import RUNS, burst, cpu_seconds, get, machine, release_under_test, spread, verdicts
-from support import ROOT, clean_env, percentile
-from uwsgi_harness import UWSGI, plugin_dir
+from measure import RUNS, burst, cpu_seconds, get, letters, machine, release_under_test, spread, verdicts
+from support import ROOT, clean_env, envelope_items, percentile
+from uwsgi_harness import UWSGI, plugin_dir, sdk_app
 
 BATCHES = int(os.environ.get("BENCH_BATCHES", "5"))
 PER_BATCH = int(os.environ.get("BENCH_PER_BATCH", "200"))
 LOG_LINES = 20_000
+DISTINCT = 1000
+RATE = 200
+BASE, OURS, THEIRS = "without reporting", "uwsgi-sentry, one line", "sentry-python 2.x"
 
 
-def one_run(run, work, prefix, sink):
-    # The DSN in the handler's and the route's own options, not in the environment:
-    # each instance reports through exactly one path, and the same lines work on 0.1.0.
+def delivered(sink, tag):
+    return sum(1 for e in envelope_items(list(sink.requests), "event")
+               if any(("boom from " + tag) in (x.get("value") or "") for x in e.get("exception", {}).get("values", [])))
+
+
+def one_run(run, work, prefix):
     env = clean_env(PATH=os.path.join(prefix, "bin") + ":" + os.environ["PATH"])
     loader = ["plugin-dir = " + plugin_dir(prefix), "plugins = sentry"]
-    configs = {
-        "without uwsgi-sentry": [],
-        "exception handler": loader + ["exception-handler = sentry:dsn=" + sink.dsn()],
-        "sentry: route action": loader + ["route = ^/value sentry:dsn=%s,message=route ${REQUEST_URI}" % sink.dsn()],
+    sinks = {}
+
+    def sink(name):
+        sinks[name] = FaultServer(status=200, delay=0.3)
+        return sinks[name].dsn()
+
+    d = lambda key: os.path.join(work, "run%d-%s" % (run, key))
+    instances = {
+        BASE: UWSGI(d("none"), [], env),
+        OURS: UWSGI(d("ours"), loader, dict(env, SENTRY_DSN=sink(OURS))),
+        "one line, sentry-locals = false": UWSGI(d("nolocals"), loader + ["sentry-locals = false"],
+                                                 dict(env, SENTRY_DSN=sink("nolocals"))),
+        "sentry: route action": UWSGI(d("route"), loader + ["route = ^/value sentry:dsn=%s,message=route ${REQUEST_URI}" % sink("route")], env),
+        THEIRS: sdk_app(d("sdk"), sink(THEIRS), env=env, workers=2),
     }
-    instances = {name: UWSGI(os.path.join(work, "run%d-%d" % (run, i)), lines, env)
-                 for i, (name, lines) in enumerate(configs.items())}
     try:
         for u in instances.values():
             u.start()
@@ -48,6 +68,7 @@ def one_run(run, work, prefix, sink):
         for u in instances.values():
             for _ in range(50):
                 get(u.port, "/value?warmup")
+        time.sleep(2)
         lat = {name: [] for name in instances}
         n = 0
         for _ in range(BATCHES):
@@ -58,12 +79,26 @@ def one_run(run, work, prefix, sink):
         p50 = {name: percentile(v, 50) for name, v in lat.items()}
         p99 = {name: percentile(v, 99) for name, v in lat.items()}
 
+        # Delivery: distinct kinds, one instance at a time.
+        got, after = {}, {}
+        for name in (OURS, THEIRS):
+            tag = "r%dd%s" % (run, name.split()[0][0])
+            burst(instances[name].port, ["/value?%s%s" % (tag, letters(i)) for i in range(DISTINCT)], RATE)
+            ended, last, stable = time.monotonic(), -1, time.monotonic()
+            while time.monotonic() - ended < 90:
+                got[name] = delivered(sinks[name], tag)
+                if got[name] >= DISTINCT:
+                    break
+                if got[name] != last:
+                    last, stable = got[name], time.monotonic()
+                elif time.monotonic() - stable > 15:
+                    break  # nothing more is coming
+                time.sleep(0.5)
+            after[name] = time.monotonic() - ended
+
         # Breadcrumbs: every line goes from the master to the daemon's ring.
-        crumbs = UWSGI(os.path.join(work, "run%d-crumbs" % run), loader, dict(env, SENTRY_DSN=sink.dsn()))
-        instances["one line"] = crumbs.start()
-        time.sleep(1)
         per_line = {}
-        for name in ("without uwsgi-sentry", "one line"):
+        for name in (BASE, OURS):
             u = instances[name]
             time.sleep(1)
             before = {pid: cpu_seconds(pid) for pid in u.pids() if pid != u.proc.pid}
@@ -77,7 +112,9 @@ def one_run(run, work, prefix, sink):
     finally:
         for u in instances.values():
             u.stop()
-    return p50, p99, per_line
+        for s in sinks.values():
+            s.close()
+    return p50, p99, per_line, got, after
 
 
 def is_worker(pid):
@@ -90,39 +127,43 @@ def main():
     work = os.path.join(ROOT, ".work", "bench-uwsgi")
     shutil.rmtree(work, ignore_errors=True)
     prefix = release_under_test(work)
-    sink = FaultServer(status=200, delay=0.3)
-    runs = []
-    try:
-        for run in range(RUNS):
-            runs.append(one_run(run, work, prefix, sink))
-    finally:
-        sink.close()
+    runs = [one_run(run, work, prefix) for run in range(RUNS)]
     names = list(runs[0][0])
     version = subprocess.run([os.path.join(prefix, "bin", "uwsgi-sentry"), "--version"], capture_output=True,
                              text=True).stdout.strip()
-    base = "without uwsgi-sentry"
-    print("%s: %d requests each to a failing endpoint per run (%d interleaved batches); Sentry answers after 0.3 s." % (
+    print("%s: %d requests each to a failing endpoint per run (%d interleaved batches); each sink answers after 0.3 s." % (
         version, BATCHES * PER_BATCH, BATCHES))
     print("%d runs, median (min to max); %s\n" % (RUNS, machine()))
-    print("| uWSGI | p50 | p99 | added p50 |")
-    print("|---|---|---|---|")
-    added = {}
+    print("| a request that raises | p50 | p99 | added p50 | added p99 |")
+    print("|---|---|---|---|---|")
+    added50, added99 = {}, {}
     for name in names:
-        added[name] = [(p50[name] - p50[base]) * 1e3 for p50, _, _ in runs]
-        print("| %s | %s | %s | %s |" % (name, spread([r[0][name] * 1e3 for r in runs], unit=" ms"),
-                                          spread([r[1][name] * 1e3 for r in runs], unit=" ms"),
-                                          "-" if name == base else spread(added[name], "%+.3f", " ms")))
+        added50[name] = [(r[0][name] - r[0][BASE]) * 1e3 for r in runs]
+        added99[name] = [(r[1][name] - r[1][BASE]) * 1e3 for r in runs]
+        print("| %s | %s | %s | %s | %s |" % (name, spread([r[0][name] * 1e3 for r in runs], unit=" ms"),
+                                               spread([r[1][name] * 1e3 for r in runs], unit=" ms"),
+                                               "-" if name == BASE else spread(added50[name], "%+.3f", " ms"),
+                                               "-" if name == BASE else spread(added99[name], "%+.3f", " ms")))
+    print()
+    print("| %d distinct exceptions at %d/s | delivered | all delivered after (s) |" % (DISTINCT, RATE))
+    print("|---|---|---|")
+    for name in (OURS, THEIRS):
+        counts = [r[3][name] for r in runs]
+        times = ["%.1f" % r[4][name] if r[3][name] >= DISTINCT else "never" for r in runs]
+        print("| %s | %s | %s |" % (name, ", ".join(map(str, counts)), ", ".join(times)))
     print()
     print("| %d log lines | CPU per line: uWSGI's master + the daemon |" % LOG_LINES)
     print("|---|---|")
-    crumbs = {}
-    for name in ("without uwsgi-sentry", "one line"):
-        crumbs[name] = [r[2][name] * 1e6 for r in runs]
-        print("| %s | %s |" % ("plugin = sentry (breadcrumbs on)" if name != base else name, spread(crumbs[name], "%.1f", " us")))
+    for name in (BASE, OURS):
+        print("| %s | %s |" % ("plugin = sentry (breadcrumbs on)" if name != BASE else name,
+                               spread([r[2][name] * 1e6 for r in runs], "%.1f", " us")))
     print()
     med = lambda xs: sorted(xs)[len(xs) // 2]
-    ok = verdicts([("%s adds <= 0.2 ms at p50 (median %+.3f ms)" % (name, med(added[name])), med(added[name]) <= 0.2)
-                   for name in names if name != base])
+    ratio = [r[1][OURS] / r[1][BASE] for r in runs]
+    share = [(r[0][OURS] - r[0][BASE]) / (r[0][THEIRS] - r[0][BASE]) for r in runs]
+    ok = verdicts([("%s adds <= 1/5 of what sentry-python adds at p50 (median %.2f)" % (OURS, med(share)), med(share) <= 0.2),
+                   ("%s p99 <= 2x without reporting (median %.2fx)" % (OURS, med(ratio)), med(ratio) <= 2.0),
+                   ("%s: %d of %d delivered, every run" % (OURS, DISTINCT, DISTINCT), all(r[3][OURS] >= DISTINCT for r in runs))])
     return 0 if ok else 1
 
 

@@ -2,26 +2,14 @@
 peer most Python users know. For the same exception in the same uWSGI app, our event
 has every field sentry-python's has, with the same values where they describe the
 same thing; and an app that runs the SDK itself gets each exception once."""
-import glob
 import os
 
 from faultserver import FaultServer
 from relay import normalize, paths, scrubbed_differences
-from support import ROOT, clean_env, envelope_items, wait_for
-from uwsgi_harness import UWSGI, plugin_dir, uwsgi_env
+from support import envelope_items, wait_for
+from uwsgi_harness import UWSGI, plugin_dir, sdk_app, uwsgi_env
 
-APPS = os.path.join(ROOT, "e2e", "apps")
-SDK_SITE = glob.glob(os.path.join(ROOT, ".venv", "sdk", "lib", "python3*", "site-packages"))
 TRACE = "0123456789abcdef0123456789abcdef-89abcdef01234567-1"
-
-
-def sdk_app(tmp_path, name, dsn, lines=(), env=None, workers=1):
-    """The test app wrapped in sentry-python's WSGI middleware, its SDK sending to `dsn`
-    (with enable-threads, which sentry-python's docs ask of uWSGI: it sends from a thread)."""
-    assert SDK_SITE, "make venv (the sentry-sdk venv for Debian's python)"
-    e = dict(env or clean_env(), SDK_DSN=dsn)
-    return UWSGI(str(tmp_path / name), ["pythonpath = " + SDK_SITE[0], "pythonpath = " + APPS, "enable-threads = true", *lines], e,
-                 workers=workers, app=os.path.join(APPS, "sdk_app.py"))
 
 
 def one_line(installed):
@@ -69,7 +57,7 @@ def test_our_exception_event_has_every_field_sentry_pythons_has(tmp_path, instal
         with UWSGI(str(tmp_path / "ours"), one_line(installed), uwsgi_env(installed, ours_server.dsn()), workers=1) as u:
             u.request("/chain", headers={"sentry-trace": TRACE})
             ours = the_event(ours_server, lambda e: raised(e, "RuntimeError"))
-        with sdk_app(tmp_path, "theirs", theirs_server.dsn()) as u:
+        with sdk_app(tmp_path / "theirs", theirs_server.dsn()) as u:
             u.request("/chain", headers={"sentry-trace": TRACE})
             theirs = the_event(theirs_server, lambda e: raised(e, "RuntimeError"))
     finally:
@@ -100,12 +88,12 @@ def test_an_app_running_sentry_sdk_gets_each_exception_once(tmp_path, installed)
     sentry = FaultServer(status=200)
     try:
         env = uwsgi_env(installed, sentry.dsn())
-        with sdk_app(tmp_path, "both", sentry.dsn(), one_line(installed) + ["harakiri = 2"], env) as u:
+        with sdk_app(tmp_path / "both", sentry.dsn(), one_line(installed) + ["harakiri = 2"], env) as u:
             u.request("/value?beside-sdk-1")
             u.request("/stuck?5", timeout=10)
             the_event(sentry, lambda e: e.get("exception", {}).get("values", [{}])[-1].get("type") == "Harakiri")
             log = u.text()
-        with sdk_app(tmp_path, "always", sentry.dsn(), one_line(installed) + ["sentry-exceptions = always"], env) as u:
+        with sdk_app(tmp_path / "always", sentry.dsn(), one_line(installed) + ["sentry-exceptions = always"], env) as u:
             u.request("/value?beside-sdk-2")
             wait_for(lambda: len([e for e in envelope_items(sentry.requests, "event") if "beside-sdk-2" in str(e)]) >= 2, timeout=15)
     finally:

@@ -1,4 +1,5 @@
 """Real uWSGI instances (Debian's uwsgi-core + python3 plugin) for the tests."""
+import glob
 import http.client
 import os
 import signal
@@ -10,7 +11,9 @@ import time
 from bugsink import value_has
 from support import ROOT, clean_env, free_port
 
-APP = os.path.join(ROOT, "e2e", "apps", "app.py")
+APPS = os.path.join(ROOT, "e2e", "apps")
+APP = os.path.join(APPS, "app.py")
+SDK_SITE = glob.glob(os.path.join(ROOT, ".venv", "sdk", "lib", "python3*", "site-packages"))
 
 
 class UWSGI:
@@ -93,6 +96,16 @@ class UWSGI:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def sdk_app(workdir, dsn, lines=(), env=None, workers=1):
+    """The test app wrapped in sentry-python's WSGI middleware (e2e/apps/sdk_app.py,
+    sentry-sdk from e2e/requirements-sdk.txt), its SDK sending to `dsn`, with
+    enable-threads, which sentry-python's docs ask of uWSGI: it sends from a thread."""
+    assert SDK_SITE, "make venv (the sentry-sdk venv for Debian's python)"
+    e = dict(env or clean_env(), SDK_DSN=dsn)
+    return UWSGI(str(workdir), ["pythonpath = " + SDK_SITE[0], "pythonpath = " + APPS, "enable-threads = true", *lines], e,
+                 workers=workers, app=os.path.join(APPS, "sdk_app.py"))
 
 
 def share(prefix, name):

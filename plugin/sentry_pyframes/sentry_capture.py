@@ -10,7 +10,7 @@ which uWSGI leaves to the plugin, carries a JSON object:
   {"m": module, "a": absolute path, "v": {name: bounded repr}}   a frame's extras
   {"x": {"type", "module", "value", "id", "parent", "source"}}   a chained exception
       begins (a frame of its own, with empty filename and function); its frames follow
-  {"p": {"runtime", "sdk", "req", "paths", "argv", "modules"}}  the packet's facts,
+  {"p": {"runtime", "sdk", "req", "paths", "argv", "syspath"}}  the packet's facts,
       in one last frame of its own
 The main exception (uWSGI's `class` and `msg`) is the last one, mechanism id 0.
 
@@ -22,8 +22,10 @@ frame's variables at 2,048 bytes), and uWSGI's: the whole array stays under
 variables go first. Reading locals costs only the exception being raised.
 """
 import json
+import linecache
 import os
 import sys
+from json.encoder import encode_basestring_ascii as _quote  # C, and what json.dumps does to a str
 
 MAX_FRAMES = 100
 MAX_REPR = 1024
@@ -32,8 +34,8 @@ DEPTH = 5
 BREADTH = 10
 BUDGET = 48000
 
-_paths = None
-_modules = None
+_static = None  # the facts that do not change in a process, as JSON members
+_code_info = {}  # (code, module): _about()
 
 
 def _text(value):
@@ -43,6 +45,8 @@ def _text(value):
         s = value if isinstance(value, str) else str(value)
     except Exception:
         s = "<unprintable %s>" % type(value).__name__
+    if s.isascii():
+        return s
     try:
         s.encode("utf-8")
         return s
@@ -58,45 +62,46 @@ def _repr(value):
     return _text(r)[:MAX_REPR]
 
 
-def _bounded(value, depth):
-    """A local as sentry-python serialises it: containers as JSON (first 10
-    items), everything else as its repr, strings and bytes cut before repr()."""
+def _json(value, depth):
+    """A local as JSON text, as sentry-python serialises it: containers as JSON
+    (their first 10 items), everything else as its repr, strings and bytes cut
+    before repr(). Written straight to text: one pass, no second encoding."""
     if isinstance(value, (str, bytes, bytearray)):
-        return _repr(value[:MAX_REPR])
+        return _quote(_repr(value[:MAX_REPR]))
     if depth > 0 and isinstance(value, dict):
-        out = {}
-        for i, (k, v) in enumerate(value.items()):
-            if i >= BREADTH:
+        parts = []
+        for k, v in value.items():
+            if len(parts) >= BREADTH:
                 break
-            out[_text(k)[:200]] = _bounded(v, depth - 1)
-        return out
+            parts.append(_quote(_text(k)[:200]) + ":" + _json(v, depth - 1))
+        return "{" + ",".join(parts) + "}"
     if depth > 0 and isinstance(value, (list, tuple, set, frozenset)):
-        out = []
-        for i, v in enumerate(value):
-            if i >= BREADTH:
+        parts = []
+        for v in value:
+            if len(parts) >= BREADTH:
                 break
-            out.append(_bounded(v, depth - 1))
-        return out
-    return _repr(value)
+            parts.append(_json(v, depth - 1))
+        return "[" + ",".join(parts) + "]"
+    return _quote(_repr(value))
 
 
 def _vars(frame):
+    """The frame's locals as JSON text, at most MAX_VARS_BYTES: each whole while it
+    fits, else cut to a short repr, until the room runs out."""
     try:
         items = list(frame.f_locals.items())
     except Exception:
         return None
-    out, size = {}, 2
+    parts, size = [], 2
     for name, value in items:
-        b = _bounded(value, DEPTH)
-        cost = len(json.dumps({name: b})) - 1
-        if size + cost > MAX_VARS_BYTES:
-            b = _repr(value)[:80]
-            cost = len(json.dumps({name: b})) - 1
-            if size + cost > MAX_VARS_BYTES:
+        part = _quote(_text(name)[:200]) + ":" + _json(value, DEPTH)
+        if size + len(part) + 1 > MAX_VARS_BYTES:
+            part = _quote(_text(name)[:200]) + ":" + _quote(_repr(value)[:80])
+            if size + len(part) + 1 > MAX_VARS_BYTES:
                 break
-        out[name] = b
-        size += cost
-    return out
+        parts.append(part)
+        size += len(part) + 1
+    return "{" + ",".join(parts) + "}"
 
 
 def _item(out, data):
@@ -147,37 +152,43 @@ def _sdk():
         return None
 
 
-def _installed():
-    """The installed distributions and their versions, as sentry-python's `modules`
-    (read once per process, at its first exception; at most 300)."""
-    global _modules
-    if _modules is None:
-        _modules = {}
+def _static_facts():
+    """runtime, the standard library's path and argv, encoded once per process. sys.path goes
+    as it is at each exception: the daemon reads the installed distributions there
+    (importlib.metadata would cost ~90 ms here, at a worker's first exception)."""
+    global _static
+    if _static is None:
+        # The standard library (site-/dist-packages the daemon knows by name);
+        # sysconfig would cost ~5 ms here.
         try:
-            from importlib import metadata
-            for dist in metadata.distributions():
-                name = dist.metadata.get("Name")
-                if name and len(_modules) < 300:
-                    _modules[_text(name).lower()[:100]] = _text(dist.version)[:50]
+            paths = sorted({os.path.dirname(os.__file__), os.path.realpath(os.path.dirname(os.__file__))})
         except Exception:
-            pass
-    return _modules
+            paths = []
+        impl = sys.implementation
+        _static = json.dumps({"runtime": {"name": "CPython" if impl.name == "cpython" else impl.name,
+                                          "version": "%d.%d.%d" % sys.version_info[:3], "build": _text(sys.version)},
+                              "paths": paths, "argv": [_text(a)[:200] for a in sys.argv[:20]]})[1:-1]
+    return _static
 
 
 def _facts(start_us, pid, core):
-    global _paths
-    if _paths is None:
-        import sysconfig
-        try:
-            found = sysconfig.get_paths()
-            _paths = sorted({os.path.realpath(found[k]) for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in found})
-        except Exception:
-            _paths = []
-    impl = sys.implementation
-    return {"runtime": {"name": "CPython" if impl.name == "cpython" else impl.name,
-                        "version": "%d.%d.%d" % sys.version_info[:3], "build": _text(sys.version)},
-            "sdk": _sdk(), "req": {"start_us": start_us, "pid": pid, "core": core}, "paths": _paths,
-            "argv": [_text(a)[:200] for a in sys.argv[:20]], "modules": _installed()}
+    sdk = _sdk()
+    syspath = ",".join(_quote(_text(p)[:512]) for p in sys.path[:50] if isinstance(p, str) and p.startswith("/"))
+    return '{"p":{%s,"sdk":%s,"req":{"start_us":%d,"pid":%d,"core":%d},"syspath":[%s]}}' % (
+        _static_facts(), _quote(sdk) if sdk else "null", start_us, pid, core, syspath)
+
+
+def _about(code, module):
+    """What a frame's code says of it, for every exception it is in: its file, its
+    function, the start of its custom item (module, absolute path)."""
+    filename = code.co_filename
+    path = os.path.abspath(filename) if filename and not filename.startswith("<") else filename
+    about = (_text(filename), _text(code.co_name),
+             '{"m":%s,"a":%s' % (_quote(_text(module)) if isinstance(module, str) else "null", _quote(_text(path)) if path else "null"))
+    if len(_code_info) >= 1000:
+        _code_info.clear()
+    _code_info[(code, module)] = about
+    return about
 
 
 def capture(value, tb, start_us=0, pid=0, core=0, with_locals=True):
@@ -195,44 +206,36 @@ def capture(value, tb, start_us=0, pid=0, core=0, with_locals=True):
     groups.reverse()  # oldest first: the main exception last
 
     # Variables, newest frames first, within what the rest leaves of the budget.
-    facts = json.dumps({"p": _facts(start_us, pid, core)})
+    facts = _facts(start_us, pid, core)
     budget = BUDGET - 2000 - len(facts)
     rows = []
     for header, frames in groups:
         if header is not None:
             rows.append(("", "0", "", "", json.dumps({"x": header})))
         for frame, lineno in frames:
-            code = frame.f_code
-            filename = code.co_filename
-            extras = {"m": frame.f_globals.get("__name__") if isinstance(frame.f_globals, dict) else None,
-                      "a": os.path.abspath(filename) if filename and not filename.startswith("<") else filename}
-            rows.append([_text(filename), str(lineno), _text(code.co_name), None, extras, frame, lineno])
-    for row in rows:
-        if isinstance(row, list):
-            budget -= len(row[0]) + len(row[2]) + 120
+            module = frame.f_globals.get("__name__") if isinstance(frame.f_globals, dict) else None
+            about = _code_info.get((frame.f_code, module)) or _about(frame.f_code, module)
+            rows.append([about, lineno, frame, None])
+            budget -= len(about[0]) + len(about[1]) + 120
     if with_locals:
         for row in reversed(rows):
             if isinstance(row, list) and budget > 0:
-                v = _vars(row[5])
-                if v:
-                    size = len(json.dumps(v))
-                    if size <= budget:
-                        row[4]["v"] = v
-                        budget -= size
+                v = _vars(row[2])
+                if v and v != "{}" and len(v) <= budget:
+                    row[3] = v
+                    budget -= len(v)
     out = bytearray()
     for row in rows:
         if isinstance(row, tuple):
             for item in row:
                 _item(out, item)
             continue
-        filename, lineno, function, _, extras, frame, line = row
-        text = ""
+        (filename, function, custom), lineno, frame, v = row
         try:
-            import linecache
-            text = linecache.getline(frame.f_code.co_filename, line, frame.f_globals).strip()
+            text = linecache.getline(frame.f_code.co_filename, lineno, frame.f_globals).strip()
         except Exception:
-            pass
-        for item in (filename, lineno, function, _text(text), json.dumps(extras)):
+            text = ""
+        for item in (filename, str(lineno), function, _text(text), custom + (',"v":' + v + "}" if v else "}")):
             _item(out, item)
     for item in ("", "0", "", "", facts):
         _item(out, item)

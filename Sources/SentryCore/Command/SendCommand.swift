@@ -58,7 +58,7 @@ extension CLI {
         let host = HostFacts.current()
         var (event, eventProblems) = Event.build(options: options, message: message, host: host, packet: handed.packet)
         problems += eventProblems
-        if handed.packet != nil { SourceContext().fill(&event) }
+        if handed.packet != nil { SourceContext().fill(&event); InstalledModules().fill(&event) }
         if let line = message, handed.packet == nil, options.exceptionType == nil, options.exceptionValue == nil {
             explain(line, options: options, host: host, event: &event)
         }

@@ -19,6 +19,7 @@ public final class Intake {
     var reports: ReportSchedule
     /// Source files, for the lines around exception frames.
     let sources = SourceContext()
+    let installed = InstalledModules()
     public var uwsgiVersion: String?
     private var savedAt = StateDirectory.now()
 
@@ -71,9 +72,12 @@ public final class Intake {
                      + "sentry-exceptions = always (own_sdk=report) reports them here too", key: "own sdk")
                 return
             }
-            var (e, _) = Event.build(options: o, message: nil, host: host, packet: packet, eventID: f.eventID, timestamp: f.timestamp)
-            sources.fill(&e)
-            submit(e, o, now: now, at: f.madeAt, crumbs: { self.crumbs(o, trigger: nil) })
+            let (e, _) = Event.build(options: o, message: nil, host: host, packet: packet, eventID: f.eventID, timestamp: f.timestamp)
+            submit(e, o, now: now, at: f.madeAt) { e in
+                e.breadcrumbs = self.crumbs(o, trigger: nil)
+                self.sources.fill(&e)
+                self.installed.fill(&e)
+            }
         case .alarm where !f.body.isEmpty:
             alarm(f, now: now)
         case .alarm, .hook, .route:
@@ -85,7 +89,7 @@ public final class Intake {
             }
             var (e, _) = Event.build(options: o, message: o.message, host: host, eventID: f.eventID, timestamp: f.timestamp)
             e.trace = f.trace
-            submit(e, o, now: now, at: f.madeAt, crumbs: { self.crumbs(o, trigger: nil) })
+            submit(e, o, now: now, at: f.madeAt) { $0.breadcrumbs = self.crumbs(o, trigger: nil) }
         }
     }
 
@@ -132,7 +136,7 @@ public final class Intake {
         // "Running for" as of the moment the master looked, not when this daemon got round to it.
         Troubles.explain(&e, line: line, cores: seen.coresSeen ? seen.cores : nil, now: seen.madeAt ?? now,
                          harakiri: { self.stories.isHarakiri(pid: $0) })
-        submit(e, o, now: now, at: f.madeAt, crumbs: { self.crumbs(o, trigger: line) })
+        submit(e, o, now: now, at: f.madeAt) { $0.breadcrumbs = self.crumbs(o, trigger: line) }
     }
 
     /// The log lines before an event: the loader's, or (a `cmd:` hand-off, with no lane
@@ -175,10 +179,11 @@ public final class Intake {
 
     // MARK: the gates, then the spool
 
-    /// `crumbs` are made only for an event that passes the gates: in a storm, the
-    /// budget drops thousands of events a second and each costs no more than its key.
-    /// `at`: when it happened (the frame's time), for the spool's order and age.
-    func submit(_ e: Event, _ o: Options, now: Double, at: Double? = nil, crumbs: (() -> [Breadcrumb])? = nil) {
+    /// `finish` (breadcrumbs, source lines) runs only for an event that passes the
+    /// gates: in a storm, the budget drops thousands of events a second and each costs
+    /// no more than its key. `at`: when it happened (the frame's time), for the
+    /// spool's order and age.
+    func submit(_ e: Event, _ o: Options, now: Double, at: Double? = nil, finish: ((inout Event) -> Void)? = nil) {
         guard let dsn = options.dsn(o) else { return }
         let ledger = ledgers.of(dsn)
         if ledger.blocked(e.category, now: now) != nil {
@@ -190,7 +195,7 @@ public final class Intake {
             return
         }
         var e = e
-        if let crumbs { e.breadcrumbs = crumbs() }
+        finish?(&e)
         let envelope = Envelope.make(eventID: e.eventID, payload: e.json(), dsn: dsn)
         guard let name = spool.write(envelope, eventID: e.eventID, category: e.category, durable: false, at: at ?? now) else {
             once("events dropped: cannot write to the spool \(spool.path)")

@@ -101,6 +101,8 @@ public struct Event {
     public var runtime: Runtime?
     public var argv: [String] = []
     public var modules: [Field] = []
+    /// Where the process imports from (sys.path): InstalledModules reads `modules` there.
+    public var importPaths: [String] = []
     public var host: HostFacts
 
     public init(eventID: String, timestamp: String, host: HostFacts) {

@@ -81,7 +81,7 @@ extension Event {
                          request: facts?.request)
         runtime = facts?.runtime
         argv = facts?.argv ?? []
-        modules = facts?.modules ?? []
+        importPaths = facts?.importPaths ?? []
         if let wid = p.workerID { tags.append(Field("worker", wid)) }
         if let pid = p.pid { tags.append(Field("pid", pid)) }
         if o.serverName == nil, let node = p.node, !node.isEmpty { serverName = Event.clip(node, 200) }

@@ -5,7 +5,7 @@
 //   {"m": module, "a": absolute path, "v": {name: bounded repr}}   a frame's extras
 //   {"x": {type, module, value, id, parent, source, n}}            a chained exception
 //       (a frame of its own); its `n` frames follow it
-//   {"p": {runtime, sdk, req, paths, argv, modules}}               the packet's facts
+//   {"p": {runtime, sdk, req, paths, argv, syspath}}               the packet's facts
 // Everything here is checked as hostile: a lying length is an error, JSON that does
 // not parse or has the wrong shape is ignored, a frame is kept for what it has.
 
@@ -18,9 +18,9 @@ public struct CaptureFacts: Equatable {
     public var request: Trace.Request?
     /// The interpreter's library paths: frames there are not the app's own.
     public var libraryPaths: [String] = []
-    /// sys.argv, and the installed distributions with their versions.
+    /// sys.argv, and sys.path (where the daemon finds the installed distributions).
     public var argv: [String] = []
-    public var modules: [Field] = []
+    public var importPaths: [String] = []
 }
 
 public struct Backtrace: Equatable {
@@ -102,9 +102,7 @@ public struct Backtrace: Equatable {
         }
         f.libraryPaths = p["paths"]?.array?.compactMap(\.string) ?? []
         f.argv = p["argv"]?.array?.compactMap(\.string) ?? []
-        if case .object(let members)? = p["modules"] {
-            f.modules = members.prefix(300).compactMap { m in m.1.string.map { Field(Event.clip(m.0, 100), Event.clip($0, 50)) } }
-        }
+        f.importPaths = p["syspath"]?.array?.prefix(InstalledModules.maxDirectories).compactMap(\.string) ?? []
         return f
     }
 

@@ -23,7 +23,7 @@ final class BacktraceTests: XCTestCase {
             frame("", "0", "", #"{"x":{"type":"Shop","module":"shop.errors","value":"v","id":1,"parent":0,"source":"__cause__","n":1}}"#),
             frame("/b.py", "3", "g"),
             frame("/c.py", "4", "main"),
-            frame("", "0", "", #"{"p":{"runtime":{"name":"CPython","version":"3.11.2"},"sdk":"sentry.python/2.75.0","req":{"pid":7,"core":0,"start_us":1795553883000000},"paths":["/usr/lib/python3.11"],"argv":["uwsgi"],"modules":{"flask":"3.0.0"}}}"#),
+            frame("", "0", "", #"{"p":{"runtime":{"name":"CPython","version":"3.11.2"},"sdk":"sentry.python/2.75.0","req":{"pid":7,"core":0,"start_us":1795553883000000},"paths":["/usr/lib/python3.11"],"argv":["uwsgi"],"syspath":["/srv","/venv/lib/python3.11/site-packages"]}}"#),
         ])[...])
         XCTAssertEqual(bt.chained.map(\.type), ["KeyError", "Shop"])
         XCTAssertEqual(bt.chained[0].module, nil, "builtins is no module to show")
@@ -37,7 +37,7 @@ final class BacktraceTests: XCTestCase {
         XCTAssertEqual(facts.sdk, "sentry.python/2.75.0")
         XCTAssertEqual(facts.request, Trace.Request(pid: 7, core: 0, startMicros: 1795553883000000))
         XCTAssertEqual(facts.libraryPaths, ["/usr/lib/python3.11"])
-        XCTAssertEqual(facts.modules, [Field("flask", "3.0.0")])
+        XCTAssertEqual(facts.importPaths, ["/srv", "/venv/lib/python3.11/site-packages"])
     }
 
     /// A marker whose frames never come still counts; a lying or absurd `n` neither
