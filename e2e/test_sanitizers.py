@@ -69,7 +69,8 @@ def test_loader_under_sanitizers(tmp_path, mode):
     if not os.path.exists(os.path.join(plugins, "sentry_plugin.so")):
         pytest.fail("make plugin-sanitized first")
     sentry = FaultServer(status=200)
-    env = clean_env(SENTRY_DSN=sentry.dsn(), UWSGI_SENTRY_SPOOL=str(tmp_path / "spool"))
+    env = clean_env(SENTRY_DSN=sentry.dsn(), UWSGI_SENTRY_SPOOL=str(tmp_path / "spool"), SENTRY_RELEASE="sanitized@1",
+                    UWSGI_SENTRY_SESSION_PERIOD="1")  # release health counts in every worker and hands over every second
     if mode == "address":
         # uWSGI itself is not built for leak checking; memory errors and UB are what we look for.
         env.update(LD_PRELOAD=runtime("libasan"), ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:halt_on_error=1",

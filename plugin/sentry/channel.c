@@ -83,6 +83,15 @@ void sentry_send(struct uwsgi_buffer *ub, enum sentry_lane lane) {
 	if (ub) uwsgi_buffer_destroy(ub);
 }
 
+/* The master's own frames (counts it holds): sent on the events lane, or kept by the
+   caller for its next cycle (-1). Destroys `ub` either way. */
+int sentry_send_now(struct uwsgi_buffer *ub) {
+	int sent = ub && sentry.events[1] >= 0 &&
+	           send(sentry.events[1], ub->buf, ub->pos, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t) ub->pos;
+	if (ub) uwsgi_buffer_destroy(ub);
+	return sent ? 0 : -1;
+}
+
 /* From the master's loop: what the lanes refused since the last time, as one frame,
    at most once a second (uWSGI turns its loop for every log record: in a log storm,
    a tally per turn would fill the events lane with tallies). When the frame does
@@ -102,12 +111,7 @@ void sentry_tell_drops(void) {
 	struct uwsgi_buffer *ub = sentry_frame("tally");
 	if (ub && !sentry_field_num(ub, "dropped", (int64_t) events) && !sentry_field_num(ub, "dropped_errors", (int64_t) errors) &&
 	    !sentry_field_num(ub, "lines_dropped", (int64_t) lines) &&
-	    !sentry_field_num(ub, "lines_dropped_bytes", (int64_t) bytes) &&
-	    send(sentry.events[1], ub->buf, ub->pos, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t) ub->pos) {
-		uwsgi_buffer_destroy(ub);
-		return;
-	}
-	if (ub) uwsgi_buffer_destroy(ub);
+	    !sentry_field_num(ub, "lines_dropped_bytes", (int64_t) bytes) && !sentry_send_now(ub)) return;
 	__atomic_add_fetch(&s->dropped, events, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&s->dropped_errors, errors, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&s->lines_dropped, lines, __ATOMIC_RELAXED);

@@ -8,7 +8,8 @@
 
    Files: sentry_plugin.c (options, handlers, registration), channel.c (frames, the
    two lanes, drop counts), daemon.c (the daemon's start and supervision), capture.c
-   (what workers are doing), defaults.c (one line of config). */
+   (what workers are doing), requests.c (how each request ended: release health),
+   defaults.c (one line of config). */
 
 #include <uwsgi.h>
 
@@ -23,6 +24,17 @@ enum sentry_lane { SENTRY_ERROR, SENTRY_EVENT, SENTRY_CONTEXT, SENTRY_LINE };
 /* What every process of the instance shares (mapped shared at load time): a frame
    written by a worker, a mule, a hook's process or a master thread must start the
    daemon, and its drops must reach Sentry even if no frame ever follows them. */
+/* How a request ended, as Sentry's session aggregates count it (one each). */
+enum sentry_end { SENTRY_EXITED, SENTRY_ERRORED, SENTRY_CRASHED, SENTRY_ABNORMAL, SENTRY_ENDS };
+
+/* One minute's counts (`minute`: minutes since the epoch). Four slots, reused in turn:
+   the master prepares each before its minute starts and hands it on after it ends. */
+#define SENTRY_MINUTES 4
+struct sentry_minute {
+	int64_t minute;
+	uint64_t ends[SENTRY_ENDS];
+};
+
 struct sentry_shared {
 	int needed;              /* something was queued for the daemon */
 	int64_t epoch;           /* when the instance made its lanes (us): with seq, each event frame's id */
@@ -30,6 +42,9 @@ struct sentry_shared {
 	uint64_t dropped, dropped_errors; /* events a full lane refused, not yet told */
 	uint64_t lines_dropped;  /* log lines likewise, and their bytes */
 	uint64_t lines_dropped_bytes;
+	struct sentry_minute minutes[SENTRY_MINUTES];
+	uint64_t unslotted[SENTRY_ENDS]; /* counted before the master prepared the minute */
+	int app_sdk_sessions;    /* a worker found the app's own sentry-sdk tracking sessions */
 };
 
 struct sentry_config {
@@ -37,6 +52,8 @@ struct sentry_config {
 	char *dsn, *options, *sender, *spool, *budget;
 	struct uwsgi_string_list *log_regex;
 	int exceptions, segfault, listen_queue, deaths, harakiri, breadcrumbs;  /* exceptions 2: always */
+	int sessions;             /* 1: count, 2: auto (not when the app's sentry-sdk does), 0: off */
+	int session_period;       /* seconds between hand-overs of the current minute too (tests); 0: at its end */
 	/* state */
 	int events[2], lines[2];  /* SOCK_SEQPACKET pairs: [0] the daemon reads, [1] every sender writes */
 	int lane_bytes;           /* the events lane's send buffer, as the kernel granted it */
@@ -59,6 +76,7 @@ struct uwsgi_buffer *sentry_frame(const char *kind);
 int sentry_field(struct uwsgi_buffer *ub, const char *key, const char *value, size_t len);
 int sentry_field_num(struct uwsgi_buffer *ub, const char *key, int64_t n);
 void sentry_send(struct uwsgi_buffer *ub, enum sentry_lane lane);
+int sentry_send_now(struct uwsgi_buffer *ub);
 void sentry_tell_drops(void);
 
 /* daemon.c */
@@ -70,6 +88,12 @@ void sentry_add_cores(struct uwsgi_buffer *ub, int only_wid);
 int sentry_route_func(struct wsgi_request *wsgi_req, struct uwsgi_route *ur);
 void sentry_harakiri(int wid);
 void sentry_watch_deaths(void);
+
+/* requests.c */
+void sentry_sessions_start(void);
+void sentry_sessions_post_fork(void);
+void sentry_count_session(enum sentry_end end);
+void sentry_tell_sessions(void);
 
 /* defaults.c */
 void uwsgi_sentry_configure(void);

@@ -5,7 +5,8 @@
                                          every worker is doing at that moment
    hook-PHASE = sentry:OPTIONS           the hook's process; never fatal
    route = REGEX sentry:OPTIONS          the worker; ${VAR}s expanded; never holds it
-   and, on its own: harakiri (capture.c) and the log lines as breadcrumbs. Each is one
+   and, on its own: harakiri (capture.c), the log lines as breadcrumbs, and how each
+   request ended (requests.c). Each is one
    frame on the channel to the daemon (channel.c): a write, not a fork. */
 
 #include "sentry.h"
@@ -13,7 +14,7 @@
 int sentry_locals = 1;
 
 struct sentry_config sentry = {
-	.exceptions = -1, .segfault = -1, .listen_queue = -1, .deaths = -1, .harakiri = -1, .breadcrumbs = -1,
+	.exceptions = -1, .sessions = -1, .segfault = -1, .listen_queue = -1, .deaths = -1, .harakiri = -1, .breadcrumbs = -1,
 	.events = {-1, -1}, .lines = {-1, -1}, .pidfd = -1,
 };
 
@@ -22,12 +23,13 @@ struct sentry_config sentry = {
 static void sentry_opt_bool(char *opt, char *value, void *flag) {
 	if (!value || !strcasecmp(value, "true") || !strcasecmp(value, "yes") || !strcasecmp(value, "on") || !strcmp(value, "1"))
 		*((int *) flag) = 1;
-	else if (flag == &sentry.exceptions && !strcasecmp(value, "always"))
+	else if ((flag == &sentry.exceptions && !strcasecmp(value, "always")) || (flag == &sentry.sessions && !strcasecmp(value, "auto")))
 		*((int *) flag) = 2;
 	else if (!strcasecmp(value, "false") || !strcasecmp(value, "no") || !strcasecmp(value, "off") || !strcmp(value, "0"))
 		*((int *) flag) = 0;
 	else {
-		uwsgi_log("[sentry] %s = %s: expected true or false%s\n", opt, value, flag == &sentry.exceptions ? " (or always)" : "");
+		uwsgi_log("[sentry] %s = %s: expected true or false%s\n", opt, value,
+		          flag == &sentry.exceptions ? " (or always)" : flag == &sentry.sessions ? " (or auto)" : "");
 		exit(1);
 	}
 }
@@ -55,6 +57,8 @@ static struct uwsgi_option sentry_options[] = {
 	 sentry_opt_bool, &sentry.deaths, 0},
 	{"sentry-harakiri", required_argument, 0, "report harakiri with the request and the stuck stack (default: true with a DSN)",
 	 sentry_opt_bool, &sentry.harakiri, 0},
+	{"sentry-sessions", required_argument, 0, "release health: how every request ended, each minute; auto: not when the app's own sentry-sdk tracks sessions (default: auto with a DSN and a release)",
+	 sentry_opt_bool, &sentry.sessions, 0},
 	{"sentry-breadcrumbs", required_argument, 0, "log lines before an event as breadcrumbs, 0 = none (default: 30 with a DSN)",
 	 uwsgi_opt_set_int, &sentry.breadcrumbs, 0},
 	{"sentry-log-regex", required_argument, 0, "also report log lines matching this regex (repeatable)",
@@ -105,6 +109,7 @@ static int sentry_route(struct uwsgi_route *ur, char *arg) {
 /* Workers only write: the read ends stay with the master and the daemon. */
 static void sentry_post_fork(void) {
 	if (uwsgi.mywid <= 0) return;
+	sentry_sessions_post_fork();
 	if (sentry.events[0] >= 0) close(sentry.events[0]);
 	if (sentry.lines[0] >= 0) close(sentry.lines[0]);
 	sentry.events[0] = sentry.lines[0] = -1;
@@ -115,6 +120,7 @@ static void sentry_post_fork(void) {
 static void sentry_master_cycle(void) {
 	sentry_watch_deaths();
 	sentry_tell_drops();
+	sentry_tell_sessions();
 	sentry_daemon_check();
 }
 

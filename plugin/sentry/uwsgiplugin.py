@@ -2,7 +2,7 @@ import os
 
 NAME = 'sentry'
 # SENTRY_PLUGIN_SANITIZE=address|thread builds with AddressSanitizer and UBSan, or
-# ThreadSanitizer (tests/test_sanitizers.py).
+# ThreadSanitizer (e2e/test_sanitizers.py).
 _mode = os.environ.get('SENTRY_PLUGIN_SANITIZE')
 _sanitize = {'1': ['-fsanitize=address,undefined'], 'address': ['-fsanitize=address,undefined'],
              'thread': ['-fsanitize=thread']}.get(_mode, [])
@@ -11,4 +11,4 @@ if _sanitize:
 CFLAGS = ['-Wall', '-Wextra'] + _sanitize
 LDFLAGS = _sanitize
 LIBS = []
-GCC_LIST = ['sentry_plugin', 'channel', 'daemon', 'capture', 'defaults']
+GCC_LIST = ['sentry_plugin', 'channel', 'daemon', 'capture', 'requests', 'defaults']

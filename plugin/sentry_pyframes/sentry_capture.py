@@ -152,6 +152,19 @@ def _sdk():
         return None
 
 
+def sdk_sessions():
+    """Whether the app's own Sentry SDK counts request sessions (a client bound, a
+    release, auto_session_tracking): then release health is left to it."""
+    sdk = sys.modules.get("sentry_sdk")
+    try:
+        if sdk is None or not hasattr(sdk, "get_client") or not sdk.get_client().is_active():
+            return False
+        options = sdk.get_client().options
+        return bool(options.get("release")) and bool(options.get("auto_session_tracking", True))
+    except Exception:
+        return False
+
+
 def _static_facts():
     """runtime, the standard library's path and argv, encoded once per process. sys.path goes
     as it is at each exception: the daemon reads the installed distributions there

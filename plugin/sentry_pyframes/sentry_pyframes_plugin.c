@@ -84,8 +84,8 @@ static struct uwsgi_buffer *pyframes_plain(PyObject *tb) {
 	return ub;
 }
 
-/* sentry_capture.capture, compiled once per interpreter (uWSGI may run several). */
-static PyObject *pyframes_capture(void) {
+/* sentry_capture's `name`, compiled once per interpreter (uWSGI may run several). */
+static PyObject *pyframes_function(const char *name) {
 	PyObject *module = PyDict_GetItemString(PyImport_GetModuleDict(), "uwsgi_sentry_capture"); /* borrowed */
 	if (module) Py_INCREF(module);
 	else {
@@ -93,9 +93,25 @@ static PyObject *pyframes_capture(void) {
 		module = code ? PyImport_ExecCodeModule("uwsgi_sentry_capture", code) : NULL;
 		Py_XDECREF(code);
 	}
-	PyObject *capture = module ? PyObject_GetAttrString(module, "capture") : NULL;
+	PyObject *function = module ? PyObject_GetAttrString(module, name) : NULL;
 	Py_XDECREF(module);
-	return capture;
+	return function;
+}
+
+/* The sentry loader's sentry-sessions = auto asks (from a worker, after a request):
+   does the app's own sentry-sdk track sessions? */
+int sentry_pyframes_sdk_sessions(void) {
+	int yes = 0;
+	if (!Py_IsInitialized()) return 0;
+	PyGILState_STATE gil = PyGILState_Ensure();
+	PyObject *ask = pyframes_function("sdk_sessions");
+	PyObject *answer = ask ? PyObject_CallNoArgs(ask) : NULL;
+	yes = answer && PyObject_IsTrue(answer) == 1;
+	Py_XDECREF(answer);
+	Py_XDECREF(ask);
+	PyErr_Clear();
+	PyGILState_Release(gil);
+	return yes;
 }
 
 /* sentry-locals (the sentry loader's option, when it is loaded): read locals or not. */
@@ -109,7 +125,7 @@ static struct uwsgi_buffer *pyframes_backtrace(struct wsgi_request *wsgi_req) {
 	struct uwsgi_buffer *ub = NULL;
 	PyErr_Fetch(&type, &value, &tb);
 	PyErr_NormalizeException(&type, &value, &tb);
-	if (value && (capture = pyframes_capture())) {
+	if (value && (capture = pyframes_function("capture"))) {
 		got = PyObject_CallFunction(capture, "OOLiii", value, tb ? tb : Py_None, (long long) wsgi_req->start_of_request,
 		                            (int) uwsgi.mypid, wsgi_req->async_id, pyframes_locals());
 		Py_DECREF(capture);

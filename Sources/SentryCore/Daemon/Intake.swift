@@ -49,6 +49,8 @@ public final class Intake {
         switch f.kind {
         case .tally:
             break  // its counts, above, are all it carries
+        case .sessions:
+            if let minute = f.sessions { sessions(minute, now: now) }
         case .log:
             let line = String(decoding: f.body, as: UTF8.self)
             ring.append(line, received: now)
@@ -200,6 +202,34 @@ public final class Intake {
         guard let name = spool.write(envelope, eventID: e.eventID, category: e.category, durable: false, at: at ?? now) else {
             once("events dropped: cannot write to the spool \(spool.path)")
             count(.queueOverflow, e.category, 1, dsn, now: now)
+            return
+        }
+        enqueue(name, dsn)
+    }
+
+    /// A minute of release health: to the spool, as one `sessions` item, when there is
+    /// a release to count for (the loader counts none without one; a release taken out
+    /// of the options since is said once).
+    func sessions(_ minute: SessionMinute, now: Double) {
+        let o = options.options("")
+        guard let dsn = options.dsn(o) else { return }
+        var problems: [Options.Problem] = []
+        guard let release = o.release.flatMap({ Event.sanitizeName($0, what: "release", limit: 200, &problems) }) else {
+            once("release health: no release (SENTRY_RELEASE or release= in sentry-options), so no sessions are sent", key: "no release")
+            return
+        }
+        if let why = minute.refusal(now: now) {
+            once("release health: a minute of sessions was not sent (\(why))", key: "sessions refused")
+            return
+        }
+        if ledgers.of(dsn).blocked(.session, now: now) != nil {
+            count(.ratelimitBackoff, .session, minute.total, dsn, now: now)
+            return
+        }
+        let environment = o.environment.flatMap { Event.sanitizeName($0, what: "environment", limit: 64, &problems) } ?? "production"
+        let envelope = Envelope.item(type: "sessions", payload: minute.payload(release: release, environment: environment), dsn: dsn)
+        guard let name = spool.write(envelope, eventID: System.randomEventID(), category: .session, durable: false, at: now) else {
+            count(.queueOverflow, .session, minute.total, dsn, now: now)
             return
         }
         enqueue(name, dsn)

@@ -10,6 +10,8 @@ public struct DataCategory: RawRepresentable, Hashable, CustomStringConvertible,
     public static let `default` = DataCategory(rawValue: "default")
     /// An event with an exception.
     public static let error = DataCategory(rawValue: "error")
+    /// Release health: a session (an aggregate counts each session it holds).
+    public static let session = DataCategory(rawValue: "session")
     /// A cron check-in.
     public static let monitor = DataCategory(rawValue: "monitor")
     /// The SDK's own items (client reports), which Sentry never rate-limits.

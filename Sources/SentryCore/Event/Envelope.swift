@@ -4,13 +4,18 @@
 public enum Envelope {
     /// A check-in: no event id in the header, one `check_in` item.
     public static func checkIn(payload: [UInt8], dsn: DSN, sentAt: String = System.now()) -> [UInt8] {
+        item(type: "check_in", payload: payload, dsn: dsn, sentAt: sentAt)
+    }
+
+    /// One item that is not an event (a check-in, sessions): no event id in the header.
+    public static func item(type: String, payload: [UInt8], dsn: DSN, sentAt: String = System.now()) -> [UInt8] {
         var header = JSONWriter(capacity: 160)
         header.openObject()
         header.string("sent_at", sentAt)
         header.string("dsn", dsn.publicDSN)
         header.closeObject()
         var item = JSONWriter(capacity: 64)
-        item.openObject(); item.string("type", "check_in"); item.int("length", payload.count); item.closeObject()
+        item.openObject(); item.string("type", type); item.int("length", payload.count); item.closeObject()
         return header.bytes + [10] + item.bytes + [10] + payload + [10]
     }
 

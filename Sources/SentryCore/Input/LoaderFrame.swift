@@ -10,6 +10,8 @@ public struct LoaderFrame: Equatable {
         case death
         /// What the lanes refused since the last tally (the master's cycle).
         case tally
+        /// How the requests of a minute ended (release health).
+        case sessions
     }
 
     /// What a core of a worker was serving when the frame was made.
@@ -70,6 +72,11 @@ public struct LoaderFrame: Equatable {
     /// makes the same event, with the same event id, which Sentry keeps once.
     public var id: String?
 
+    /// A `sessions` frame's minute and counts.
+    public var sessionMinute: Int?
+    public var sessionCounts: [SessionEnd: Int] = [:]
+    public var sessions: SessionMinute? { sessionMinute.map { SessionMinute(started: $0, counts: sessionCounts) } }
+
     /// The request a worker's frame (a route's) was written in, and its trace headers.
     public var request: Trace.Request?
     public var sentryTrace, traceparent: String?
@@ -123,6 +130,9 @@ public struct LoaderFrame: Equatable {
             case "req_start_us": requestStart = Int64(text)
             case "HTTP_SENTRY_TRACE": f.sentryTrace = text
             case "HTTP_TRACEPARENT": f.traceparent = text
+            case "minute": f.sessionMinute = Int(text)
+            case "exited", "errored", "crashed", "abnormal":
+                f.sessionCounts[SessionEnd(rawValue: key)!] = max(0, Int(text) ?? 0)
             default: break  // what a later loader adds
             }
         }

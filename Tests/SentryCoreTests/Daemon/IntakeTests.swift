@@ -105,4 +105,28 @@ final class IntakeTests: XCTestCase {
         XCTAssertEqual(sent.count, 1)
         XCTAssertNotNil((sent.first?["extra"] as? [String: Any])?["hint"], "the OOM killer hint")
     }
+
+    func sessions(minute: Int, exited: Int) -> LoaderFrame {
+        var f = LoaderFrame(kind: .sessions)
+        f.sessionMinute = minute
+        f.sessionCounts = [.exited: exited]
+        return f
+    }
+
+    func testSessionsGoToTheSpoolOnlyWithARelease() throws {
+        let now = 1_795_000_000.0
+        let (without, _, queuedWithout) = try intake()
+        without.handle(sessions(minute: Int(now) - 60, exited: 3), now: now)
+        XCTAssertEqual(queuedWithout(), [], "Relay refuses sessions without a release")
+
+        let (with, spool, queued) = try intake("dsn=http://0123456789abcdef@127.0.0.1:9/1,release=shop@1,environment=staging")
+        with.handle(sessions(minute: Int(now) - 60, exited: 3), now: now)
+        with.handle(sessions(minute: Int(now) - 6 * 86400, exited: 1), now: now)
+        XCTAssertEqual(queued().count, 1, "one minute sent, the one older than Relay's 5 days not")
+        let bytes = try XCTUnwrap(spool.read(try XCTUnwrap(spool.entries().first)))
+        let lines = bytes.split(separator: 10).map { String(decoding: $0, as: UTF8.self) }
+        XCTAssertFalse(lines[0].contains("event_id"), "a sessions envelope has no event id")
+        XCTAssertTrue(lines[1].hasPrefix(#"{"type":"sessions""#))
+        XCTAssertTrue(lines[2].contains(#""exited":3}],"attrs":{"release":"shop@1","environment":"staging"}"#), lines[2])
+    }
 }

@@ -1,0 +1,105 @@
+"""`make bench`: what an ordinary request costs with release health (and, with
+sentry-logs, its log record) on: uWSGI's after-request chain runs on every request.
+
+Side by side, 2 workers each, the same app, a release set: without uwsgi-sentry; the
+one-line set-up with `sentry-sessions = false` (the baseline the issue names: the
+plugin without sessions); with release health on (`sentry-sessions = true`); and with
+`sentry-logs = info` besides (a record per request). Each sends to a sink of its own
+that answers after 0.3 s. 20,000 requests to `/` per instance per run, one at a time
+on a new connection, the instances in interleaved batches of 1,000. "added" is the
+difference to the plugin without sessions. Then the sink is asked what arrived:
+release health must have counted every request exactly (sessions `exited`).
+Each run starts fresh instances; figures are medians of the runs, min to max.
+"""
+import collections
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+from faultserver import FaultServer
+from measure import RUNS, get, machine, release_under_test, spread, verdicts
+from support import ROOT, clean_env, envelope_items, percentile
+from uwsgi_harness import UWSGI, plugin_dir
+
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "20000"))
+BATCH = 1000
+BASE, NOSESSIONS, SESSIONS = "without uwsgi-sentry", "plugin, sentry-sessions = false", "plugin, release health on"
+CONFIGS = {
+    BASE: None,
+    NOSESSIONS: ["sentry-sessions = false"],
+    SESSIONS: ["sentry-sessions = true"],
+}
+
+
+def exited(sink):
+    return sum(a.get("exited", 0) for p in envelope_items(list(sink.requests), "sessions") for a in p.get("aggregates", []))
+
+
+def one_run(run, work, prefix):
+    env = clean_env(PATH=os.path.join(prefix, "bin") + ":" + os.environ["PATH"], SENTRY_RELEASE="bench@1",
+                    UWSGI_SENTRY_SESSION_PERIOD="5")
+    loader = ["plugin-dir = " + plugin_dir(prefix), "plugins = sentry"]
+    sinks, instances = {}, {}
+    for name, lines in CONFIGS.items():
+        d = os.path.join(work, "run%d-%d" % (run, len(instances)))
+        if lines is None:
+            instances[name] = UWSGI(d, [], env)
+        else:
+            sinks[name] = FaultServer(status=200, delay=0.3)
+            instances[name] = UWSGI(d, loader + lines, dict(env, SENTRY_DSN=sinks[name].dsn()))
+    try:
+        for u in instances.values():
+            u.start()
+        time.sleep(1)
+        for u in instances.values():
+            for _ in range(100):
+                get(u.port, "/")
+        lat = {name: [] for name in instances}
+        for _ in range(REQUESTS // BATCH):
+            for name, u in instances.items():
+                lat[name] += [get(u.port, "/") for _ in range(BATCH)]
+        time.sleep(7)  # the last hand-over of the current minute
+        counted = exited(sinks[SESSIONS])
+    finally:
+        for u in instances.values():
+            u.stop()
+        for s in sinks.values():
+            s.close()
+    return ({n: percentile(v, 50) for n, v in lat.items()}, {n: percentile(v, 99) for n, v in lat.items()},
+            counted, REQUESTS + 100)
+
+
+def main():
+    work = os.path.join(ROOT, ".work", "bench-requests")
+    shutil.rmtree(work, ignore_errors=True)
+    prefix = release_under_test(work)
+    runs = [one_run(run, work, prefix) for run in range(RUNS)]
+    version = subprocess.run([os.path.join(prefix, "bin", "uwsgi-sentry"), "--version"], capture_output=True,
+                             text=True).stdout.strip()
+    print("%s: %d requests to / per instance per run (interleaved batches of %d), 2 workers each." % (version, REQUESTS, BATCH))
+    print("%d runs, median (min to max); %s\n" % (RUNS, machine()))
+    print("| an ordinary request | p50 | p99 | added p50 | added p99 |")
+    print("|---|---|---|---|---|")
+    added = {}
+    for name in CONFIGS:
+        added[name] = [(r[0][name] - r[0][NOSESSIONS]) * 1e3 for r in runs]
+        print("| %s | %s | %s | %s | %s |" % (
+            name, spread([r[0][name] * 1e3 for r in runs], "%.3f", " ms"), spread([r[1][name] * 1e3 for r in runs], "%.3f", " ms"),
+            "-" if name in (BASE, NOSESSIONS) else spread(added[name], "%+.4f", " ms"),
+            "-" if name in (BASE, NOSESSIONS) else spread([(r[1][name] - r[1][NOSESSIONS]) * 1e3 for r in runs], "%+.3f", " ms")))
+    print()
+    print("| release health counted | exited / requests |")
+    print("|---|---|")
+    print("| %s | %s |" % (SESSIONS, ", ".join("%d / %d" % (r[2], r[3]) for r in runs)))
+    print()
+    med = lambda xs: sorted(xs)[len(xs) // 2]
+    ok = verdicts([("release health adds <= 0.01 ms at p50, within noise (median %+.4f ms)" % med(added[SESSIONS]),
+                    med(added[SESSIONS]) <= 0.01),
+                   ("release health counted every request, every run", all(r[2] == r[3] for r in runs))])
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
