@@ -5,6 +5,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -119,7 +120,10 @@ def plugin_dir(prefix):
 
 def uwsgi_env(prefix, dsn, **extra):
     """A clean environment for uWSGI: the installed sender first on PATH, the DSN
-    (or none) in SENTRY_DSN."""
+    (or none) in SENTRY_DSN, and a spool of its own beside the test's state (the
+    default, /var/tmp/uwsgi-sentry-UID, is shared: test_deb's purge empties it)."""
+    if "UWSGI_SENTRY_SPOOL" not in extra and os.environ.get("UWSGI_SENTRY_STATE"):
+        extra["UWSGI_SENTRY_SPOOL"] = tempfile.mkdtemp(prefix="spool-", dir=os.path.dirname(os.environ["UWSGI_SENTRY_STATE"]))
     env = clean_env(PATH=os.path.join(prefix, "bin") + ":" + os.environ["PATH"], **extra)
     if dsn:
         env["SENTRY_DSN"] = dsn

@@ -69,6 +69,10 @@ def application(environ, start_response):
                     break
                 except BlockingIOError:
                     time.sleep(0.0005)
+    if path == "/logwork":
+        # A line, then more work: the master reads it while the request is in flight.
+        os.write(2, ("FOO %s\n" % environ.get("QUERY_STRING", "")).encode())
+        time.sleep(0.03)
     if path == "/log":
         # Written to the uWSGI log: a line for alarm-log to match.
         os.write(2, ("FOO %s\n" % environ.get("QUERY_STRING", "")).encode())

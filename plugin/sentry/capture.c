@@ -15,7 +15,7 @@ static int sentry_core_string(struct uwsgi_buffer *ub, struct uwsgi_core *uc, co
 
 /* The request `wsgi_req` (a worker's own): who serves it since when, and the trace
    headers it came with. */
-static int sentry_add_request(struct uwsgi_buffer *ub, struct wsgi_request *wsgi_req) {
+int sentry_add_request(struct uwsgi_buffer *ub, struct wsgi_request *wsgi_req) {
 	const char *names[] = {"HTTP_SENTRY_TRACE", "HTTP_TRACEPARENT", "HTTP_BAGGAGE"};
 	int i;
 	uint16_t len;
@@ -43,6 +43,37 @@ int sentry_route_func(struct wsgi_request *wsgi_req, struct uwsgi_route *ur) {
 	if (ub) uwsgi_buffer_destroy(ub);
 	sentry_send(frame, SENTRY_EVENT);
 	return UWSGI_ROUTE_CONTINUE; /* as the old plugin did */
+}
+
+static void sentry_trace_var(char *key, uint16_t klen, char *val, uint16_t vlen, void *ub) {
+	if ((klen == 17 && !memcmp(key, "HTTP_SENTRY_TRACE", 17)) || (klen == 16 && !memcmp(key, "HTTP_TRACEPARENT", 16))) {
+		char name[18] = {0};
+		memcpy(name, key, klen);
+		sentry_field((struct uwsgi_buffer *) ub, name, val, vlen);
+	}
+}
+
+/* In a request that has not ended: uWSGI marks the end (end_of_request) before its
+   after-request work, while in_request still says 1. */
+static int sentry_running(struct uwsgi_core *uc) {
+	return uc->in_request && uc->req.end_of_request < uc->req.start_of_request;
+}
+
+/* A log line (sentry-logs) is most likely the request's that is in flight, when
+   exactly one is: its identity and trace headers, read from its core's buffer
+   (bounded by it; torn at worst, as every read of another process's core here). */
+int sentry_add_in_flight(struct uwsgi_buffer *ub) {
+	int wid, c, found = 0, fw = 0, fc = 0;
+	for (wid = 1; uwsgi.workers && wid <= uwsgi.numproc; wid++)
+		for (c = 0; c < uwsgi.cores && uwsgi.workers[wid].cores; c++)
+			if (sentry_running(&uwsgi.workers[wid].cores[c]) && !found++) { fw = wid; fc = c; }
+	if (found != 1) return 0;
+	struct uwsgi_core *uc = &uwsgi.workers[fw].cores[fc];
+	if (sentry_field_num(ub, "req_pid", uwsgi.workers[fw].pid) || sentry_field_num(ub, "req_core", fc) ||
+	    sentry_field_num(ub, "req_start_us", (int64_t) uc->req.start_of_request)) return -1;
+	uint16_t size = uc->buffer ? ((struct uwsgi_header *) uc->buffer)->pktsize : 0;
+	if (size) uwsgi_hooked_parse(uc->buffer + 4, size > uwsgi.buffer_size ? uwsgi.buffer_size : size, sentry_trace_var, ub);
+	return 0;
 }
 
 /* One nested "core" item per core that is in a request (all workers, or one; with

@@ -75,7 +75,7 @@ void uwsgi_sentry_configure(void) {
 	on(&sentry.breadcrumbs, sentry.defaults ? 30 : 0);
 	if (!sentry.defaults) {
 		on(&sentry.exceptions, 0); on(&sentry.segfault, 0); on(&sentry.listen_queue, 0); on(&sentry.deaths, 0);
-		sentry.sessions = 0; /* no project to count for */
+		sentry.sessions = sentry.logs = 0; /* no project to count or log for */
 		char *first = uwsgi.alarm_list ? uwsgi_str(uwsgi.alarm_list->value) : NULL;
 		if (first && strchr(first, ' ')) *strchr(first, ' ') = 0;
 		sentry_guard_log_alarms(first);
@@ -108,19 +108,22 @@ void uwsgi_sentry_configure(void) {
 	/* Relay refuses sessions without a release: none is counted then, and the line says why. */
 	char *release = getenv("SENTRY_RELEASE"), *o = sentry.options ? sentry.options : "";
 	int has_release = (release && *release) || !strncmp(o, "release=", 8) || strstr(o, ",release=");
-	if (on(&sentry.sessions, 2) && has_release) sentry_sessions_start();
-	else if (sentry.sessions) sentry.sessions = -2;
-	if (sentry.breadcrumbs > 0) {
+	if (!on(&sentry.sessions, 2) || !has_release) sentry.sessions = sentry.sessions ? -2 : 0;
+	if (sentry.sessions > 0 || sentry.logs > 0) sentry_requests_start();
+	if (sentry.logs > 0)  /* the daemon makes the records: it needs the level too */
+		sentry.options = uwsgi_concat3(sentry.options ? sentry.options : "", ",logs=", (char *) sentry_levels[sentry.logs]);
+	if (sentry.breadcrumbs > 0 || sentry.logs > 0) {
 		uwsgi_string_new_list(&uwsgi.alarm_list, "sentry-log sentry-log:");
 		uwsgi_string_new_list(&uwsgi.alarm_logs_list, "sentry-log .");
 	}
 	sentry_guard_log_alarms("sentry-default");
 	__atomic_store_n(&sentry.shared->needed, 1, __ATOMIC_RELAXED);
-	uwsgi_log("[sentry] reporting %s%s%s%s%s; %d log lines as breadcrumbs; %s; sender %s (one daemon, %d KiB for events)\n",
+	uwsgi_log("[sentry] reporting %s%s%s%s%s; %d log lines as breadcrumbs; %s; %s%s; sender %s (one daemon, %d KiB for events)\n",
 	          sentry.exceptions ? "exceptions, " : "", sentry.segfault ? "segfaults, " : "",
 	          sentry.listen_queue ? "full listen queues, " : "", sentry.deaths ? "worker deaths, " : "",
 	          sentry.harakiri ? "harakiri" : "no harakiri", sentry.breadcrumbs,
 	          sentry.sessions > 0 ? "release health" : sentry.sessions ? "no release health (no release: set SENTRY_RELEASE or release= in sentry-options)"
 	                                                                  : "no release health",
+	          sentry.logs > 0 ? "Sentry Logs at " : "no Sentry Logs", sentry.logs > 0 ? sentry_levels[sentry.logs] : "",
 	          sentry.path, sentry.lane_bytes >> 10);
 }

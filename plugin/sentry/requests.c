@@ -1,4 +1,5 @@
-/* Release health: how every request ended, counted where uWSGI keeps its own counts.
+/* How every request ended: release health, counted where uWSGI keeps its own counts,
+   and (sentry-logs) a record of the request for Sentry Logs.
 
    A worker counts each request it finishes (uWSGI's after-request chain): crashed
    when an exception escaped the app during it (uWSGI's per-core exception count
@@ -40,25 +41,63 @@ static int sentry_app_sdk(struct wsgi_request *wsgi_req) {
 	return app_sdk;
 }
 
-/* uWSGI's after-request chain calls it by name (defaults.c adds it). */
-void uwsgi_sentry_after_request(struct wsgi_request *wsgi_req) {
-	if (sentry.sessions <= 0 || !seen || wsgi_req->async_id < 0 || wsgi_req->async_id >= uwsgi.cores) return;
-	uint64_t exceptions = uwsgi.workers[uwsgi.mywid].cores[wsgi_req->async_id].exceptions;
-	enum sentry_end end = exceptions != seen[wsgi_req->async_id] ? SENTRY_CRASHED
-	                      : wsgi_req->status >= 500 ? SENTRY_ERRORED : SENTRY_EXITED;
-	seen[wsgi_req->async_id] = exceptions;
-	if (!sentry_app_sdk(wsgi_req)) sentry_count_session(end);
+const char *sentry_levels[7] = {"off", "trace", "debug", "info", "warning", "error", "fatal"};
+
+/* sentry-logs = LEVEL (warn, like Sentry's, for warning); off or false: none. */
+void sentry_opt_level(char *opt, char *value, void *flag) {
+	int i;
+	for (i = 0; i < 7; i++) if (!strcasecmp(value, sentry_levels[i])) break;
+	if (i == 7 && !strcasecmp(value, "warn")) i = 4;
+	if (i == 7 && !strcasecmp(value, "false")) i = 0;
+	if (i == 7) {
+		uwsgi_log("[sentry] %s = %s: expected trace, debug, info, warning, error, fatal or off\n", opt, value);
+		exit(1);
+	}
+	*((int *) flag) = i;
 }
 
-void sentry_sessions_start(void) {
+static int sentry_text(struct uwsgi_buffer *ub, const char *key, char *p, uint16_t len) {
+	return len && sentry_field(ub, key, p, len);
+}
+
+/* sentry-logs: the request as a record, on the lines lane (a storm of them never takes
+   an event's place), when its level (5xx or an exception: error; 4xx: warning; else
+   info) is the option's or above. The daemon names, scrubs and batches it. */
+static void sentry_request_record(struct wsgi_request *r, int crashed) {
+	int level = crashed || r->status >= 500 ? 5 : r->status >= 400 ? 4 : 3;
+	if (level < sentry.logs) return;
+	struct uwsgi_buffer *ub = sentry_frame("request");
+	if (ub && (sentry_add_request(ub, r) || sentry_text(ub, "method", r->method, r->method_len) ||
+	           sentry_text(ub, "uri", r->uri, r->uri_len) || sentry_text(ub, "remote", r->remote_addr, r->remote_addr_len) ||
+	           sentry_text(ub, "host", r->host, r->host_len) || sentry_field_num(ub, "status", r->status) ||
+	           sentry_field_num(ub, "size", (int64_t) r->response_size) || sentry_field_num(ub, "wid", uwsgi.mywid) ||
+	           sentry_field_num(ub, "now_us", (int64_t) r->end_of_request) || sentry_field_num(ub, "exception", crashed))) {
+		uwsgi_buffer_destroy(ub);
+		ub = NULL;
+	}
+	sentry_send(ub, SENTRY_LINE);
+}
+
+/* uWSGI's after-request chain calls it by name (defaults.c adds it). */
+void uwsgi_sentry_after_request(struct wsgi_request *wsgi_req) {
+	if (!seen || wsgi_req->async_id < 0 || wsgi_req->async_id >= uwsgi.cores) return;
+	uint64_t exceptions = uwsgi.workers[uwsgi.mywid].cores[wsgi_req->async_id].exceptions;
+	int crashed = exceptions != seen[wsgi_req->async_id];
+	seen[wsgi_req->async_id] = exceptions;
+	if (sentry.logs > 0) sentry_request_record(wsgi_req, crashed);
+	if (sentry.sessions > 0 && !sentry_app_sdk(wsgi_req))
+		sentry_count_session(crashed ? SENTRY_CRASHED : wsgi_req->status >= 500 ? SENTRY_ERRORED : SENTRY_EXITED);
+}
+
+void sentry_requests_start(void) {
 	char *period = getenv("UWSGI_SENTRY_SESSION_PERIOD");
 	sentry.session_period = period ? atoi(period) : 0;
 	uwsgi_string_new_list(&uwsgi.after_request_hooks, "uwsgi_sentry_after_request");
 }
 
-void sentry_sessions_post_fork(void) {
+void sentry_requests_post_fork(void) {
 	int c;
-	if (sentry.sessions <= 0 || uwsgi.mywid <= 0) return;
+	if ((sentry.sessions <= 0 && sentry.logs <= 0) || uwsgi.mywid <= 0) return;
 	seen = uwsgi_calloc(sizeof(uint64_t) * uwsgi.cores);
 	for (c = 0; c < uwsgi.cores; c++) seen[c] = uwsgi.workers[uwsgi.mywid].cores[c].exceptions;
 }

@@ -54,6 +54,7 @@ struct sentry_config {
 	int exceptions, segfault, listen_queue, deaths, harakiri, breadcrumbs;  /* exceptions 2: always */
 	int sessions;             /* 1: count, 2: auto (not when the app's sentry-sdk does), 0: off */
 	int session_period;       /* seconds between hand-overs of the current minute too (tests); 0: at its end */
+	int logs;                 /* sentry-logs: records at this level or above (1 trace ... 6 fatal); 0: off */
 	/* state */
 	int events[2], lines[2];  /* SOCK_SEQPACKET pairs: [0] the daemon reads, [1] every sender writes */
 	int lane_bytes;           /* the events lane's send buffer, as the kernel granted it */
@@ -85,13 +86,17 @@ void sentry_daemon_check(void);
 
 /* capture.c */
 void sentry_add_cores(struct uwsgi_buffer *ub, int only_wid);
+int sentry_add_request(struct uwsgi_buffer *ub, struct wsgi_request *wsgi_req);
+int sentry_add_in_flight(struct uwsgi_buffer *ub);
 int sentry_route_func(struct wsgi_request *wsgi_req, struct uwsgi_route *ur);
 void sentry_harakiri(int wid);
 void sentry_watch_deaths(void);
 
 /* requests.c */
-void sentry_sessions_start(void);
-void sentry_sessions_post_fork(void);
+extern const char *sentry_levels[7];
+void sentry_opt_level(char *opt, char *value, void *flag);
+void sentry_requests_start(void);
+void sentry_requests_post_fork(void);
 void sentry_count_session(enum sentry_end end);
 void sentry_tell_sessions(void);
 

@@ -59,6 +59,8 @@ static struct uwsgi_option sentry_options[] = {
 	 sentry_opt_bool, &sentry.harakiri, 0},
 	{"sentry-sessions", required_argument, 0, "release health: how every request ended, each minute; auto: not when the app's own sentry-sdk tracks sessions (default: auto with a DSN and a release)",
 	 sentry_opt_bool, &sentry.sessions, 0},
+	{"sentry-logs", required_argument, 0, "uWSGI's log lines and its requests at LEVEL or above as Sentry Logs: trace, debug, info, warning, error, fatal, or off (default: off)",
+	 sentry_opt_level, &sentry.logs, 0},
 	{"sentry-breadcrumbs", required_argument, 0, "log lines before an event as breadcrumbs, 0 = none (default: 30 with a DSN)",
 	 uwsgi_opt_set_int, &sentry.breadcrumbs, 0},
 	{"sentry-log-regex", required_argument, 0, "also report log lines matching this regex (repeatable)",
@@ -69,7 +71,7 @@ static struct uwsgi_option sentry_options[] = {
 static void sentry_event(const char *kind, char *options, char *body, size_t len, int cores) {
 	struct uwsgi_buffer *ub = sentry_frame(kind);
 	if (ub && ((options && sentry_field(ub, "options", options, strlen(options))) || sentry_field(ub, "body", body, len) ||
-	           sentry_field_num(ub, "now_us", uwsgi_micros()))) {
+	           sentry_field_num(ub, "now_us", uwsgi_micros()) || (!strcmp(kind, "log") && sentry.logs > 0 && sentry_add_in_flight(ub)))) {
 		uwsgi_buffer_destroy(ub);
 		ub = NULL;
 	}
@@ -88,7 +90,8 @@ static void sentry_alarm(struct uwsgi_alarm_instance *uai, char *msg, size_t len
 	sentry_event("alarm", uai->arg, msg, len, 1);
 }
 
-/* Every log line, for the daemon's ring of breadcrumbs (defaults.c adds the rule). */
+/* Every log line, for the daemon's ring of breadcrumbs and (sentry-logs) as a record,
+   with the request in flight (defaults.c adds the rule). */
 static void sentry_log_line(struct uwsgi_alarm_instance *uai, char *msg, size_t len) {
 	(void) uai;
 	sentry_event("log", NULL, msg, len, 0);
@@ -109,7 +112,7 @@ static int sentry_route(struct uwsgi_route *ur, char *arg) {
 /* Workers only write: the read ends stay with the master and the daemon. */
 static void sentry_post_fork(void) {
 	if (uwsgi.mywid <= 0) return;
-	sentry_sessions_post_fork();
+	sentry_requests_post_fork();
 	if (sentry.events[0] >= 0) close(sentry.events[0]);
 	if (sentry.lines[0] >= 0) close(sentry.lines[0]);
 	sentry.events[0] = sentry.lines[0] = -1;

@@ -20,6 +20,12 @@ public final class Intake {
     /// Source files, for the lines around exception frames.
     let sources = SourceContext()
     let installed = InstalledModules()
+    /// Sentry Logs records waiting for their envelope, and the trace of lines written
+    /// while no request (or more than one) was in flight: the daemon's own, as an SDK's
+    /// propagation context is its process's.
+    var logs = LogBatch()
+    var logCommon: (String, [UInt8])?
+    let ownTrace = Trace.of(sentryTrace: nil, traceparent: nil, request: nil)
     public var uwsgiVersion: String?
     private var savedAt = StateDirectory.now()
 
@@ -46,6 +52,10 @@ public final class Intake {
             count(.queueOverflow, .default, f.dropped, dsn, now: now)
             count(.queueOverflow, .error, f.droppedErrors, dsn, now: now)
         }
+        if f.linesDropped > 0, let dsn = options.dsn(options.options("")), options.options("").logs != nil {
+            count(.queueOverflow, .logItem, f.linesDropped, dsn, now: now)  // whatever their level: at most too many
+            count(.queueOverflow, .logByte, f.linesDroppedBytes, dsn, now: now)
+        }
         switch f.kind {
         case .tally:
             break  // its counts, above, are all it carries
@@ -55,6 +65,9 @@ public final class Intake {
             let line = String(decoding: f.body, as: UTF8.self)
             ring.append(line, received: now)
             for part in line.split(separator: "\n") { stories.absorb(String(part)) }
+            log(line: line, f, now: now)
+        case .request:
+            logRequest(f, now: now)
         case .death:
             stories.sawDead(f, now: now)
         case .harakiri:
@@ -169,6 +182,7 @@ public final class Intake {
                 enqueue(name, dsn)
             }
         }
+        flushLogs(now: now, force: force)
         budgets.sweep(now: now)
         if force || now - savedAt >= 5 {
             ledgers.save()
@@ -177,7 +191,7 @@ public final class Intake {
     }
 
     /// When the next story or report is due, if any.
-    public var nextDeadline: Double? { [stories.nextDeadline, reports.next].compactMap { $0 }.min() }
+    public var nextDeadline: Double? { [stories.nextDeadline, reports.next, logs.deadline].compactMap { $0 }.min() }
 
     // MARK: the gates, then the spool
 
@@ -202,34 +216,6 @@ public final class Intake {
         guard let name = spool.write(envelope, eventID: e.eventID, category: e.category, durable: false, at: at ?? now) else {
             once("events dropped: cannot write to the spool \(spool.path)")
             count(.queueOverflow, e.category, 1, dsn, now: now)
-            return
-        }
-        enqueue(name, dsn)
-    }
-
-    /// A minute of release health: to the spool, as one `sessions` item, when there is
-    /// a release to count for (the loader counts none without one; a release taken out
-    /// of the options since is said once).
-    func sessions(_ minute: SessionMinute, now: Double) {
-        let o = options.options("")
-        guard let dsn = options.dsn(o) else { return }
-        var problems: [Options.Problem] = []
-        guard let release = o.release.flatMap({ Event.sanitizeName($0, what: "release", limit: 200, &problems) }) else {
-            once("release health: no release (SENTRY_RELEASE or release= in sentry-options), so no sessions are sent", key: "no release")
-            return
-        }
-        if let why = minute.refusal(now: now) {
-            once("release health: a minute of sessions was not sent (\(why))", key: "sessions refused")
-            return
-        }
-        if ledgers.of(dsn).blocked(.session, now: now) != nil {
-            count(.ratelimitBackoff, .session, minute.total, dsn, now: now)
-            return
-        }
-        let environment = o.environment.flatMap { Event.sanitizeName($0, what: "environment", limit: 64, &problems) } ?? "production"
-        let envelope = Envelope.item(type: "sessions", payload: minute.payload(release: release, environment: environment), dsn: dsn)
-        guard let name = spool.write(envelope, eventID: System.randomEventID(), category: .session, durable: false, at: now) else {
-            count(.queueOverflow, .session, minute.total, dsn, now: now)
             return
         }
         enqueue(name, dsn)

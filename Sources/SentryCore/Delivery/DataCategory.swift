@@ -12,6 +12,9 @@ public struct DataCategory: RawRepresentable, Hashable, CustomStringConvertible,
     public static let error = DataCategory(rawValue: "error")
     /// Release health: a session (an aggregate counts each session it holds).
     public static let session = DataCategory(rawValue: "session")
+    /// Sentry Logs: each record, and their bytes.
+    public static let logItem = DataCategory(rawValue: "log_item")
+    public static let logByte = DataCategory(rawValue: "log_byte")
     /// A cron check-in.
     public static let monitor = DataCategory(rawValue: "monitor")
     /// The SDK's own items (client reports), which Sentry never rate-limits.

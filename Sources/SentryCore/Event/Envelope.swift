@@ -19,6 +19,20 @@ public enum Envelope {
         return header.bytes + [10] + item.bytes + [10] + payload + [10]
     }
 
+    /// Sentry Logs: one `log` item holding `records` (each one's JSON). Version 2 with
+    /// ingest settings that tell Relay not to take our host's address or agent for a user's.
+    public static func logs(_ records: [[UInt8]], dsn: DSN, sentAt: String = System.now()) -> [UInt8] {
+        var payload = Array(#"{"version":2,"ingest_settings":{"infer_ip":"never","infer_user_agent":"never"},"items":["#.utf8)
+        for (i, r) in records.enumerated() { if i > 0 { payload.append(44) }; payload += r }
+        payload += Array("]}".utf8)
+        var header = JSONWriter(capacity: 160)
+        header.openObject(); header.string("sent_at", sentAt); header.string("dsn", dsn.publicDSN); header.closeObject()
+        var item = JSONWriter(capacity: 128)
+        item.openObject(); item.string("type", "log"); item.int("length", payload.count); item.int("item_count", records.count)
+        item.string("content_type", "application/vnd.sentry.items.log+json"); item.closeObject()
+        return header.bytes + [10] + item.bytes + [10] + payload + [10]
+    }
+
     /// An envelope with no item of its own: it exists to carry the client reports
     /// pending for `dsn` when no event is going to (the sender adds them; with none
     /// left by then, it is not sent at all).

@@ -19,6 +19,13 @@ public struct JSONWriter {
         }
     }
 
+    /// Members written once and kept (`"k":v,"k2":v2`), appended as they are.
+    public mutating func members(_ fragment: [UInt8]) {
+        guard !fragment.isEmpty else { return }
+        member(nil)
+        bytes += fragment
+    }
+
     public mutating func openObject(_ key: String? = nil) {
         member(key); bytes.append(UInt8(ascii: "{")); needsComma.append(false)
     }
@@ -43,6 +50,12 @@ public struct JSONWriter {
     /// duration); written by hand, never in exponent notation.
     public mutating func number(_ key: String?, _ value: Double) {
         member(key); bytes += Array(Seconds.decimal(value).utf8)
+    }
+    /// Seconds to the microsecond (a log record's time, a request's duration).
+    public mutating func micros(_ key: String?, _ value: Double) {
+        let us = Int(min(9e18, max(0, value.isFinite ? value : 0) * 1e6).rounded())  // to year 287,000
+        let frac = String(us % 1_000_000)
+        member(key); bytes += Array("\(us / 1_000_000).\(String(repeating: "0", count: 6 - frac.count))\(frac)".utf8)
     }
     public mutating func bool(_ key: String?, _ value: Bool) {
         member(key); bytes += Array((value ? "true" : "false").utf8)

@@ -12,6 +12,8 @@ public struct LoaderFrame: Equatable {
         case tally
         /// How the requests of a minute ended (release health).
         case sessions
+        /// A request as it ended (sentry-logs): a record for Sentry Logs.
+        case request
     }
 
     /// What a core of a worker was serving when the frame was made.
@@ -72,6 +74,12 @@ public struct LoaderFrame: Equatable {
     /// makes the same event, with the same event id, which Sentry keeps once.
     public var id: String?
 
+    /// A `request` frame's request, as it ended.
+    public var method, uri, remote: String?
+    public var status, responseSize: Int?
+    /// An exception escaped the app during it.
+    public var crashed = false
+
     /// A `sessions` frame's minute and counts.
     public var sessionMinute: Int?
     public var sessionCounts: [SessionEnd: Int] = [:]
@@ -130,6 +138,12 @@ public struct LoaderFrame: Equatable {
             case "req_start_us": requestStart = Int64(text)
             case "HTTP_SENTRY_TRACE": f.sentryTrace = text
             case "HTTP_TRACEPARENT": f.traceparent = text
+            case "method": f.method = text
+            case "uri": f.uri = text
+            case "remote": f.remote = text
+            case "status": f.status = Int(text)
+            case "size": f.responseSize = Int(text).map { max(0, $0) }
+            case "exception": f.crashed = text == "1"
             case "minute": f.sessionMinute = Int(text)
             case "exited", "errored", "crashed", "abnormal":
                 f.sessionCounts[SessionEnd(rawValue: key)!] = max(0, Int(text) ?? 0)

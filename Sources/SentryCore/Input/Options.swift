@@ -55,6 +55,11 @@ public struct Options {
     /// An exception of an app that runs its own Sentry SDK: its SDK reports it (skip),
     /// or we do as well (report).
     public var reportOwnSDK = false
+    /// Under the loader: uWSGI's log lines and requests at this level or above become
+    /// Sentry Logs records; nil: none.
+    public var logs: LogLevel?
+    /// Personal data Sentry's SDKs send only when allowed (a log record's client address).
+    public var sendDefaultPII = false
 
     /// Seconds for connect plus the whole transfer, when `timeout=` is absent.
     public static let defaultTimeout = 5.0
@@ -95,6 +100,7 @@ public struct Options {
             case "no_verify": o.noVerify = flag(item); continue
             case "debug": o.debug = flag(item); continue
             case "locals": o.locals = flag(item); continue
+            case "send_default_pii": o.sendDefaultPII = flag(item); continue
             default: break
             }
             guard OptionTable.isKey(item.key) else {
@@ -126,6 +132,10 @@ public struct Options {
                 case "report": o.reportOwnSDK = true
                 default: problems.append(Problem(text: "own_sdk=\(value) is not skip or report; using skip"))
                 }
+            case "logs":
+                if value == "off" { o.logs = nil }
+                else if let l = LogLevel(option: value) { o.logs = l }
+                else { problems.append(Problem(text: "logs=\(value) is not trace, debug, info, warning, error, fatal or off; no logs")) }
             case "mode":
                 sawMode = true
                 switch value {

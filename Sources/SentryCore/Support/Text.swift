@@ -28,6 +28,8 @@ extension String {
 
     /// The first occurrence of `needle`, compared byte by byte (UTF-8 code units, not
     /// characters: no grapheme breaking, and a match after a combining mark is found).
+    func has(_ needle: String) -> Bool { find(needle) != nil }
+
     func find(_ needle: String) -> Range<String.Index>? {
         let n = Array(needle.utf8)
         guard let first = n.first else { return nil }

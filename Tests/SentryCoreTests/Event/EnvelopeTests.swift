@@ -20,4 +20,13 @@ final class EnvelopeTests: XCTestCase {
         let env = Envelope.make(eventID: "00", payload: [], dsn: nil, sentAt: "t")
         XCTAssertTrue(String(decoding: env, as: UTF8.self).hasPrefix(#"{"event_id":"00","sent_at":"t"}"#))
     }
+
+    func testALogItemSaysItsCountAndContentType() throws {
+        let e = Envelope.logs([Array(#"{"a":1}"#.utf8), Array(#"{"b":2}"#.utf8)], dsn: testDSN, sentAt: "2026-11-27T00:00:00.000Z")
+        let lines = e.split(separator: 10, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        let payload = #"{"version":2,"ingest_settings":{"infer_ip":"never","infer_user_agent":"never"},"items":[{"a":1},{"b":2}]}"#
+        XCTAssertEqual(lines[1], #"{"type":"log","length":\#(payload.utf8.count),"item_count":2,"content_type":"application/vnd.sentry.items.log+json"}"#)
+        XCTAssertEqual(lines[2], payload)
+        XCTAssertFalse(lines[0].contains("event_id"))
+    }
 }

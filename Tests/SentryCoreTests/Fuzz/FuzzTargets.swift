@@ -56,8 +56,15 @@ enum FuzzTargets {
             Troubles.explain(&asked, line: full, cores: cores, now: 1_795_639_465)
             _ = asked.json()
         }
+        // ... and as a line of uWSGI's log for Sentry Logs.
+        if !LogRecord.skipped(line: text) { _ = LogRecord.line(text, at: 1_795_639_465, trace: Trace.of(sentryTrace: nil, traceparent: nil, request: nil)).json() }
         guard let frame = try? LoaderFrame.decode(bytes) else { return }
         let options = Options.parse(frame.options, environment: { _ in nil }).0
+        // A request's record and a minute of sessions, from whatever the frame says.
+        if let record = LogRecord.request(frame, options: options) {
+            _ = record.json(common: LogRecord.common(release: options.release, environment: "production", serverName: "h"))
+        }
+        if let minute = frame.sessions, minute.refusal(now: 1_795_639_465) == nil { _ = minute.payload(release: "r", environment: "e") }
         let line = String(decoding: frame.body, as: UTF8.self)
         var (event, _) = Event.build(options: options, message: frame.kind == .exception ? nil : line, host: host,
                                      packet: frame.kind == .exception ? try? ExceptionPacket.decode(frame.body[...]) : nil,
