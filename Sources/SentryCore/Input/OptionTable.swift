@@ -68,18 +68,29 @@ public enum OptionTable {
     output_lines | N | 0 | the job's last N lines of output ride on a failed run's event
     """#
 
+    /// Parsed over the text's bytes: every option string's parse asks `isKey`, and the
+    /// same parse with String.Index steps cost 2 M instructions at each start.
     public static let all: [OptionSpec] = {
         var out: [OptionSpec] = []
         var group = OptionSpec.Group.event
-        for line in text.split(separator: "\n") {
-            if line.hasPrefix("["), let g = OptionSpec.Group(rawValue: String(line.dropFirst().dropLast())) { group = g; continue }
+        let bytes = Array(text.utf8)
+        func str(_ r: Range<Int>) -> String { String(decoding: bytes[r], as: UTF8.self) }
+        var start = 0
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count && bytes[end] != 10 { end += 1 }
+            var i = start
+            while i < end && bytes[i] == 32 { i += 1 }  // the literal's indentation
+            defer { start = end + 1 }
+            guard i < end else { continue }
+            if bytes[i] == 91, bytes[end - 1] == 93, let g = OptionSpec.Group(rawValue: str((i + 1)..<(end - 1))) { group = g; continue }
             var f: [String] = []
-            var rest = String(line)
-            while f.count < 3, let bar = rest.find(" | ") {  // the meaning (last) may hold anything
-                f.append(String(rest[..<bar.lowerBound]))
-                rest = String(rest[bar.upperBound...])
+            var from = i
+            var j = i
+            while f.count < 3 && j + 3 <= end {  // the meaning (last) may hold anything
+                if bytes[j] == 32 && bytes[j + 1] == 124 && bytes[j + 2] == 32 { f.append(str(from..<j)); j += 3; from = j } else { j += 1 }
             }
-            f.append(rest)
+            f.append(str(from..<end))
             guard f.count == 4 else { continue }
             out.append(OptionSpec(key: f[0], value: f[1] == "-" ? nil : f[1], byDefault: f[2] == "-" ? "" : f[2],
                                   meaning: f[3], group: group))
