@@ -67,6 +67,16 @@ def get(port, path, timeout=10):
     return time.perf_counter() - start
 
 
+def start_warm(instances, path, requests):
+    """Starts every instance, then warms each with `requests` requests to `path`."""
+    for u in instances.values():
+        u.start()
+    time.sleep(1)
+    for u in instances.values():
+        for _ in range(requests):
+            get(u.port, path)
+
+
 def _probe(port, path, stop, out):
     lat = []
     while not stop.is_set():

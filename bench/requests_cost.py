@@ -25,7 +25,7 @@ import sys
 import time
 
 from faultserver import FaultServer
-from measure import RUNS, Probe, burst, get, machine, release_under_test, spread, verdicts
+from measure import RUNS, start_warm, Probe, burst, get, machine, release_under_test, spread, verdicts
 from support import ROOT, clean_env, envelope_items, percentile
 from uwsgi_harness import UWSGI, plugin_dir
 
@@ -90,12 +90,7 @@ def one_run(run, work, prefix):
             sinks[name] = FaultServer(status=200, delay=0.3)
             instances[name] = UWSGI(d, loader + lines, dict(env, SENTRY_DSN=sinks[name].dsn()))
     try:
-        for u in instances.values():
-            u.start()
-        time.sleep(1)
-        for u in instances.values():
-            for _ in range(100):
-                get(u.port, "/")
+        start_warm(instances, "/", 100)
         lat = {name: [] for name in instances}
         for _ in range(REQUESTS // BATCH):
             for name, u in instances.items():

@@ -26,7 +26,7 @@ import sys
 import time
 
 from faultserver import FaultServer
-from measure import RUNS, burst, cpu_seconds, get, letters, machine, release_under_test, spread, verdicts
+from measure import RUNS, start_warm, burst, cpu_seconds, get, letters, machine, release_under_test, spread, verdicts
 from support import ROOT, clean_env, envelope_items, percentile
 from uwsgi_harness import UWSGI, plugin_dir, sdk_app
 
@@ -62,12 +62,7 @@ def one_run(run, work, prefix):
         THEIRS: sdk_app(d("sdk"), sink(THEIRS), env=env, workers=2),
     }
     try:
-        for u in instances.values():
-            u.start()
-        time.sleep(1)
-        for u in instances.values():
-            for _ in range(50):
-                get(u.port, "/value?warmup")
+        start_warm(instances, "/value?warmup", 50)
         time.sleep(2)
         lat = {name: [] for name in instances}
         n = 0

@@ -68,20 +68,11 @@ extension Event {
             w.closeObject()
         }
         if let trace {
-            w.openObject("trace")
-            w.string("type", "trace")
-            w.string("trace_id", trace.traceID)
-            w.string("span_id", trace.spanID)
-            w.string("parent_span_id", ifPresent: trace.parentSpanID)
-            w.closeObject()
+            Event.writeContext("trace", [("trace_id", trace.traceID), ("span_id", trace.spanID),
+                                         ("parent_span_id", trace.parentSpanID)], &w)
         }
         if let runtime {
-            w.openObject("runtime")
-            w.string("type", "runtime")
-            w.string("name", runtime.name)
-            w.string("version", runtime.version)
-            w.string("build", ifPresent: runtime.build)
-            w.closeObject()
+            Event.writeContext("runtime", [("name", runtime.name), ("version", runtime.version), ("build", runtime.build)], &w)
         }
         for c in contexts where !["uwsgi", "os", "type", "trace", "runtime"].contains(c.name) || (c.name == "trace" && trace == nil) {
             w.openObject(c.name)
@@ -100,6 +91,14 @@ extension Event {
         w.closeObject()
         w.closeObject()
         return w.bytes
+    }
+
+    /// A context: its `type` (its name), then the fields that are there.
+    private static func writeContext(_ name: String, _ fields: [(String, String?)], _ w: inout JSONWriter) {
+        w.openObject(name)
+        w.string("type", name)
+        for (key, value) in fields { w.string(key, ifPresent: value) }
+        w.closeObject()
     }
 
     private func writeUser(_ w: inout JSONWriter) {
