@@ -129,4 +129,29 @@ final class IntakeTests: XCTestCase {
         XCTAssertTrue(lines[1].hasPrefix(#"{"type":"sessions""#))
         XCTAssertTrue(lines[2].contains(#""exited":3}],"attrs":{"release":"shop@1","environment":"staging"}"#), lines[2])
     }
+
+    func testLogRecordsAreBatchedIntoOneLogItemAndNoneWhenLogsAreOff() throws {
+        let now = 1_795_000_000.0
+        var line = LoaderFrame(kind: .log)
+        line.body = Array("FOO hello\n".utf8)
+        line.nowMicros = 1_795_000_000_000_000
+        var request = LoaderFrame(kind: .request)
+        request.method = "GET"; request.uri = "/x"; request.status = 500; request.nowMicros = 1_795_000_000_100_000
+        request.request = Trace.Request(pid: 9, core: 0, startMicros: 1_795_000_000_000_000)
+
+        let (off, _, queuedOff) = try intake()
+        off.handle(line, now: now); off.handle(request, now: now); off.tick(now: now + 10, force: true)
+        XCTAssertEqual(queuedOff(), [], "no logs= (sentry-logs off): no log item, ever")
+
+        let (on, spool, queued) = try intake("dsn=http://0123456789abcdef@127.0.0.1:9/1,logs=info,release=shop@1")
+        on.handle(line, now: now); on.handle(request, now: now)
+        XCTAssertEqual(queued(), [], "records wait for their batch")
+        on.tick(now: now + LogBatch.interval)
+        XCTAssertEqual(queued().count, 1)
+        let bytes = try XCTUnwrap(spool.read(try XCTUnwrap(spool.entries().first)))
+        let lines = bytes.split(separator: 10).map { String(decoding: $0, as: UTF8.self) }
+        XCTAssertTrue(lines[1].contains(#""type":"log""#) && lines[1].contains(#""item_count":2"#), lines[1])
+        XCTAssertTrue(lines[2].contains(#""body":"FOO hello""#) && lines[2].contains(#""body":"GET /x 500 in 100.0 ms""#), lines[2])
+        XCTAssertTrue(lines[2].contains(#""sentry.release":{"value":"shop@1","type":"string"}"#), lines[2])
+    }
 }
