@@ -6,6 +6,7 @@ over every second too (the counts of a minute may come in several items; Sentry 
 them up), so a test need not wait for a minute to end."""
 import collections
 import os
+import signal
 import threading
 import time
 import urllib.request
@@ -123,3 +124,22 @@ def test_an_app_running_sentry_sdk_keeps_its_own_sessions(tmp_path, installed):
         assert totals(us)[0]["exited"] == ours, (setting, totals(us), text[-2000:])
         if setting == "auto":
             assert "the app's own sentry-sdk tracks sessions" in text
+
+
+def test_a_graceful_reload_and_a_stop_lose_no_minute(tmp_path, installed):
+    """The counts live in the master's shared memory: reloading (SIGHUP) or stopping, it
+    hands over every minute so far first. No UWSGI_SENTRY_SESSION_PERIOD here: without
+    that, the current minute would only go at its end, after the reload."""
+    server = FaultServer()
+    env = uwsgi_env(installed, server.dsn(), SENTRY_RELEASE="reload@1")
+    u = UWSGI(str(tmp_path / "u"), one_line(installed), env, workers=2).start()
+    try:
+        requests(u, ["/"] * 20)
+        os.kill(u.proc.pid, signal.SIGHUP)
+        assert wait_for(lambda: u.text().count("[sentry] reporting") == 2 and u.request("/") == 200, timeout=20), u.text()[-2000:]
+        requests(u, ["/"] * 5)
+    finally:
+        u.stop()
+    got = wait_for(lambda: totals(server)[0]["exited"] >= 26 and totals(server), timeout=15) or totals(server)
+    server.close()
+    assert got[0] == {"exited": 26} and not got[1], got

@@ -128,13 +128,16 @@ void sentry_tell_sessions(void) {
 	time_t now = uwsgi_now();
 	int64_t current = now / 60;
 	int i;
-	if (sentry.sessions <= 0 || now == last) return;
+	/* Reloading or stopping: every cycle, every minute so far (the shared memory goes
+	   with this master). */
+	int leaving = uwsgi_instance_is_reloading || uwsgi_instance_is_dying;
+	if (sentry.sessions <= 0 || (now == last && !leaving)) return;
 	last = now;
 	if (!told_sdk && __atomic_load_n(&sentry.shared->app_sdk_sessions, __ATOMIC_RELAXED)) {
 		told_sdk = 1;
 		uwsgi_log("[sentry] the app's own sentry-sdk tracks sessions: release health is left to it (sentry-sessions = true counts here too)\n");
 	}
-	int period = sentry.session_period > 0 && now - last_period >= sentry.session_period;
+	int period = leaving || (sentry.session_period > 0 && now - last_period >= sentry.session_period);
 	if (period) last_period = now;
 	for (i = 0; i < SENTRY_MINUTES; i++) {
 		struct sentry_minute *m = &sentry.shared->minutes[i];
