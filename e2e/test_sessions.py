@@ -14,7 +14,7 @@ import urllib.request
 from faultserver import FaultServer
 from protocol import COUNTS, session_problems
 from support import envelope_items, wait_for
-from uwsgi_harness import UWSGI, plugin_dir, sdk_app, uwsgi_env
+from uwsgi_harness import UWSGI, daemon_pid, plugin_dir, sdk_app, uwsgi_env
 
 
 def one_line(installed, *more):
@@ -69,6 +69,7 @@ def test_a_thousand_requests_add_up_exactly(tmp_path, installed, bugsink):
     assert got == want, (got, u.text()[-3000:])
     assert not problems, problems
     payloads = envelope_items(server.requests, "sessions")
+    assert envelope_items(server.requests, "log") == [], "sentry-logs is off: no log item, ever"
     assert {p["attrs"]["release"] for p in payloads} == {"shop@1.4.2"}
     assert {p["attrs"]["environment"] for p in payloads} == {"production"}
     # Bugsink (which drops sessions) still answers 200 to each envelope.
@@ -127,14 +128,18 @@ def test_an_app_running_sentry_sdk_keeps_its_own_sessions(tmp_path, installed):
 
 
 def test_a_graceful_reload_and_a_stop_lose_no_minute(tmp_path, installed):
-    """The counts live in the master's shared memory: reloading (SIGHUP) or stopping, it
-    hands over every minute so far first. No UWSGI_SENTRY_SESSION_PERIOD here: without
+    """The counts live in the master's shared memory: a killed daemon loses none, and
+    reloading (SIGHUP) or stopping, the master hands over every minute so far first. No UWSGI_SENTRY_SESSION_PERIOD here: without
     that, the current minute would only go at its end, after the reload."""
     server = FaultServer()
     env = uwsgi_env(installed, server.dsn(), SENTRY_RELEASE="reload@1")
     u = UWSGI(str(tmp_path / "u"), one_line(installed), env, workers=2).start()
     try:
         requests(u, ["/"] * 20)
+        first = daemon_pid(u)
+        os.kill(first, signal.SIGKILL)  # the counts are the master's, not the daemon's
+        assert wait_for(lambda: [p for p in u.pids() if p != first and b"--channel=3" in open("/proc/%d/cmdline" % p, "rb").read()],
+                        timeout=10), "the master starts the daemon again"
         os.kill(u.proc.pid, signal.SIGHUP)
         assert wait_for(lambda: u.text().count("[sentry] reporting") == 2 and u.request("/") == 200, timeout=20), u.text()[-2000:]
         requests(u, ["/"] * 5)

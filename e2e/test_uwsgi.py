@@ -11,7 +11,7 @@ import pytest
 from bugsink import Events, type_is, value_has
 from faultserver import FaultServer
 from support import PYPI_PLUGINS, PYPI_UWSGI, envelope_items, spool_envelopes, wait_for
-from uwsgi_harness import UWSGI, fill_listen_queue, plugin_dir, share, uwsgi_env
+from uwsgi_harness import UWSGI, daemon_pid, daemon_pid_in, fill_listen_queue, plugin_dir, share, uwsgi_env
 
 PY_FRAMES = "plugins = sentry_pyframes"  # real frames on Debian's uWSGI 2.0.21
 TRACE_ID, PARENT_SPAN = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"  # a W3C traceparent's
@@ -339,12 +339,6 @@ def test_no_process_per_event_and_no_leaked_fds(tmp_path, bugsink, installed):
     assert "subprocess" not in log
 
 
-def daemon_pid_in(pids):
-    found = [p for p in pids if b"--channel=3" in open("/proc/%d/cmdline" % p, "rb").read()]
-    assert len(found) == 1, found
-    return found[0]
-
-
 def test_daemon_killed_is_restarted_and_nothing_is_lost(tmp_path, bugsink, installed):
     events = Events(bugsink)
     lines = one_line(installed, "route = ^/help sentry:message=restart ${REQUEST_URI},budget=0")
@@ -360,11 +354,6 @@ def test_daemon_killed_is_restarted_and_nothing_is_lost(tmp_path, bugsink, insta
         log = u.text()
     assert len(again) == 1 and again != daemon
     assert log.count("[sentry] uwsgi-sentry daemon (pid %d) exited; starting it again" % daemon[0]) == 1
-
-
-def daemon_pid(u):
-    """The loader's daemon among uWSGI's processes (by its command line)."""
-    return daemon_pid_in(u.pids())
 
 
 def discarded(requests, reason):

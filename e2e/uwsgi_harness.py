@@ -109,6 +109,17 @@ def sdk_app(workdir, dsn, lines=(), env=None, workers=1):
                  workers=workers, app=os.path.join(APPS, "sdk_app.py"))
 
 
+def daemon_pid_in(pids):
+    found = [p for p in pids if b"--channel=3" in open("/proc/%d/cmdline" % p, "rb").read()]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def daemon_pid(u):
+    """The loader's daemon among uWSGI's processes (by its command line)."""
+    return daemon_pid_in(u.pids())
+
+
 def share(prefix, name):
     """A snippet as `make install PREFIX=prefix` wrote it."""
     return os.path.join(prefix, "share", "uwsgi-sentry", name)
