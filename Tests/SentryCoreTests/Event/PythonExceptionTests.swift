@@ -47,7 +47,10 @@ final class PythonExceptionTests: XCTestCase {
         XCTAssertEqual(json["environment"]?.string, "production")
         let argv = try XCTUnwrap(json["extra"]?["sys.argv"]?.array)
         XCTAssertEqual(argv.first?.string, "uwsgi")
-        XCTAssertFalse(String(decoding: e.json(), as: UTF8.self).contains("abc"), "argv is scrubbed too")
+        // The argument itself, not the whole JSON: a random event or trace id holds "abc"
+        // about once in fifty runs (a fresh clone's make test failed so).
+        XCTAssertEqual(argv.count, 2)
+        XCTAssertFalse(argv[1].string?.contains("abc") ?? true, "argv is scrubbed too: \(argv[1])")
     }
 
     func testLocalsFalseSendsNoVariables() throws {
