@@ -152,7 +152,9 @@ e2e: build plugin plugin-sanitized pypi-uwsgi venv
 
 # The fuzz corpora are replayed inside `unit` (CorpusReplayTests); `make fuzz` runs
 # the long campaigns under AddressSanitizer.
-test: deps venv build lint-man
+# The unit tests' debug build starts beside the release build (e2e's first step): the
+# release build of the core is one whole-module job on one CPU for most of its time.
+test: deps venv lint-man
 	$(MAKE) --no-print-directory -j2 unit-quiet e2e
 
 # libFuzzer targets (Fuzz/*.swift) over the library's sources, with AddressSanitizer.
