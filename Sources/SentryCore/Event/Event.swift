@@ -12,8 +12,7 @@ public struct StackFrame: Equatable {
     public var instructionAddr: String?
     /// Python frames, as sentry-python fills them: the absolute path, the module,
     /// whether the code is the app's own, the lines around `lineno`, the locals.
-    public var absPath: String?
-    public var module: String?
+    public var absPath, module: String?
     public var inApp: Bool?
     public var preContext: [String] = []
     public var postContext: [String] = []
