@@ -80,7 +80,8 @@ public struct LogRecord {
         let method = Event.clip(f.method ?? "", 16)
         let uri = f.uri ?? ""
         let path = String(uri.prefix { $0 != "?" }), query = uri.contains("?") ? String(uri.drop { $0 != "?" }.dropFirst()) : ""
-        let seconds = f.request.map { Double(end - $0.startMicros) / 1e6 }
+        // In Double: both times come from a frame (hostile), their Int64 difference may overflow.
+        let seconds = f.request.map { (Double(end) - Double($0.startMicros)) / 1e6 }.flatMap { $0 >= 0 && $0 < 1e9 ? $0 : nil }
         let ms = seconds.map { " in " + String(Double(Int(($0 * 1e4).rounded())) / 10) + " ms" } ?? ""
         let level: LogLevel = f.crashed || status >= 500 ? .error : status >= 400 ? .warn : .info
         let what = f.crashed ? "raised an exception (\(status))" : String(status)

@@ -14,7 +14,9 @@ public struct SessionMinute: Equatable {
     public var counts: [SessionEnd: Int]
 
     public init(started: Int, counts: [SessionEnd: Int]) {
-        self.started = started - ((started % 60) + 60) % 60
+        // From a frame: bounded to 1970...9999 first (Int.min minus its remainder traps).
+        let bounded = Swift.min(Swift.max(0, started), 253_402_300_740)
+        self.started = bounded - bounded % 60
         self.counts = counts.filter { $0.value > 0 }
     }
 

@@ -79,4 +79,14 @@ final class LogRecordTests: XCTestCase {
         XCTAssertTrue(json.contains(#""level":"warn","body":"careful","attributes":{"n":{"value":3,"type":"integer"},"ok":{"value":true,"type":"boolean"},"d":{"value":0.250000,"type":"double"},"uwsgi.pid":{"value":5,"type":"integer"},"uwsgi.core":{"value":1,"type":"integer"},"sentry.origin":{"value":"auto.log.uwsgi","type":"string"}"#), json)
         XCTAssertTrue(json.hasSuffix(#""sentry.release":{"value":"shop@1","type":"string"}}}"#), json)
     }
+
+    func testHostileTimesNeitherOverflowNorTrap() throws {
+        var f = request(status: 200, uri: "/x")
+        f.nowMicros = Int64.min + 1  // minus a positive start: an Int64 difference would overflow
+        let r = try XCTUnwrap(LogRecord.request(f, options: Options()))
+        XCTAssertEqual(r.body, "GET /x 200", "no duration from times that cannot be")
+        XCTAssertNil(attributes(r)["http.server.request.duration"])
+        f.nowMicros = Int64.max
+        XCTAssertNotNil(LogRecord.request(f, options: Options())?.json())
+    }
 }

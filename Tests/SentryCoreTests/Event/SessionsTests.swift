@@ -26,4 +26,12 @@ final class SessionsTests: XCTestCase {
         XCTAssertEqual(f.kind, .sessions)
         XCTAssertEqual(f.sessions, SessionMinute(started: 1_795_000_020, counts: [.exited: 5]))
     }
+
+    func testAMinuteFromAHostileFrameNeitherTrapsNorGoes() {
+        for started in [Int.min, -61, Int.max] {
+            let m = SessionMinute(started: started, counts: [.exited: 1])
+            XCTAssertNotNil(m.refusal(now: 1_795_000_000), "\(started)")
+            XCTAssertEqual(m.started % 60, 0)
+        }
+    }
 }
