@@ -10,8 +10,8 @@ extension Intake {
     func sessions(_ minute: SessionMinute, now: Double) {
         let o = options.options("")
         guard let dsn = options.dsn(o) else { return }
-        var problems: [Options.Problem] = []
-        guard let release = o.release.flatMap({ Event.sanitizeName($0, what: "release", limit: 200, &problems) }) else {
+        let (release, environment) = releaseAndEnvironment(o)
+        guard let release else {
             once("release health: no release (SENTRY_RELEASE or release= in sentry-options), so no sessions are sent", key: "no release")
             return
         }
@@ -23,13 +23,19 @@ extension Intake {
             count(.ratelimitBackoff, .session, minute.total, dsn, now: now)
             return
         }
-        let environment = o.environment.flatMap { Event.sanitizeName($0, what: "environment", limit: 64, &problems) } ?? "production"
         let envelope = Envelope.item(type: "sessions", payload: minute.payload(release: release, environment: environment), dsn: dsn)
         guard let name = spool.write(envelope, eventID: System.randomEventID(), category: .session, durable: false, at: now) else {
             count(.queueOverflow, .session, minute.total, dsn, now: now)
             return
         }
         enqueue(name, dsn)
+    }
+
+    /// The release and environment as events carry them (EventBuilder's rules).
+    private func releaseAndEnvironment(_ o: Options) -> (String?, String) {
+        var problems: [Options.Problem] = []
+        return (o.release.flatMap { Event.sanitizeName($0, what: "release", limit: 200, &problems) },
+                o.environment.flatMap { Event.sanitizeName($0, what: "environment", limit: 64, &problems) } ?? "production")
     }
 
     // MARK: Sentry Logs
@@ -65,11 +71,8 @@ extension Intake {
     private func commonAttributes(_ o: Options) -> [UInt8] {
         let key = (o.release ?? "") + "\u{0}" + (o.environment ?? "") + "\u{0}" + (o.serverName ?? "")
         if let (k, bytes) = logCommon, k == key { return bytes }
-        var problems: [Options.Problem] = []
-        let bytes = LogRecord.common(release: o.release.flatMap { Event.sanitizeName($0, what: "release", limit: 200, &problems) },
-                                     environment: o.environment.flatMap { Event.sanitizeName($0, what: "environment", limit: 64, &problems) }
-                                         ?? "production",
-                                     serverName: Event.clip(o.serverName ?? host.hostName, 200))
+        let (release, environment) = releaseAndEnvironment(o)
+        let bytes = LogRecord.common(release: release, environment: environment, serverName: Event.clip(o.serverName ?? host.hostName, 200))
         logCommon = (key, bytes)
         return bytes
     }
