@@ -16,7 +16,9 @@ extension Intake {
             return
         }
         if let why = minute.refusal(now: now) {
+            // Relay would refuse it: it waited too long in our queue (or a frame lied).
             once("release health: a minute of sessions was not sent (\(why))", key: "sessions refused")
+            count(.queueOverflow, .session, minute.total, dsn, now: now)
             return
         }
         if ledgers.of(dsn).blocked(.session, now: now) != nil {

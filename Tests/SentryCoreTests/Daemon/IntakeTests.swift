@@ -123,6 +123,8 @@ final class IntakeTests: XCTestCase {
         with.handle(sessions(minute: Int(now) - 60, exited: 3), now: now)
         with.handle(sessions(minute: Int(now) - 6 * 86400, exited: 1), now: now)
         XCTAssertEqual(queued().count, 1, "one minute sent, the one older than Relay's 5 days not")
+        XCTAssertEqual(with.ledgers.of(testDSN).take(), [Discard(reason: .queueOverflow, category: .session, quantity: 1)],
+                       "what is not sent is counted, for a client report")
         let bytes = try XCTUnwrap(spool.read(try XCTUnwrap(spool.entries().first)))
         let lines = bytes.split(separator: 10).map { String(decoding: $0, as: UTF8.self) }
         XCTAssertFalse(lines[0].contains("event_id"), "a sessions envelope has no event id")
