@@ -32,6 +32,7 @@ class FaultServer:
                  tls=None, port=0, interim=None, junk_headers=0, delay=0.0, upstream=None):
         self.delay, self.upstream = delay, upstream
         self.answered = []  # (the status answered, request body): status mode and upstream mode
+        self.timeline = []  # (read at, answered at, request body), monotonic seconds: status mode
         self.mode, self.status, self.headers, self.body, self.content_type = mode, status, headers, body, content_type
         self.interim, self.junk_headers = interim, junk_headers
         self.requests = []
@@ -45,6 +46,7 @@ class FaultServer:
             self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.tls.load_cert_chain(*tls)
         self.held = []
+        self.conns = []  # every connection accepted: close() ends them, as a server that goes down does
         self.stopped = threading.Event()
         self.sock.settimeout(0.2)  # the accept loop wakes to see close()
         threading.Thread(target=self._serve, daemon=True).start()
@@ -58,6 +60,7 @@ class FaultServer:
                 conn, _ = self.sock.accept()
             except (OSError, ValueError):  # timeout, or closed under us by close()
                 continue
+            self.conns.append(conn)
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _read_request(self, conn):
@@ -95,6 +98,7 @@ class FaultServer:
                 if b"\r\ncontent-encoding: gzip" in req[0].lower():
                     req = (req[0], gzip.decompress(req[1]))
                 self.requests.append(req[1])
+                read_at = time.monotonic()
                 if self.mode == "stall-body":
                     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"id\":")
                     self.held.append(conn)
@@ -128,6 +132,7 @@ class FaultServer:
                     head += "%s: %s\r\n" % (name, value)
                 conn.sendall(head.encode() + b"\r\n" + self.body)
                 self.answered.append((self.status, req[1]))
+                self.timeline.append((read_at, time.monotonic(), req[1]))
         except (OSError, ssl.SSLError):
             pass
 
@@ -160,6 +165,11 @@ class FaultServer:
             except OSError:
                 pass
         self.sock.close()
+        for c in self.conns:  # kept-alive connections too: nothing answers any more
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 class BlackHole:

@@ -127,6 +127,65 @@ def test_no_answer_keeps_check_ins_in_order_and_flush_delivers_them(tmp_path):
     assert [c["status"] for c in check_ins(up)] == ["in_progress", "ok"], "in order"
 
 
+def spool_runs_while_sentry_is_down(spool, monitors=8, runs=3):
+    """`runs` rounds of `monitors` monitors' jobs at once, Sentry giving no answer:
+    each run's two check-ins go to the spool (often in one millisecond)."""
+    down = FaultServer()
+    dsn = down.dsn()
+    down.close()
+    for _ in range(runs):
+        procs = [subprocess.Popen([BIN, "monitor", "job-%d" % m, "dsn=%s,timeout=%s,schedule=* * * * *,spool=%s" % (dsn, TIMEOUT, spool),
+                                   "--", "true"], env=clean_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL) for m in range(monitors)]
+        assert [p.wait(30) for p in procs] == [0] * monitors
+    assert len(spool_envelopes(spool)) == monitors * runs * 2
+    return int(dsn.rsplit(":", 1)[1].split("/")[0])
+
+
+def assert_each_monitor_in_order_one_at_a_time(server, monitors=8, runs=3):
+    """Per monitor: in_progress then ok for every run, runs in the order they ran, and
+    no check-in read before the one before it was answered. Across monitors: several
+    at once (the concurrency is used)."""
+    by_slug = {}
+    timeline = sorted(server.timeline)
+    for read_at, answered_at, body in timeline:
+        for c in envelope_items([body], "check_in"):
+            by_slug.setdefault(c["monitor_slug"], []).append((read_at, answered_at, c))
+    assert sorted(by_slug) == ["job-%d" % m for m in range(monitors)]
+    for slug, seen in by_slug.items():
+        statuses = [c["status"] for _, _, c in seen]
+        assert statuses == ["in_progress", "ok"] * runs, (slug, statuses)
+        ids = [c["check_in_id"] for _, _, c in seen]
+        assert all(ids[i] == ids[i + 1] for i in range(0, len(ids), 2)) and len(set(ids)) == runs, (slug, ids)
+        for (_, answered, _), (read, _, _) in zip(seen, seen[1:]):
+            assert read >= answered, "%s: a check-in went before the one before it was answered" % slug
+    overlaps = sum(1 for i, (r1, a1, _) in enumerate(timeline) for (r2, _, _) in timeline[i + 1:] if r2 < a1)
+    assert overlaps > 0, "monitors go in parallel"
+
+
+@pytest.mark.parametrize("deliverer", ["flush", "daemon"])
+def test_many_monitors_spooled_while_down_arrive_in_order_whatever_the_concurrency(tmp_path, deliverer):
+    """Issue 24: flush with concurrency=8 once sent a job's ok before its in_progress
+    (both spooled in one millisecond, ordered by their random ids)."""
+    spool = str(tmp_path / "spool")
+    port = spool_runs_while_sentry_is_down(spool)
+    up = FaultServer(status=200, port=port, delay=0.02)  # slow enough for transfers to overlap
+    try:
+        if deliverer == "flush":
+            assert run("flush", spool, "concurrency=8").returncode == 0
+        else:
+            d = subprocess.Popen([BIN, "daemon", spool, "concurrency=8"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, env=clean_env())
+            try:
+                assert wait_for(lambda: spool_envelopes(spool) == [] and len(up.timeline) == 48, timeout=20)
+            finally:
+                d.send_signal(signal.SIGTERM)
+                d.wait(10)
+    finally:
+        up.close()
+    assert_each_monitor_in_order_one_at_a_time(up)
+
+
 def test_slugs_and_values_sentry_would_refuse_are_made_acceptable():
     s = FaultServer(status=200)
     try:

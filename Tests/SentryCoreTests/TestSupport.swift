@@ -19,6 +19,15 @@ extension XCTestCase {
 
 let testDSN = try! DSN(parsing: "http://0123456789abcdef@127.0.0.1:9/1")
 
+/// An Intake's store that only writes the spool, telling each name it wrote.
+func writing(to spool: Spool, _ queued: @escaping (String) -> Void) -> Intake.Store {
+    { envelope, eventID, category, _, at in
+        guard let name = spool.write(envelope, eventID: eventID, category: category, durable: false, at: at) else { return false }
+        queued(name)
+        return true
+    }
+}
+
 
 /// Host facts that do not depend on the machine running the tests.
 let testHost = HostFacts(hostName: "web1", os: .init(sysname: "Linux", release: "6.1", version: "#1", machine: "x86_64"))

@@ -27,8 +27,8 @@ extension CLI {
         d.force = true  // a manual flush ignores back-off
         d.announceOutages = false
         // Hand-offs no daemon took (cmd: alarms while it was down): made into events first.
-        let intake = Intake(spool: spool, defaults: "", host: HostFacts.current(), ledgers: ledgers,
-                            say: { System.diagnostic($0) }, enqueue: { d.enqueue($0, dsn: $1) })
+        let intake = Intake(defaults: "", host: HostFacts.current(), ledgers: ledgers, say: { System.diagnostic($0) },
+                            store: { d.store($0, eventID: $1, category: $2, dsn: $3, at: $4) })
         for name in spool.handedOff() { Daemon.takeFrame(name, spool, intake) }
         intake.tick(now: StateDirectory.now(), force: true)
         d.rescan()
@@ -37,6 +37,7 @@ extension CLI {
             if d.inFlightCount == 0 { break }
             _ = d.run(waitingOn: [], timeoutMs: 200)
         }
+        d.abandonHeld()
         let r = d.result
         let kept = spool.entries().count
         if r.unreachable, let error = r.networkError { System.diagnostic("\(error); \(kept) event(s) stay in \(path)") }

@@ -169,8 +169,11 @@ struct MonitorRun {
 
     /// No answer: into the spool (check-ins in order), or counted as lost.
     mutating func keep(_ envelope: [UInt8], _ category: DataCategory, _ sender: Sender) {
-        // The name's id only has to be unique: two check-ins of one run may land in one millisecond.
-        if let dir = options.spool, let spool = Spool(dir), spool.write(envelope, eventID: System.randomEventID(), category: category) != nil {
+        // The name's id only has to be unique. The monitor's check-ins are one sequence in
+        // the spool: delivered one after another, oldest first, whatever the concurrency.
+        let order = category == .monitor ? SpoolEntry.orderKey(slug) : nil
+        if let dir = options.spool, let spool = Spool(dir),
+           spool.write(envelope, eventID: System.randomEventID(), category: category, orderKey: order) != nil {
             spooledOne = spooledOne || category == .monitor
             System.diagnostic("monitor \(slug): no answer from \(sender.dsn.origin); kept in \(dir)")
             return

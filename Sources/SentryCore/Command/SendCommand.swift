@@ -51,7 +51,8 @@ extension CLI {
         if options.handOff && !dryRun {
             say(problems)
             if check && !problems.isEmpty { return .usage }
-            return handOff(handed, message: message, options: options)
+            if let handed = handOff(handed, message: message, options: options) { return handed }
+            // The spool would not take it (a full disk): sent from here instead, as the daemon would.
         }
 
         // The event and its envelope.
@@ -106,8 +107,9 @@ extension CLI {
 
     /// mode=spool: what we were given goes to the daemon as a frame in the spool, as
     /// the loader would have written it; on a full listen queue, with what uWSGI's
-    /// stats server said of the workers (the loader reads that in the master).
-    func handOff(_ handed: Handed, message: String?, options: Options) -> ExitCode {
+    /// stats server said of the workers (the loader reads that in the master). nil:
+    /// the spool would not take the frame (said in one line); the caller sends it itself.
+    func handOff(_ handed: Handed, message: String?, options: Options) -> ExitCode? {
         guard let spool = options.spool.flatMap(Spool.init) else {
             return usage("mode=spool needs spool=DIR (or UWSGI_SENTRY_SPOOL): a directory of ours, private")
         }
@@ -127,9 +129,9 @@ extension CLI {
                 fields.append(("stats_error", Array(why.utf8)))
             }
         }
-        guard spool.handOff(LoaderFrame.encode(fields)) != nil else {
-            System.diagnostic("not handed to the daemon: cannot write to \(spool.path)")
-            return .internalError
+        if case .failure(let why) = spool.handOff(LoaderFrame.encode(fields)) {
+            System.diagnostic("not handed to the daemon: cannot write to \(spool.path) (\(why)); sending it from here")
+            return nil
         }
         return .accepted
     }

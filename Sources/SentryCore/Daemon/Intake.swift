@@ -3,14 +3,16 @@
 // (OptionCache), what the frame says (an exception, an alarm line and what explains
 // it, a hook's or a route's message, a harakiri's story, a death), then the gates
 // (Sentry's rate limits in the project's Ledger, the storm budget), then the spool:
-// every event is written there first, so nothing the daemon took is lost if it dies.
+// every event is written there first, so nothing the daemon took is lost if it dies
+// (when the spool will not take it, the dispatcher holds it in memory: `Store`).
 
 public final class Intake {
-    let spool: Spool
+    /// Where an envelope goes: the spool, then the dispatcher's queue (its project
+    /// known). False: nothing could take it, and the caller counts the drop.
+    public typealias Store = (_ envelope: [UInt8], _ eventID: String, _ category: DataCategory, _ dsn: DSN, _ at: Double) -> Bool
+    let store: Store
     let host: HostFacts
     let ledgers: Ledgers
-    /// What goes to the spool is handed on (the dispatcher queues it, knowing its project).
-    let enqueue: (String, DSN) -> Void
     let options: OptionCache
     /// Log lines the loader forwards: the breadcrumbs of the next events.
     var ring: LogRing
@@ -34,9 +36,8 @@ public final class Intake {
     static let storyWait = System.environmentSeconds("UWSGI_SENTRY_STORY_WAIT") ?? 5
     static let reportDelay = System.environmentSeconds("UWSGI_SENTRY_REPORT_DELAY") ?? 10
 
-    public init(spool: Spool, defaults: String, host: HostFacts, ledgers: Ledgers, say: @escaping (String) -> Void,
-                enqueue: @escaping (String, DSN) -> Void) {
-        self.spool = spool; self.host = host; self.ledgers = ledgers; self.enqueue = enqueue
+    public init(defaults: String, host: HostFacts, ledgers: Ledgers, say: @escaping (String) -> Void, store: @escaping Store) {
+        self.store = store; self.host = host; self.ledgers = ledgers
         options = OptionCache(defaults: defaults, say: say)
         ring = LogRing(capacity: options.options("").breadcrumbs)
         stories = HarakiriStories(wait: Intake.storyWait)
@@ -177,10 +178,7 @@ public final class Intake {
         for death in stories.released(now: now, force: force) { alarm(death, now: now, mayHold: false) }
         // A carrier that finds nothing left to carry (an event took the counts) is not sent.
         for dsn in reports.take(now: now, force: force) {
-            let carrier = Envelope.reportCarrier(dsn: dsn)
-            if let name = spool.write(carrier, eventID: System.randomEventID(), category: .internal, durable: false) {
-                enqueue(name, dsn)
-            }
+            _ = store(Envelope.reportCarrier(dsn: dsn), System.randomEventID(), .internal, dsn, now)
         }
         flushLogs(now: now, force: force)
         budgets.sweep(now: now)
@@ -213,12 +211,7 @@ public final class Intake {
         var e = e
         finish?(&e)
         let envelope = Envelope.make(eventID: e.eventID, payload: e.json(), dsn: dsn)
-        guard let name = spool.write(envelope, eventID: e.eventID, category: e.category, durable: false, at: at ?? now) else {
-            once("events dropped: cannot write to the spool \(spool.path)")
-            count(.queueOverflow, e.category, 1, dsn, now: now)
-            return
-        }
-        enqueue(name, dsn)
+        if !store(envelope, e.eventID, e.category, dsn, at ?? now) { count(.queueOverflow, e.category, 1, dsn, now: now) }
     }
 
     func count(_ reason: DiscardReason, _ category: DataCategory, _ n: Int, _ dsn: DSN, now: Double) {

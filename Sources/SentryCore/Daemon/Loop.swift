@@ -41,10 +41,9 @@ public enum Daemon {
             say("cannot load libcurl.so.4 (install libcurl4)")
             return 1
         }
-        var wrote = false
-        let intake = Intake(spool: spool, defaults: channel != nil ? System.environment("UWSGI_SENTRY_OPTIONS") ?? "" : "",
+        let intake = Intake(defaults: channel != nil ? System.environment("UWSGI_SENTRY_OPTIONS") ?? "" : "",
                             host: HostFacts.current(), ledgers: ledgers, say: say,
-                            enqueue: { dispatcher.enqueue($0, dsn: $1); wrote = true })
+                            store: { dispatcher.store($0, eventID: $1, category: $2, dsn: $3, at: $4) })
         intake.uwsgiVersion = System.environment("UWSGI_SENTRY_UWSGI_VERSION")
 
         // Signals arrive as reads on a descriptor, never as a flag a handler sets.
@@ -97,15 +96,20 @@ public enum Daemon {
             if readable.contains(watch) { readWatch(watch, spool, dispatcher, intake) }
             let later = StateDirectory.now()
             intake.tick(now: later, force: stopping)
-            if wrote && (later - lastSync >= 1 || stopping) { _ = syncfs(spoolFD); wrote = false; lastSync = later }
+            if dispatcher.wroteToSpool && (later - lastSync >= 1 || stopping) {
+                _ = syncfs(spoolFD)
+                dispatcher.wroteToSpool = false
+                lastSync = later
+            }
             if getppid() != parent { stopping = true }
             if stopping {
                 if let lines, linesOpen { _ = drain(lines, into: intake, buffer: &buffer) }
                 if let channel, channelOpen { _ = drain(channel, into: intake, buffer: &buffer, untilSpooled: true) }
                 intake.tick(now: later, force: true)
                 finish(dispatcher, within: min(3, options.timeout))
+                dispatcher.abandonHeld()
                 ledgers.save()
-                if wrote { _ = syncfs(spoolFD) }
+                if dispatcher.wroteToSpool { _ = syncfs(spoolFD) }
                 return 0
             }
         }

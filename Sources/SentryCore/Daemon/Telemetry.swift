@@ -1,7 +1,7 @@
 // What the daemon makes of how requests end and of uWSGI's log stream, besides events:
 // release health (a minute of sessions from the loader) and Sentry Logs (a record per
 // request frame and per log line at the `logs=` level or above, batched by LogBatch).
-// Both go to the spool like events and pass Sentry's rate limits for their categories.
+// Both go to the spool (or memory: Intake.Store) like events and pass Sentry's rate limits for their categories.
 
 extension Intake {
     /// A minute of release health: to the spool, as one `sessions` item, when there is
@@ -26,11 +26,7 @@ extension Intake {
             return
         }
         let envelope = Envelope.item(type: "sessions", payload: minute.payload(release: release, environment: environment), dsn: dsn)
-        guard let name = spool.write(envelope, eventID: System.randomEventID(), category: .session, durable: false, at: now) else {
-            count(.queueOverflow, .session, minute.total, dsn, now: now)
-            return
-        }
-        enqueue(name, dsn)
+        if !store(envelope, System.randomEventID(), .session, dsn, now) { count(.queueOverflow, .session, minute.total, dsn, now: now) }
     }
 
     /// The release and environment as events carry them (EventBuilder's rules).
@@ -90,13 +86,10 @@ extension Intake {
                 count(.ratelimitBackoff, .logByte, bytes, dsn, now: now)
                 continue
             }
-            guard let name = spool.write(Envelope.logs(records, dsn: dsn), eventID: System.randomEventID(), category: .logItem,
-                                         durable: false, at: now) else {
+            if !store(Envelope.logs(records, dsn: dsn), System.randomEventID(), .logItem, dsn, now) {
                 count(.queueOverflow, .logItem, records.count, dsn, now: now)
                 count(.queueOverflow, .logByte, bytes, dsn, now: now)
-                continue
             }
-            enqueue(name, dsn)
         }
     }
 }

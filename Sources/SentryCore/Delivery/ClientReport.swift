@@ -28,8 +28,11 @@ public enum ClientReport {
         return taken
     }
 
-    public static func restore(_ counts: [Discard], dsn: DSN, in state: StateDirectory) {
-        for c in counts { record(c.reason, category: c.category, quantity: c.quantity, dsn: dsn, in: state) }
+    /// Adds `counts` to what waits on disk, all or nothing; false when the state
+    /// directory would not take them (a full disk: the caller keeps them).
+    @discardableResult
+    public static func restore(_ counts: [Discard], dsn: DSN, in state: StateDirectory) -> Bool {
+        state.update(fileName(dsn)) { old in encode(Discard.merged(decode(old), counts)) }
     }
 
     /// The envelope item: `{"type":"client_report","length":N}\n{...}\n`.

@@ -3,7 +3,12 @@
 // Sentry's offline-caching rule: no answer keeps the envelope (with back-off);
 // any HTTP answer is final. A server that gives no answer is probed with ONE
 // transfer at a time until it answers again: a down Sentry costs one connection.
+// Envelopes of one sequence (a monitor's check-ins) go one after another, oldest
+// first; the rest go in parallel. When the spool will not take an envelope (a full
+// disk, a read-only or vanished directory), it waits in memory, bounded, and is
+// sent all the same: a host in trouble is exactly when Sentry should hear from it.
 import CurlHTTP
+import Glibc
 
 public struct FlushResult: Equatable {
     public var delivered = 0
@@ -38,17 +43,36 @@ public final class Dispatcher {
     /// The project of each envelope the caller handed over (it knew it): read back
     /// from an envelope's header only for what was found in the spool.
     private var projectOf: [String: DSN] = [:]
-    private var inFlight: [Int: (claimed: String, entry: SpoolEntry, attempt: Sender.Attempt, sender: Sender)] = [:]
+    /// `claimed`: the spool's name for it while it is sent; nil for one held in memory.
+    private var inFlight: [Int: (claimed: String?, entry: SpoolEntry, attempt: Sender.Attempt, sender: Sender)] = [:]
     private var nextTag = 0
     private var senders: [String: Sender] = [:]
 
     /// No answer: nothing starts before this; then one transfer probes.
     private var pausedUntil = 0.0
-    private var probing = true
+    var probing = true
     private var failures = 0
     /// An outage is said once when it starts and once when it ends.
     private(set) var down = false
     public private(set) var result = FlushResult()
+    /// Sequences that a manual flush left behind in this pass (rate-limited): the rest
+    /// of each waits for the next pass, not overtaking it.
+    private var heldThisPass: Set<String> = []
+
+    /// What the spool would not take, waiting in memory: at most this many envelopes
+    /// and bytes (README, man page); more are dropped and counted as `queue_overflow`.
+    public static let heldMax = 1000
+    public static let heldMaxBytes = 16 << 20
+    private var held: [String: (bytes: [UInt8], dsn: DSN)] = [:]
+    public private(set) var heldBytes = 0
+    public var heldCount: Int { held.count }
+    /// Since when the spool refuses, and its last refusal: said once when it starts,
+    /// once when writes have worked again for `spoolCalm` seconds (not a line per event
+    /// on a disk at the edge of full).
+    private var spoolRefusing: (last: Double, why: SystemError)?
+    static let spoolCalm = 5.0
+    /// Something was written to the spool since the caller last synced it.
+    public var wroteToSpool = false
 
     /// `ledgers`: the daemon's, shared with its Intake; `flush` passes its own.
     public init?(spool: Spool, options: Options, ledgers: Ledgers, say: @escaping (String) -> Void) {
@@ -67,6 +91,7 @@ public final class Dispatcher {
     }
 
     public var inFlightCount: Int { inFlight.count }
+    var inFlightNames: [String] { inFlight.values.map(\.entry.name) }
 
     // MARK: what there is to send
 
@@ -86,6 +111,53 @@ public final class Dispatcher {
         for e in spool.entries() where !known.contains(e.name) {
             add(e, due: e.attempt > 0 ? spool.due(e) : nil)
         }
+    }
+
+    /// Puts a new envelope in the spool and queues it; when the spool will not take
+    /// it (made again if it was removed), it waits in memory within the bounds and
+    /// goes all the same. False: neither could take it (the caller counts the drop).
+    @discardableResult
+    public func store(_ envelope: [UInt8], eventID: String, category: DataCategory, dsn: DSN,
+                      at: Double = StateDirectory.now()) -> Bool {
+        var written = spool.put(envelope, eventID: eventID, category: category, durable: false, at: at)
+        if case .failure(let why) = written, why.code == ENOENT, spool.recreate() {
+            written = spool.put(envelope, eventID: eventID, category: category, durable: false, at: at)
+        }
+        let now = StateDirectory.now()
+        switch written {
+        case .success(let name):
+            wroteToSpool = true
+            if let r = spoolRefusing, now - r.last >= Dispatcher.spoolCalm {
+                say("the spool \(spool.path) takes envelopes again (\(held.count) still wait in memory)")
+                spoolRefusing = nil
+            }
+            enqueue(name, dsn: dsn)
+            return true
+        case .failure(let why):
+            if spoolRefusing == nil {
+                say("the spool \(spool.path) refuses envelopes (\(why)): sending them from memory, at most \(Dispatcher.heldMax) or \(Dispatcher.heldMaxBytes >> 20) MiB waiting; beyond that they are dropped and counted")
+            }
+            spoolRefusing = (now, why)
+            guard held.count < Dispatcher.heldMax, heldBytes + envelope.count <= Dispatcher.heldMaxBytes else { return false }
+            let name = SpoolEntry.name(createdMillis: Seconds.whole((at * 1000).rounded(.down)), eventID: eventID,
+                                       category: category, attempt: 0)
+            held[name] = (envelope, dsn)
+            heldBytes += envelope.count
+            enqueue(name, dsn: dsn)
+            return true
+        }
+    }
+
+    /// At a stop: what waits in memory is lost with the process; it is counted
+    /// (`queue_overflow`) so that Sentry hears of it. Returns how many.
+    @discardableResult
+    public func abandonHeld() -> Int {
+        let n = held.count
+        for (name, h) in held { sender(for: h.dsn).count(.queueOverflow, SpoolEntry(name: name)?.category ?? .default) }
+        held.removeAll()
+        heldBytes = 0
+        if n > 0 { say("\(n) envelope(s) waiting in memory were dropped at the stop (the spool \(spool.path) would not take them); counted") }
+        return n
     }
 
     /// An envelope the caller just wrote into the spool, and its project when known.
@@ -116,9 +188,11 @@ public final class Dispatcher {
     public func nextDue(now: Double) -> Double? {
         if queue.isEmpty || inFlight.count >= (probing ? 1 : concurrency) { return nil }
         if pausedUntil > now && !force { return pausedUntil }
-        let monitorBusy = inFlight.values.contains { $0.entry.category == .monitor }
+        // Only the oldest waiting envelope of a sequence can be next, and none of one in flight.
+        var sequences = Set(inFlight.values.compactMap(\.entry.sequence))
         var next: Double?
-        for e in queue where !(monitorBusy && e.category == .monitor) {
+        for e in queue {
+            if let s = e.sequence { if sequences.contains(s) { continue }; sequences.insert(s) }
             let d = dueAt[e.name] ?? now
             next = min(next ?? d, d)
             if d <= now { break }
@@ -132,22 +206,32 @@ public final class Dispatcher {
     public func startDue(now: Double = StateDirectory.now()) {
         if now < pausedUntil && !force { return }
         let limit = probing ? 1 : concurrency
+        // A sequence one envelope at a time, oldest first (Sentry must see a run's
+        // in_progress before its ok): one in flight, or an older one not due yet, holds
+        // back the rest of its sequence.
+        var holding = Set(inFlight.values.compactMap(\.entry.sequence)).union(heldThisPass)
         var i = 0
         while inFlight.count < limit && i < queue.count {
             let e = queue[i]
+            if let s = e.sequence, holding.contains(s) { i += 1; continue }
+            if let s = e.sequence { holding.insert(s) }
             if !force, let d = dueAt[e.name], d > now { i += 1; continue }
-            // Check-ins one at a time, in order: Sentry must see a run's in_progress before its ok.
-            if e.category == .monitor && inFlight.values.contains(where: { $0.entry.category == .monitor }) { i += 1; continue }
             queue.remove(at: i)
             start(e, now: now)
         }
     }
 
     private func start(_ e: SpoolEntry, now: Double) {
-        guard let claimed = spool.claim(e) else { forget(e.name); return }  // another flusher has it
-        guard let envelope = spool.read(claimed: claimed), let dsn = projectOf[e.name] ?? Envelope.dsn(of: envelope) else {
+        var claimed: String? = nil
+        var envelope: [UInt8]? = held[e.name]?.bytes
+        if envelope == nil {
+            guard let c = spool.claim(e) else { forget(e.name); return }  // another flusher has it
+            claimed = c
+            envelope = spool.read(claimed: c)
+        }
+        guard let envelope, let dsn = projectOf[e.name] ?? Envelope.dsn(of: envelope) else {
             say("removed \(e.name): not a readable envelope")
-            spool.remove(claimed: claimed)
+            done(e, claimed)
             forget(e.name)
             return
         }
@@ -155,16 +239,19 @@ public final class Dispatcher {
         if let wait = sender.blocked(e.category, now: now) {
             // Not now: Sentry asked us to wait. It stays, due when the limit ends; a
             // manual flush (which ignores due times) is done with it for this pass.
-            spool.release(claimed: claimed, e, failed: false, due: now + wait)
+            putBack(e, claimed, failed: false, due: now + wait)
             result.kept += 1
             result.heldByLimit += 1
             result.limitWait = max(result.limitWait, wait)
-            if force { forget(e.name) } else { add(e, due: now + wait) }
+            if force {
+                if let s = e.sequence { heldThisPass.insert(s) }
+                forget(e.name)
+            } else { add(e, due: now + wait) }
             return
         }
         let attempt = sender.attempt(envelope, category: e.category)
         if attempt.reports.isEmpty && Envelope.isReportCarrier(envelope) {
-            spool.remove(claimed: claimed)  // an event took the counts first: nothing to carry
+            done(e, claimed)  // an event took the counts first: nothing to carry
             forget(e.name)
             return
         }
@@ -187,14 +274,34 @@ public final class Dispatcher {
         return readable
     }
 
-    private func settle(_ e: SpoolEntry, claimed: String, sender: Sender, outcome: Outcome) {
+    /// Delivered, or final: gone from the spool (or from memory).
+    private func done(_ e: SpoolEntry, _ claimed: String?) {
+        if let claimed { spool.remove(claimed: claimed); return }
+        if let h = held.removeValue(forKey: e.name) { heldBytes -= h.bytes.count }
+    }
+
+    /// Back to wait until `due`; `failed` counts a delivery attempt. One held in memory
+    /// goes to the spool if it has room again (a daemon that dies then loses nothing).
+    private func putBack(_ e: SpoolEntry, _ claimed: String?, failed: Bool, due: Double) {
+        if let claimed { spool.release(claimed: claimed, e, failed: failed, due: due); return }
+        guard let h = held.removeValue(forKey: e.name) else { return }
+        let next = failed ? e.renamed(attempt: e.attempt + 1) : e
+        if spool.keep(next.name, h.bytes, due: due) {
+            heldBytes -= h.bytes.count
+            wroteToSpool = true
+        } else {
+            held[next.name] = h
+        }
+    }
+
+    private func settle(_ e: SpoolEntry, claimed: String?, sender: Sender, outcome: Outcome) {
         let now = StateDirectory.now()
         known.remove(e.name)
         dueAt.removeValue(forKey: e.name)
         let project = projectOf.removeValue(forKey: e.name)
         switch outcome {
         case .accepted, .rateLimited, .rejected:
-            spool.remove(claimed: claimed)
+            done(e, claimed)
             switch outcome {
             case .accepted: result.delivered += 1
             case .rateLimited(_, let wait):
@@ -211,9 +318,9 @@ public final class Dispatcher {
         case .noAnswer, .localFailure:
             let local = outcome.isLocal
             let due = local ? now + 5 : now + Spool.backoff(e.attempt)
-            spool.release(claimed: claimed, e, failed: !local, due: due)
+            putBack(e, claimed, failed: !local, due: due)
             var next = e
-            if !local { next.attempt += 1; next.name = SpoolEntry.name(createdMillis: e.createdMillis, eventID: e.eventID, category: e.category, attempt: next.attempt) }
+            if !local { next = e.renamed(attempt: e.attempt + 1) }
             if let project { projectOf[next.name] = project }
             add(next, due: due)
             result.kept += 1

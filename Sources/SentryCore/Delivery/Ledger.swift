@@ -69,8 +69,8 @@ public final class Ledger {
     /// this daemon or the next) takes them.
     public func save() {
         guard inMemory, !counts.isEmpty, let state else { return }
-        ClientReport.restore(counts, dsn: dsn, in: state)
-        counts = []
+        // A full disk keeps them here, for the next envelope or the next save.
+        if ClientReport.restore(counts, dsn: dsn, in: state) { counts = [] }
     }
 }
 

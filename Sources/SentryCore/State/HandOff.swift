@@ -12,11 +12,11 @@ extension Spool {
     static let frameSuffix = ".frame"
 
     /// Writes `frame` for the daemon; its name, or nil when the spool cannot be written.
-    public func handOff(_ frame: [UInt8]) -> String? {
+    public func handOff(_ frame: [UInt8]) -> Result<String, SystemError> {
         let ms = String(Seconds.whole((StateDirectory.now() * 1000).rounded(.down)))
         let name = String(repeating: "0", count: max(0, 16 - ms.count)) + ms + "-" + System.randomEventID().prefix(12)
             + Spool.frameSuffix
-        return dir.atomicWrite(name, frame, durable: true) ? name : nil
+        return dir.atomicPut(name, frame, durable: true).map { name }
     }
 
     /// The frames waiting for the daemon, oldest first.

@@ -1,7 +1,10 @@
 // Envelopes that could not be delivered (no HTTP answer), kept on disk until a
 // flush delivers them. One file per envelope, written atomically, named
-//     <created ms, 16 digits>-<event id>-<category>-<attempt>.envelope
-// (nothing secret in a name), mode 0600 in a 0700 directory. A flusher claims a
+//     <created ms, 16 digits>-<event id>-<category>-<attempt>[-<order key>].envelope
+// (nothing secret in a name), mode 0600 in a 0700 directory. Names sort by creation;
+// envelopes that share an order key (a monitor's check-ins: Sentry must see a run's
+// in_progress before its ok) are written with strictly increasing times and
+// delivered one after another, oldest first. A flusher claims a
 // file by renaming it to `.inflight-<pid>-<name>`: rename is atomic, so two
 // flushers never send the same envelope. The file's mtime is when it is next due.
 import Glibc
@@ -12,22 +15,39 @@ public struct SpoolEntry: Equatable {
     public var eventID: String
     public var category: DataCategory
     public var attempt: Int
+    /// The order key in the name, if any.
+    public var orderKey: String?
+    /// What this envelope must not overtake: the older envelopes of the same sequence
+    /// (its order key; 0.3.0 wrote check-ins without one: they keep their order among
+    /// themselves).
+    public var sequence: String? { orderKey ?? (category == .monitor ? "monitor" : nil) }
 
     init?(name: String) {
         guard name.hasSuffix(".envelope"), !name.hasPrefix(".") else { return nil }
-        let parts = name.dropLast(9).split(separator: "-")
-        guard parts.count == 4, let ms = Int(parts[0]), let attempt = Int(parts[3]) else { return nil }
+        let parts = name.dropLast(9).split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 4 || parts.count == 5, let ms = Int(parts[0]), let attempt = Int(parts[3]) else { return nil }
         self.name = name
         createdMillis = ms
         eventID = String(parts[1])
         category = DataCategory(rawValue: String(parts[2]))
         self.attempt = attempt
+        orderKey = parts.count == 5 ? String(parts[4]) : nil
     }
 
-    static func name(createdMillis: Int, eventID: String, category: DataCategory, attempt: Int) -> String {
-        let ms = String(createdMillis)
-        return String(repeating: "0", count: max(0, 16 - ms.count)) + ms + "-\(eventID)-\(category.rawValue)-\(attempt).envelope"
+    /// The same envelope after `attempt` failed deliveries.
+    func renamed(attempt: Int) -> SpoolEntry {
+        SpoolEntry(name: SpoolEntry.name(createdMillis: createdMillis, eventID: eventID, category: category,
+                                         attempt: attempt, orderKey: orderKey))!
     }
+
+    static func name(createdMillis: Int, eventID: String, category: DataCategory, attempt: Int, orderKey: String? = nil) -> String {
+        let ms = String(createdMillis)
+        return String(repeating: "0", count: max(0, 16 - ms.count)) + ms + "-\(eventID)-\(category.rawValue)-\(attempt)"
+            + (orderKey.map { "-" + $0 } ?? "") + ".envelope"
+    }
+
+    /// An order key from any text (a monitor's slug): short, and safe in a file name.
+    public static func orderKey(_ text: String) -> String { String(StateDirectory.hash(text).prefix(12)) }
 }
 
 public struct Spool {
@@ -63,15 +83,36 @@ public struct Spool {
 
     /// Writes a new envelope. `durable`: fsync it before it is renamed in (a sender
     /// that exits next); the daemon syncs the whole spool once a second instead.
-    @discardableResult
     /// `at`: when the event happened (its age counts from then, and the spool keeps
-    /// envelopes in that order); default now.
-    public func write(_ envelope: [UInt8], eventID: String, category: DataCategory, durable: Bool = true,
-                      at: Double = StateDirectory.now()) -> String? {
-        let name = SpoolEntry.name(createdMillis: Seconds.whole((at * 1000).rounded(.down)), eventID: eventID,
-                                   category: category, attempt: 0)
-        return dir.atomicWrite(name, envelope, durable: durable) ? name : nil
+    /// envelopes in that order); default now. `orderKey`: see above.
+    @discardableResult
+    public func write(_ envelope: [UInt8], eventID: String, category: DataCategory, orderKey: String? = nil,
+                      durable: Bool = true, at: Double = StateDirectory.now()) -> String? {
+        try? put(envelope, eventID: eventID, category: category, orderKey: orderKey, durable: durable, at: at).get()
     }
+
+    /// `write`, saying why it failed (a full disk, a read-only or vanished directory).
+    public func put(_ envelope: [UInt8], eventID: String, category: DataCategory, orderKey: String? = nil,
+                    durable: Bool = true, at: Double = StateDirectory.now()) -> Result<String, SystemError> {
+        var ms = Seconds.whole((at * 1000).rounded(.down))
+        // After every envelope of its key still here (even one being sent): two check-ins
+        // of one run may come in one millisecond, and the clock may step back.
+        if let orderKey, let last = lastMillis(orderKey: orderKey) { ms = max(ms, last + 1) }
+        let name = SpoolEntry.name(createdMillis: ms, eventID: eventID, category: category, attempt: 0, orderKey: orderKey)
+        return dir.atomicPut(name, envelope, durable: durable).map { name }
+    }
+
+    /// The latest creation time among the envelopes of `orderKey`, claimed ones included.
+    func lastMillis(orderKey: String) -> Int? {
+        names().compactMap { name -> Int? in
+            let plain = name.hasPrefix(".inflight-") ? String(name.drop { $0 != "-" }.dropFirst().drop { $0 != "-" }.dropFirst()) : name
+            guard let e = SpoolEntry(name: plain), e.orderKey == orderKey else { return nil }
+            return e.createdMillis
+        }.max()
+    }
+
+    /// Makes the directory again when it was removed under us; false when it cannot.
+    public func recreate() -> Bool { StateDirectory(path) != nil }
 
     /// When `e` is next due (its file's time).
     public func due(_ e: SpoolEntry) -> Double? {
@@ -99,8 +140,7 @@ public struct Spool {
 
     /// Puts `e` back, due again at `due`; `failed` counts a delivery attempt.
     public func release(claimed: String, _ e: SpoolEntry, failed: Bool, due: Double) {
-        let next = SpoolEntry.name(createdMillis: e.createdMillis, eventID: e.eventID, category: e.category,
-                                   attempt: e.attempt + (failed ? 1 : 0))
+        let next = e.renamed(attempt: e.attempt + (failed ? 1 : 0)).name
         let when = Seconds.whole(due.rounded(.down))
         var times = [timespec(tv_sec: when, tv_nsec: 0), timespec(tv_sec: when, tv_nsec: 0)]
         _ = utimensat(AT_FDCWD, dir.file(claimed), &times, 0)
@@ -109,6 +149,15 @@ public struct Spool {
         if rename(dir.file(claimed), dir.file(next)) != 0 {
             _ = rename(dir.file(claimed), dir.file(e.name))
         }
+    }
+
+    /// An envelope that waited in memory, into the spool under `name`, due at `due`.
+    public func keep(_ name: String, _ bytes: [UInt8], due: Double) -> Bool {
+        guard dir.atomicWrite(name, bytes, durable: false) else { return false }
+        let when = Seconds.whole(due.rounded(.down))
+        var times = [timespec(tv_sec: when, tv_nsec: 0), timespec(tv_sec: when, tv_nsec: 0)]
+        _ = utimensat(AT_FDCWD, dir.file(name), &times, 0)
+        return true
     }
 
     /// Claims left by a flusher that died mid-send go back to the spool.

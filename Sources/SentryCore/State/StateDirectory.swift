@@ -60,13 +60,20 @@ public struct StateDirectory {
     /// Writes `bytes` to `name` atomically: a temporary file, fsync, rename; mode 0600.
     @discardableResult
     public func atomicWrite(_ name: String, _ bytes: [UInt8], durable: Bool = true) -> Bool {
+        (try? atomicPut(name, bytes, durable: durable).get()) != nil
+    }
+
+    /// `atomicWrite`, saying why it failed.
+    public func atomicPut(_ name: String, _ bytes: [UInt8], durable: Bool = true) -> Result<Void, SystemError> {
         let tmp = file(".tmp-\(getpid())-\(System.randomEventID().prefix(8))")
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return false }
-        let ok = StateDirectory.writeAll(fd, bytes) && (!durable || fsync(fd) == 0)
+        guard fd >= 0 else { return .failure(SystemError(errno)) }
+        var failure: SystemError? = StateDirectory.writeAll(fd, bytes) ? nil : SystemError(errno == 0 ? ENOSPC : errno)
+        if failure == nil && durable && fsync(fd) != 0 { failure = SystemError(errno) }
         close(fd)
-        guard ok, rename(tmp, file(name)) == 0 else { unlink(tmp); return false }
-        return true
+        if failure == nil && rename(tmp, file(name)) != 0 { failure = SystemError(errno) }
+        if let failure { unlink(tmp); return .failure(failure) }
+        return .success(())
     }
 
     static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
@@ -75,7 +82,7 @@ public struct StateDirectory {
             while off < raw.count {
                 let n = write(fd, raw.baseAddress! + off, raw.count - off)
                 if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return false }
+                if n <= 0 { if n == 0 { errno = 0 }; return false }
                 off += n
             }
             return true

@@ -177,3 +177,10 @@ public enum System {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }
+
+/// A failed system call's errno, with the text the operator reads ("No space left on device").
+public struct SystemError: Error, Equatable, CustomStringConvertible {
+    public let code: Int32
+    public init(_ code: Int32) { self.code = code }
+    public var description: String { String(cString: strerror(code)) }
+}

@@ -8,8 +8,8 @@ final class IntakeTests: XCTestCase {
         let spool = try XCTUnwrap(Spool(tempState().path))
         var queued: [String] = []
         let ledgers = Ledgers(state: StateDirectory(spool.path + "/state"), inMemory: true)
-        let i = Intake(spool: spool, defaults: defaults, host: testHost, ledgers: ledgers, say: { _ in },
-                       enqueue: { name, _ in queued.append(name) })
+        let i = Intake(defaults: defaults, host: testHost, ledgers: ledgers, say: { _ in },
+                       store: writing(to: spool) { queued.append($0) })
         return (i, spool, { queued })
     }
 

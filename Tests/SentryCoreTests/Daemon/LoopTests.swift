@@ -4,9 +4,9 @@ import XCTest
 
 final class LoopTests: XCTestCase {
     func intake(_ spool: Spool, said: @escaping (String) -> Void = { _ in }, queued: @escaping (String) -> Void) -> Intake {
-        Intake(spool: spool, defaults: "dsn=http://0123456789abcdef@127.0.0.1:9/1", host: testHost,
+        Intake(defaults: "dsn=http://0123456789abcdef@127.0.0.1:9/1", host: testHost,
                ledgers: Ledgers(state: StateDirectory(spool.path + "/state"), inMemory: true), say: said,
-               enqueue: { name, _ in queued(name) })
+               store: writing(to: spool) { queued($0) })
     }
 
     func testALaneIsDrainedFrameByFrameAndItsEndIsSaid() throws {
@@ -43,7 +43,7 @@ final class LoopTests: XCTestCase {
         var queued: [String] = []
         let i = intake(spool) { queued.append($0) }
         let frame = LoaderFrame.encode([("kind", Array("alarm".utf8)), ("body", Array("FOO handed off".utf8)), ("from", Array("cmd".utf8))])
-        let name = try XCTUnwrap(spool.handOff(frame))
+        let name = try spool.handOff(frame).get()
         XCTAssertEqual(spool.handedOff(), [name])
         Daemon.takeFrame(name, spool, i)
         Daemon.takeFrame(name, spool, i)

@@ -4,9 +4,9 @@ import XCTest
 final class HandOffTests: XCTestCase {
     func testFramesAreWrittenWholeTakenOnceAndAClaimOfADeadDaemonComesBack() throws {
         let spool = try XCTUnwrap(Spool(tempState().path))
-        let a = try XCTUnwrap(spool.handOff(Array("USF1a".utf8)))
+        let a = try spool.handOff(Array("USF1a".utf8)).get()
         usleep(2000)
-        let b = try XCTUnwrap(spool.handOff(Array("USF1b".utf8)))
+        let b = try spool.handOff(Array("USF1b".utf8)).get()
         XCTAssertEqual(spool.handedOff(), [a, b], "oldest first")
         XCTAssertEqual(spool.entries(), [], "frames are not envelopes")
         var seen: [[UInt8]] = []

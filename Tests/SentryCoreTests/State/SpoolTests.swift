@@ -84,4 +84,46 @@ final class SpoolTests: XCTestCase {
         o.stateDir = tempState().path
         XCTAssertEqual(StateDirectory.forOptions(o)?.path, o.stateDir, "state_dir wins")
     }
+
+    /// Two check-ins of one run in one millisecond (issue 24's chance failure: the ok
+    /// sorted before the in_progress by its random id), and a clock that steps back.
+    func testAnOrderKeysEnvelopesGetStrictlyIncreasingTimes() throws {
+        let spool = try XCTUnwrap(Spool(tempState().path))
+        let key = SpoolEntry.orderKey("nightly-report")
+        let at = StateDirectory.now()
+        let first = try XCTUnwrap(spool.write([1], eventID: "ffff", category: .monitor, orderKey: key, at: at))
+        let second = try XCTUnwrap(spool.write([2], eventID: "0000", category: .monitor, orderKey: key, at: at - 60))
+        XCTAssertEqual(spool.entries().map(\.name), [first, second], "in the order written")
+        XCTAssertEqual(spool.entries().map(\.orderKey), [key, key])
+        // One being sent still counts: the next comes after it.
+        let claimed = try XCTUnwrap(spool.claim(try XCTUnwrap(spool.entries().last)))
+        let third = try XCTUnwrap(spool.write([3], eventID: "0", category: .monitor, orderKey: key, at: at))
+        XCTAssertGreaterThan(third, second)
+        spool.release(claimed: claimed, try XCTUnwrap(SpoolEntry(name: second)), failed: true, due: at)
+        XCTAssertEqual(spool.entries().map(\.orderKey), [key, key, key], "a retry keeps its key")
+        XCTAssertEqual(spool.entries().map(\.attempt), [0, 1, 0])
+        // Another key, or none, is not held to it.
+        let other = try XCTUnwrap(spool.write([4], eventID: "1", category: .monitor, orderKey: SpoolEntry.orderKey("other"), at: at))
+        XCTAssertLessThan(other, third)
+    }
+
+    func testCheckInsOf030WithoutAKeyAreOneSequenceAndOthersNone() throws {
+        let legacy = try XCTUnwrap(SpoolEntry(name: "0001764900000000-abcd-monitor-0.envelope"))
+        XCTAssertNil(legacy.orderKey)
+        XCTAssertEqual(legacy.sequence, "monitor")
+        XCTAssertNil(SpoolEntry(name: "0001764900000000-abcd-error-0.envelope")?.sequence)
+        XCTAssertEqual(SpoolEntry(name: "0001764900000000-abcd-monitor-2-1f2e.envelope")?.sequence, "1f2e")
+        XCTAssertNil(SpoolEntry(name: "0001764900000000-abcd-monitor-2-1f2e-x.envelope"))
+    }
+
+    /// A full disk, a read-only remount, a directory gone: the write says why.
+    func testAWriteThatFailsSaysWhy() throws {
+        let spool = try XCTUnwrap(Spool(tempState().path))
+        XCTAssertEqual(rmdir(spool.path), 0)
+        guard case .failure(let why) = spool.put([1], eventID: "a", category: .error) else { return XCTFail("written") }
+        XCTAssertEqual(why.code, ENOENT)
+        XCTAssertEqual(why.description, "No such file or directory")
+        XCTAssertTrue(spool.recreate())
+        XCTAssertNotNil(spool.write([1], eventID: "a", category: .error))
+    }
 }
