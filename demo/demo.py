@@ -10,6 +10,7 @@ UI up with its login until Ctrl-C. DEMO_NO_WAIT=1 exits after the table.
 """
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -85,6 +86,9 @@ def run_uwsgi(dsn):
 
 
 def main():
+    # Ctrl-C ends the demo even when whatever started it ignored SIGINT (a shell's
+    # background job does: Python then never raises KeyboardInterrupt).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     port = int(os.environ.get("DEMO_PORT", "8000"))  # 0: any free port
     if port == 0 or not port_free(port):
         port = free_port()
