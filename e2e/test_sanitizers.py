@@ -89,7 +89,8 @@ def test_loader_under_sanitizers(tmp_path, mode):
                 "the sanitizer is really there"
             routes = []
             threads = hammer(u, 6, routes)
-            time.sleep(2)
+            # Mid-storm: a fast run can end the hammer's 400 requests in 2 s.
+            assert wait_for(lambda: len(routes) >= 8, timeout=10), routes
             daemon = [p for p in u.pids() if open("/proc/%d/cmdline" % p, "rb").read().startswith(BIN.encode())]
             assert daemon, "the loader started its daemon"
             os.kill(daemon[0], signal.SIGKILL)  # the master notices and starts another, mid-storm
@@ -105,6 +106,9 @@ def test_loader_under_sanitizers(tmp_path, mode):
             # libasan 12 does not lock its allocator around fork; 0.2.0 does the same.
             # Another worker answers.)
             served = next((s for s in (u.request("/", timeout=2) for _ in range(8)) if s == 200), None)
+            # The master says the death on its next cycle (up to a second later): read
+            # the log once it has, or a run that delivered everything at once misses it.
+            wait_for(lambda: "exited; starting it again" in u.text(), timeout=5)
             log = u.text()
             assert served == 200, log[-3000:]
     finally:
