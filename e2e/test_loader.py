@@ -29,15 +29,16 @@ def code_lines(path):
 
 def test_loader_is_small():
     """C captures and forwards: every file small (one job each), the whole readable
-    in minutes. (About 690 lines of code: two lanes and the count of what they
+    in minutes. (About 850 lines of code: two lanes and the count of what they
     refuse, the daemon's start and supervision, the harakiri hook, the death watch,
     the cores, a request's identity and trace headers, the one-line set-up with its
     sentry_pyframes, 16 options, and requests.c: how each request ended, counted by
     minute in shared memory (release health), and its record for Sentry Logs, with the
-    request a log line was written in. Python frames are read by sentry_pyframes.)"""
+    request a log line was written in; traces.c: the sampling decision and a sampled
+    request's frame (about 120). Python frames are read by sentry_pyframes.)"""
     sizes = {os.path.basename(p): code_lines(p) for p in SOURCES}
     assert all(n <= 120 for n in sizes.values()), sizes
-    assert sum(sizes.values()) <= 700, sizes
+    assert sum(sizes.values()) <= 870, sizes
 
 
 def imported_symbols(so):

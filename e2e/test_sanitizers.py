@@ -80,7 +80,7 @@ def test_loader_under_sanitizers(tmp_path, mode):
     lines = ["plugin-dir = " + plugins, "plugins = sentry", "sentry-sender = " + BIN, "sentry-budget = 0",
              "sentry-log-regex = ^FOO", "alarm = rawalarm sentry:logger=sanitized",
              "route = ^/help sentry:logger=sanitized,message=route ${REQUEST_URI}",
-             "hook-asap = sentry:logger=sanitized,message=hook asap", "sentry-logs = info"]
+             "hook-asap = sentry:logger=sanitized,message=hook asap", "sentry-logs = info", "sentry-traces = 1.0"]
     try:
         # 4 workers: under libasan 12 a worker can deadlock in ASan's allocator (below).
         with UWSGI(str(tmp_path), lines, env, workers=4 if mode == "address" else 2) as u:

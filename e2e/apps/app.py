@@ -55,6 +55,9 @@ def application(environ, start_response):
         view_stuck(environ)
     if path.startswith("/sleep"):
         time.sleep(float(environ.get("QUERY_STRING") or "1"))
+    if path == "/missing":
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"no such page\n"]
     if path == "/error500":
         start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
         return [b"failed\n"]

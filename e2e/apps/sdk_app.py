@@ -8,5 +8,7 @@ from sentry_sdk.integrations.wsgi import SentryWsgiMiddleware
 
 import app
 
-sentry_sdk.init(dsn=os.environ["SDK_DSN"])
+# SDK_TRACES: its traces_sample_rate (tracing on), as a user turns it on.
+traces = {"traces_sample_rate": float(os.environ["SDK_TRACES"])} if os.environ.get("SDK_TRACES") else {}
+sentry_sdk.init(dsn=os.environ["SDK_DSN"], **traces)
 application = SentryWsgiMiddleware(app.application)

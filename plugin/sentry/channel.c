@@ -61,8 +61,8 @@ int sentry_field_num(struct uwsgi_buffer *ub, const char *key, int64_t n) {
    spooling it, leaves it to the next, which makes the same event of it (same id). */
 void sentry_send(struct uwsgi_buffer *ub, enum sentry_lane lane) {
 	struct sentry_shared *s = sentry.shared;
-	int fd = lane == SENTRY_LINE ? sentry.lines[1] : sentry.events[1];
-	if (ub && lane != SENTRY_LINE) {
+	int fd = lane == SENTRY_LINE || lane == SENTRY_TRACE ? sentry.lines[1] : sentry.events[1];
+	if (ub && lane != SENTRY_LINE && lane != SENTRY_TRACE) {
 		char id[48];
 		int n = snprintf(id, sizeof(id), "%lld.%llu", (long long) s->epoch,
 		                 (unsigned long long) __atomic_add_fetch(&s->seq, 1, __ATOMIC_RELAXED));
@@ -76,6 +76,7 @@ void sentry_send(struct uwsgi_buffer *ub, enum sentry_lane lane) {
 	}
 	if (lane == SENTRY_ERROR) __atomic_add_fetch(&s->dropped_errors, 1, __ATOMIC_RELAXED);
 	if (lane == SENTRY_EVENT) __atomic_add_fetch(&s->dropped, 1, __ATOMIC_RELAXED);
+	if (lane == SENTRY_TRACE) __atomic_add_fetch(&s->traces_dropped, 1, __ATOMIC_RELAXED);
 	if (lane == SENTRY_LINE) {
 		__atomic_add_fetch(&s->lines_dropped, 1, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&s->lines_dropped_bytes, len, __ATOMIC_RELAXED);
@@ -103,17 +104,23 @@ void sentry_tell_drops(void) {
 	if (now == last) return;
 	last = now;
 	if (!s || !(__atomic_load_n(&s->dropped, __ATOMIC_RELAXED) | __atomic_load_n(&s->dropped_errors, __ATOMIC_RELAXED) |
-	            __atomic_load_n(&s->lines_dropped, __ATOMIC_RELAXED))) return;
+	            __atomic_load_n(&s->lines_dropped, __ATOMIC_RELAXED) | __atomic_load_n(&s->unsampled, __ATOMIC_RELAXED) |
+	            __atomic_load_n(&s->traces_dropped, __ATOMIC_RELAXED))) return;
 	uint64_t events = __atomic_exchange_n(&s->dropped, 0, __ATOMIC_RELAXED);
 	uint64_t errors = __atomic_exchange_n(&s->dropped_errors, 0, __ATOMIC_RELAXED);
 	uint64_t lines = __atomic_exchange_n(&s->lines_dropped, 0, __ATOMIC_RELAXED);
 	uint64_t bytes = __atomic_exchange_n(&s->lines_dropped_bytes, 0, __ATOMIC_RELAXED);
+	uint64_t unsampled = __atomic_exchange_n(&s->unsampled, 0, __ATOMIC_RELAXED);
+	uint64_t traces = __atomic_exchange_n(&s->traces_dropped, 0, __ATOMIC_RELAXED);
 	struct uwsgi_buffer *ub = sentry_frame("tally");
 	if (ub && !sentry_field_num(ub, "dropped", (int64_t) events) && !sentry_field_num(ub, "dropped_errors", (int64_t) errors) &&
 	    !sentry_field_num(ub, "lines_dropped", (int64_t) lines) &&
-	    !sentry_field_num(ub, "lines_dropped_bytes", (int64_t) bytes) && !sentry_send_now(ub)) return;
+	    !sentry_field_num(ub, "lines_dropped_bytes", (int64_t) bytes) && !sentry_field_num(ub, "unsampled", (int64_t) unsampled) &&
+	    !sentry_field_num(ub, "traces_dropped", (int64_t) traces) && !sentry_send_now(ub)) return;
 	__atomic_add_fetch(&s->dropped, events, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&s->dropped_errors, errors, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&s->lines_dropped, lines, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&s->lines_dropped_bytes, bytes, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->unsampled, unsampled, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->traces_dropped, traces, __ATOMIC_RELAXED);
 }

@@ -31,6 +31,17 @@ static int sentry_handler_configured(void) {
 	return 0;
 }
 
+/* An option string's value: its `,`, `=` and `\` escaped (uwsgi_kvlist_parse's grammar). */
+static char *sentry_escape(const char *v) {
+	char *out = uwsgi_malloc(strlen(v) * 2 + 1), *o = out;
+	for (; *v; v++) {
+		if (*v == ',' || *v == '=' || *v == '\\') *o++ = '\\';
+		*o++ = *v;
+	}
+	*o = 0;
+	return out;
+}
+
 /* -1 (not set) takes the default. */
 static int on(int *flag, int dflt) { if (*flag < 0) *flag = dflt; return *flag; }
 
@@ -76,6 +87,7 @@ void uwsgi_sentry_configure(void) {
 	if (!sentry.defaults) {
 		on(&sentry.exceptions, 0); on(&sentry.segfault, 0); on(&sentry.listen_queue, 0); on(&sentry.deaths, 0);
 		sentry.sessions = sentry.logs = 0; /* no project to count or log for */
+		sentry.traces = -1;
 		char *first = uwsgi.alarm_list ? uwsgi_str(uwsgi.alarm_list->value) : NULL;
 		if (first && strchr(first, ' ')) *strchr(first, ' ') = 0;
 		sentry_guard_log_alarms(first);
@@ -109,7 +121,12 @@ void uwsgi_sentry_configure(void) {
 	char *release = getenv("SENTRY_RELEASE"), *o = sentry.options ? sentry.options : "";
 	int has_release = (release && *release) || !strncmp(o, "release=", 8) || strstr(o, ",release=");
 	if (!on(&sentry.sessions, 2) || !has_release) sentry.sessions = sentry.sessions ? -2 : 0;
-	if (sentry.sessions > 0 || sentry.logs > 0) sentry_requests_start();
+	if (sentry.sessions > 0 || sentry.logs > 0 || sentry.traces >= 0) sentry_requests_start();
+	uwsgi_foreach(usl, sentry.traces_routes) {  /* the daemon names the transactions */
+		char *escaped = sentry_escape(usl->value);
+		sentry.options = uwsgi_concat3(sentry.options ? sentry.options : "", ",traces_route=", escaped);
+		free(escaped);
+	}
 	if (sentry.logs > 0)  /* the daemon makes the records: it needs the level too */
 		sentry.options = uwsgi_concat3(sentry.options ? sentry.options : "", ",logs=", (char *) sentry_levels[sentry.logs]);
 	if (sentry.breadcrumbs > 0 || sentry.logs > 0) {
@@ -118,12 +135,14 @@ void uwsgi_sentry_configure(void) {
 	}
 	sentry_guard_log_alarms("sentry-default");
 	__atomic_store_n(&sentry.shared->needed, 1, __ATOMIC_RELAXED);
-	uwsgi_log("[sentry] reporting %s%s%s%s%s; %d log lines as breadcrumbs; %s; %s%s; sender %s (one daemon, %d KiB for events)\n",
+	char traces[64];
+	if (sentry.traces >= 0) snprintf(traces, sizeof(traces), "traces at %s%s", sentry.traces_rate, sentry.traces_always ? " (always)" : "");
+	uwsgi_log("[sentry] reporting %s%s%s%s%s; %d log lines as breadcrumbs; %s; %s%s; %s; sender %s (one daemon, %d KiB for events)\n",
 	          sentry.exceptions ? "exceptions, " : "", sentry.segfault ? "segfaults, " : "",
 	          sentry.listen_queue ? "full listen queues, " : "", sentry.deaths ? "worker deaths, " : "",
 	          sentry.harakiri ? "harakiri" : "no harakiri", sentry.breadcrumbs,
 	          sentry.sessions > 0 ? "release health" : sentry.sessions ? "no release health (no release: set SENTRY_RELEASE or release= in sentry-options)"
 	                                                                  : "no release health",
 	          sentry.logs > 0 ? "Sentry Logs at " : "no Sentry Logs", sentry.logs > 0 ? sentry_levels[sentry.logs] : "",
-	          sentry.path, sentry.lane_bytes >> 10);
+	          sentry.traces >= 0 ? traces : "no traces", sentry.path, sentry.lane_bytes >> 10);
 }

@@ -85,6 +85,7 @@ void uwsgi_sentry_after_request(struct wsgi_request *wsgi_req) {
 	int crashed = exceptions != seen[wsgi_req->async_id];
 	seen[wsgi_req->async_id] = exceptions;
 	if (sentry.logs > 0) sentry_request_record(wsgi_req, crashed);
+	if (sentry.traces >= 0) sentry_trace_request(wsgi_req, crashed);
 	if (sentry.sessions > 0 && !sentry_app_sdk(wsgi_req))
 		sentry_count_session(crashed ? SENTRY_CRASHED : wsgi_req->status >= 500 ? SENTRY_ERRORED : SENTRY_EXITED);
 }
@@ -97,7 +98,7 @@ void sentry_requests_start(void) {
 
 void sentry_requests_post_fork(void) {
 	int c;
-	if ((sentry.sessions <= 0 && sentry.logs <= 0) || uwsgi.mywid <= 0) return;
+	if ((sentry.sessions <= 0 && sentry.logs <= 0 && sentry.traces < 0) || uwsgi.mywid <= 0) return;
 	seen = uwsgi_calloc(sizeof(uint64_t) * uwsgi.cores);
 	for (c = 0; c < uwsgi.cores; c++) seen[c] = uwsgi.workers[uwsgi.mywid].cores[c].exceptions;
 }

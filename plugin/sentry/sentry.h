@@ -9,7 +9,7 @@
    Files: sentry_plugin.c (options, handlers, registration), channel.c (frames, the
    two lanes, drop counts), daemon.c (the daemon's start and supervision), capture.c
    (what workers are doing), requests.c (how each request ended: release health),
-   defaults.c (one line of config). */
+   traces.c (each sampled request as a transaction), defaults.c (one line of config). */
 
 #include <uwsgi.h>
 
@@ -18,8 +18,10 @@ extern struct uwsgi_server uwsgi;
 /* Where a frame travels, and how its loss is counted. Events have a lane of their
    own, so a storm of log lines (breadcrumbs) can never take an event's place; a
    dropped event is counted for a client report (an exception's as an error, the
-   rest as default events), a dropped line for the line count, context not at all. */
-enum sentry_lane { SENTRY_ERROR, SENTRY_EVENT, SENTRY_CONTEXT, SENTRY_LINE };
+   rest as default events), a dropped line for the line count, context not at all.
+   A request's transaction travels with the lines (a flood of requests never takes an
+   event's place) and is counted as a dropped transaction. */
+enum sentry_lane { SENTRY_ERROR, SENTRY_EVENT, SENTRY_CONTEXT, SENTRY_LINE, SENTRY_TRACE };
 
 /* What every process of the instance shares (mapped shared at load time): a frame
    written by a worker, a mule, a hook's process or a master thread must start the
@@ -45,6 +47,9 @@ struct sentry_shared {
 	struct sentry_minute minutes[SENTRY_MINUTES];
 	uint64_t unslotted[SENTRY_ENDS]; /* counted before the master prepared the minute */
 	int app_sdk_sessions;    /* a worker found the app's own sentry-sdk tracking sessions */
+	uint64_t unsampled;      /* requests the sampling left out, not yet told */
+	uint64_t traces_dropped; /* transactions the lines lane refused, not yet told */
+	int app_sdk_traces;      /* a worker found the app's own sentry-sdk tracing */
 };
 
 struct sentry_config {
@@ -55,6 +60,10 @@ struct sentry_config {
 	int sessions;             /* 1: count, 2: auto (not when the app's sentry-sdk does), 0: off */
 	int session_period;       /* seconds between hand-overs of the current minute too (tests); 0: at its end */
 	int logs;                 /* sentry-logs: records at this level or above (1 trace ... 6 fatal); 0: off */
+	double traces;            /* sentry-traces: the sample rate, 0 to 1; < 0: off */
+	char *traces_rate;        /* the same as the config wrote it (the sampling context's sample_rate) */
+	int traces_always;        /* also when the app's own sentry-sdk traces */
+	struct uwsgi_string_list *traces_routes; /* sentry-traces-route = REGEX NAME */
 	/* state */
 	int events[2], lines[2];  /* SOCK_SEQPACKET pairs: [0] the daemon reads, [1] every sender writes */
 	int lane_bytes;           /* the events lane's send buffer, as the kernel granted it */
@@ -99,6 +108,12 @@ void sentry_requests_start(void);
 void sentry_requests_post_fork(void);
 void sentry_count_session(enum sentry_end end);
 void sentry_tell_sessions(void);
+
+/* traces.c */
+void sentry_opt_traces(char *opt, char *value, void *flag);
+void sentry_trace_request(struct wsgi_request *wsgi_req, int crashed);
+void sentry_traces_post_fork(void);
+void sentry_tell_traces(void);
 
 /* defaults.c */
 void uwsgi_sentry_configure(void);

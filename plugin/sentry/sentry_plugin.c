@@ -5,8 +5,8 @@
                                          every worker is doing at that moment
    hook-PHASE = sentry:OPTIONS           the hook's process; never fatal
    route = REGEX sentry:OPTIONS          the worker; ${VAR}s expanded; never holds it
-   and, on its own: harakiri (capture.c), the log lines as breadcrumbs, and how each
-   request ended (requests.c). Each is one
+   and, on its own: harakiri (capture.c), the log lines as breadcrumbs, how each
+   request ended (requests.c) and, sampled, each request as a transaction (traces.c). Each is one
    frame on the channel to the daemon (channel.c): a write, not a fork. */
 
 #include "sentry.h"
@@ -14,7 +14,7 @@
 int sentry_locals = 1;
 
 struct sentry_config sentry = {
-	.exceptions = -1, .sessions = -1, .segfault = -1, .listen_queue = -1, .deaths = -1, .harakiri = -1, .breadcrumbs = -1,
+	.exceptions = -1, .sessions = -1, .traces = -1, .segfault = -1, .listen_queue = -1, .deaths = -1, .harakiri = -1, .breadcrumbs = -1,
 	.events = {-1, -1}, .lines = {-1, -1}, .pidfd = -1,
 };
 
@@ -61,6 +61,10 @@ static struct uwsgi_option sentry_options[] = {
 	 sentry_opt_bool, &sentry.sessions, 0},
 	{"sentry-logs", required_argument, 0, "uWSGI's log lines and its requests at LEVEL or above as Sentry Logs: trace, debug, info, warning, error, fatal, or off (default: off)",
 	 sentry_opt_level, &sentry.logs, 0},
+	{"sentry-traces", required_argument, 0, "every request a transaction, sampled at RATE (0 to 1); always: also when the app's own sentry-sdk traces (default: off)",
+	 sentry_opt_traces, NULL, 0},
+	{"sentry-traces-route", required_argument, 0, "a request whose path matches REGEX is the transaction NAME (repeatable)",
+	 uwsgi_opt_add_string_list, &sentry.traces_routes, 0},
 	{"sentry-breadcrumbs", required_argument, 0, "log lines before an event as breadcrumbs, 0 = none (default: 30 with a DSN)",
 	 uwsgi_opt_set_int, &sentry.breadcrumbs, 0},
 	{"sentry-log-regex", required_argument, 0, "also report log lines matching this regex (repeatable)",
@@ -113,6 +117,7 @@ static int sentry_route(struct uwsgi_route *ur, char *arg) {
 static void sentry_post_fork(void) {
 	if (uwsgi.mywid <= 0) return;
 	sentry_requests_post_fork();
+	sentry_traces_post_fork();
 	if (sentry.events[0] >= 0) close(sentry.events[0]);
 	if (sentry.lines[0] >= 0) close(sentry.lines[0]);
 	sentry.events[0] = sentry.lines[0] = -1;
@@ -124,6 +129,7 @@ static void sentry_master_cycle(void) {
 	sentry_watch_deaths();
 	sentry_tell_drops();
 	sentry_tell_sessions();
+	sentry_tell_traces();
 	sentry_daemon_check();
 }
 

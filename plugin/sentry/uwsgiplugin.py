@@ -10,5 +10,5 @@ if _sanitize:
     _sanitize += ['-fno-omit-frame-pointer', '-g']
 CFLAGS = ['-Wall', '-Wextra'] + _sanitize
 LDFLAGS = _sanitize
-LIBS = []
-GCC_LIST = ['sentry_plugin', 'channel', 'daemon', 'capture', 'requests', 'defaults']
+LIBS = ['-lm']
+GCC_LIST = ['sentry_plugin', 'channel', 'daemon', 'capture', 'requests', 'traces', 'defaults']

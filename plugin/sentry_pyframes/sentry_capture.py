@@ -165,6 +165,19 @@ def sdk_sessions():
         return False
 
 
+def sdk_traces():
+    """Whether the app's own Sentry SDK traces requests (a client bound, with a
+    traces_sample_rate or a traces_sampler): then transactions are left to it."""
+    sdk = sys.modules.get("sentry_sdk")
+    try:
+        if sdk is None or not hasattr(sdk, "get_client") or not sdk.get_client().is_active():
+            return False
+        options = sdk.get_client().options
+        return options.get("traces_sample_rate") is not None or options.get("traces_sampler") is not None
+    except Exception:
+        return False
+
+
 def _static_facts():
     """runtime, the standard library's path and argv, encoded once per process. sys.path goes
     as it is at each exception: the daemon reads the installed distributions there

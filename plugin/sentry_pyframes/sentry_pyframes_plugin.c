@@ -98,13 +98,12 @@ static PyObject *pyframes_function(const char *name) {
 	return function;
 }
 
-/* The sentry loader's sentry-sessions = auto asks (from a worker, after a request):
-   does the app's own sentry-sdk track sessions? */
-int sentry_pyframes_sdk_sessions(void) {
+/* Asks sentry_capture.py's `question` (no arguments) under the GIL: true or not. */
+static int pyframes_ask(const char *question) {
 	int yes = 0;
 	if (!Py_IsInitialized()) return 0;
 	PyGILState_STATE gil = PyGILState_Ensure();
-	PyObject *ask = pyframes_function("sdk_sessions");
+	PyObject *ask = pyframes_function(question);
 	PyObject *answer = ask ? PyObject_CallNoArgs(ask) : NULL;
 	yes = answer && PyObject_IsTrue(answer) == 1;
 	Py_XDECREF(answer);
@@ -113,6 +112,13 @@ int sentry_pyframes_sdk_sessions(void) {
 	PyGILState_Release(gil);
 	return yes;
 }
+
+/* The sentry loader's sentry-sessions = auto asks (from a worker, after a request):
+   does the app's own sentry-sdk track sessions? */
+int sentry_pyframes_sdk_sessions(void) { return pyframes_ask("sdk_sessions"); }
+
+/* ... and sentry-traces (unless `always`): does it trace its requests? */
+int sentry_pyframes_sdk_traces(void) { return pyframes_ask("sdk_traces"); }
 
 /* sentry-locals (the sentry loader's option, when it is loaded): read locals or not. */
 static int pyframes_locals(void) {

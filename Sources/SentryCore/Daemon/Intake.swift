@@ -28,6 +28,8 @@ public final class Intake {
     var logs = LogBatch()
     var logCommon: (String, [UInt8])?
     let ownTrace = Trace.of(sentryTrace: nil, traceparent: nil, request: nil)
+    /// The operator's transaction names, compiled, and the rules they came from (Tracing.swift).
+    var traceRoutes: ([String], RouteNames)?
     public var uwsgiVersion: String?
     private var savedAt = StateDirectory.now()
 
@@ -57,9 +59,12 @@ public final class Intake {
             count(.queueOverflow, .logItem, f.linesDropped, dsn, now: now)  // whatever their level: at most too many
             count(.queueOverflow, .logByte, f.linesDroppedBytes, dsn, now: now)
         }
+        countTraces(f, now: now)
         switch f.kind {
         case .tally:
             break  // its counts, above, are all it carries
+        case .transaction:
+            transaction(f, now: now)
         case .sessions:
             if let minute = f.sessions { sessions(minute, now: now) }
         case .log:

@@ -30,7 +30,7 @@ extension Intake {
     }
 
     /// The release and environment as events carry them (EventBuilder's rules).
-    private func releaseAndEnvironment(_ o: Options) -> (String?, String) {
+    func releaseAndEnvironment(_ o: Options) -> (String?, String) {
         var problems: [Options.Problem] = []
         return (o.release.flatMap { Event.sanitizeName($0, what: "release", limit: 200, &problems) },
                 o.environment.flatMap { Event.sanitizeName($0, what: "environment", limit: 64, &problems) } ?? "production")

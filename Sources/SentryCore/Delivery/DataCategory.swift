@@ -1,5 +1,5 @@
 /// Sentry's rate-limit and client-report categories. A struct rather than an enum:
-/// a server may name categories we do not send (transaction, span, replay...), and
+/// a server may name categories we do not send (replay, profile, attachment...), and
 /// a limit on one of them must be kept and compared, not dropped.
 public struct DataCategory: RawRepresentable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral {
     public let rawValue: String
@@ -17,6 +17,9 @@ public struct DataCategory: RawRepresentable, Hashable, CustomStringConvertible,
     public static let logByte = DataCategory(rawValue: "log_byte")
     /// A cron check-in.
     public static let monitor = DataCategory(rawValue: "monitor")
+    /// A transaction, and the spans it holds (itself included), for rate limits and client reports.
+    public static let transaction = DataCategory(rawValue: "transaction")
+    public static let span = DataCategory(rawValue: "span")
     /// The SDK's own items (client reports), which Sentry never rate-limits.
     public static let `internal` = DataCategory(rawValue: "internal")
 

@@ -59,13 +59,15 @@ public enum Envelope {
         return envelope[(end + 1)...].allSatisfy { $0 == 10 || $0 == 32 }
     }
 
+    /// `headers`: more of the envelope header (a transaction's sampling context).
     public static func make(eventID: String, payload: [UInt8], dsn: DSN?, sentAt: String = System.now(),
-                            type: String = "event") -> [UInt8] {
+                            type: String = "event", headers: ((inout JSONWriter) -> Void)? = nil) -> [UInt8] {
         var header = JSONWriter(capacity: 160)
         header.openObject()
         header.string("event_id", eventID)
         header.string("sent_at", sentAt)
         if let dsn { header.string("dsn", dsn.publicDSN) }
+        headers?(&header)
         header.closeObject()
 
         var item = JSONWriter(capacity: 64)

@@ -19,12 +19,7 @@ extension Event {
         e.extra = extra.map { Field($0.name, Scrubber.field(name: $0.name, $0.value)) }
         e.user = user.map { Field($0.name, Scrubber.field(name: $0.name, $0.value)) }
         e.argv = argv.map { Scrubber.field(name: nil, $0) }
-        if var r = request {
-            r.queryString = r.queryString.map(Scrubber.query)
-            r.headers = r.headers.map { $0.name == "User-Agent" ? $0 : Field($0.name, Scrubber.field(name: $0.name, $0.value)) }
-            r.env = r.env.map { Field($0.name, Scrubber.field(name: $0.name, $0.value)) }
-            e.request = r
-        }
+        e.request = request?.scrubbed()
         e.breadcrumbs = breadcrumbs.map { b in
             var b = b
             b.message = Scrubber.field(name: nil, b.message)

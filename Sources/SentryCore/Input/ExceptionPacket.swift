@@ -98,7 +98,14 @@ public struct ExceptionPacket: Equatable {
         return out
     }
 
-    public var request: RequestInfo? {
+    public var request: RequestInfo? { RequestInfo(vars: vars) }
+}
+
+extension RequestInfo {
+    /// The request a uWSGI request's variables describe (an exception's, a
+    /// transaction's): method, url without its query, the query, the headers (named as
+    /// HTTP names them) and the rest as env. As given: scrubbing is `scrubbed()`'s.
+    public init?(vars: [Field]) {
         guard !vars.isEmpty else { return nil }
         func v(_ k: String) -> String? { vars.last(named: k).flatMap { $0.isEmpty ? nil : $0 } }
         var r = RequestInfo()
@@ -123,8 +130,21 @@ public struct ExceptionPacket: Equatable {
                 r.env.append(Field(k, value))
             }
         }
+        self = r
+    }
+
+    /// As it may leave the host: the query, headers (the User-Agent stays whole, as
+    /// Sentry leaves it) and variables scrubbed as data.
+    public func scrubbed() -> RequestInfo {
+        var r = self
+        r.queryString = queryString.map(Scrubber.query)
+        r.headers = headers.map { $0.name == "User-Agent" ? $0 : Field($0.name, Scrubber.field(name: $0.name, $0.value)) }
+        r.env = env.map { Field($0.name, Scrubber.field(name: $0.name, $0.value)) }
         return r
     }
+}
+
+extension ExceptionPacket {
 
     /// Which language plugin fed uWSGI's exception subsystem. The packet does not
     /// say; its shape does: Python writes `module.Class` names, a `Class: msg` repr

@@ -14,6 +14,8 @@ public struct LoaderFrame: Equatable {
         case sessions
         /// A request as it ended (sentry-logs): a record for Sentry Logs.
         case request
+        /// A sampled request as it ended (sentry-traces): a transaction.
+        case transaction
     }
 
     /// What a core of a worker was serving when the frame was made.
@@ -46,6 +48,9 @@ public struct LoaderFrame: Equatable {
     /// Log lines the lines lane refused since the last tally, and their bytes.
     public var linesDropped = 0
     public var linesDroppedBytes = 0
+    /// Requests the sampling left out, and transactions the lines lane refused, since the last tally.
+    public var unsampled = 0
+    public var tracesDropped = 0
     /// When the loader made the frame, in microseconds since the epoch.
     public var nowMicros: Int64?
     /// The same in seconds: the moment the master looked, for "running for".
@@ -79,6 +84,13 @@ public struct LoaderFrame: Equatable {
     public var status, responseSize: Int?
     /// An exception escaped the app during it.
     public var crashed = false
+
+    /// A `transaction` frame's request: when it ended (microseconds), its variables,
+    /// the sample rate as configured and the trace's sample_rand (6 decimals) with
+    /// where it came from (`baggage`, the incoming `trace` id, or `ours`).
+    public var endMicros: Int64?
+    public var vars: [Field] = []
+    public var sampleRate, sampleRand, randFrom: String?
 
     /// A `sessions` frame's minute and counts.
     public var sessionMinute: Int?
@@ -121,6 +133,13 @@ public struct LoaderFrame: Equatable {
             case "dropped_errors": f.droppedErrors = max(0, Int(text) ?? 0)
             case "lines_dropped": f.linesDropped = max(0, Int(text) ?? 0)
             case "lines_dropped_bytes": f.linesDroppedBytes = max(0, Int(text) ?? 0)
+            case "unsampled": f.unsampled = max(0, Int(text) ?? 0)
+            case "traces_dropped": f.tracesDropped = max(0, Int(text) ?? 0)
+            case "end_us": f.endMicros = Int64(text)
+            case "vars": f.vars = LoaderFrame.vars(value)
+            case "rate": f.sampleRate = text
+            case "rand": f.sampleRand = text
+            case "rand_from": f.randFrom = text
             case "now_us": f.nowMicros = Int64(text)
             case "wid": f.wid = Int(text)
             case "pid": f.pid = Int(text)
@@ -170,13 +189,18 @@ public struct LoaderFrame: Equatable {
             case "method": c.method = text
             case "uri": c.uri = text
             case "remote": c.remote = text
-            case "vars": c.vars = (try? ExceptionPacket.pairs(value, what: "vars"))?.map {
-                Field(String(decoding: $0.0, as: UTF8.self), String(decoding: $0.1, as: UTF8.self))
-            } ?? []
+            case "vars": c.vars = vars(value)
             default: break
             }
         }
         return c
+    }
+
+    /// A request's variables (uWSGI's `u16le keylen, key, u16le vallen, value`); none when malformed.
+    static func vars(_ bytes: ArraySlice<UInt8>) -> [Field] {
+        (try? ExceptionPacket.pairs(bytes, what: "vars"))?.map {
+            Field(String(decoding: $0.0, as: UTF8.self), String(decoding: $0.1, as: UTF8.self))
+        } ?? []
     }
 
     /// `u8 keylen, key, u32le vallen, value` until the end.

@@ -39,6 +39,8 @@ public struct Options {
     /// Log files whose last lines become breadcrumbs (a `cmd:` alarm, by hand): the
     /// first that can be read. A `%(logto)` uWSGI left unresolved (no such option) is skipped.
     public var logFiles: [String] = []
+    /// `traces_route=REGEX NAME`: transaction names (sentry-traces-route).
+    public var tracesRoutes: [String] = []
     /// uWSGI's stats server (`stats=%(stats)` in the cmd: snippet), read on a full
     /// listen queue for what the workers were busy with. Unresolved `%(stats)`: none.
     public var statsServer: String?
@@ -157,6 +159,7 @@ public struct Options {
                 if let n = Int(value), n >= 0, n <= Breadcrumbs.maxCount { o.breadcrumbs = n }
                 else { problems.append(Problem(text: "breadcrumbs=\(value) is not a count in [0, \(Breadcrumbs.maxCount)]; using \(o.breadcrumbs)")) }
             case "log_file": if !value.hasPrefix("%(") { o.logFiles.append(value) }
+            case "traces_route": o.tracesRoutes.append(value)
             case "stats": if !value.hasPrefix("%("), !value.isEmpty { o.statsServer = value }
             case "schedule":
                 if let s = CheckIn.schedule(value) { o.schedule = s }
