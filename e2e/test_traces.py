@@ -54,7 +54,7 @@ def test_every_request_is_one_valid_transaction_joined_to_its_errors_and_logs(tm
     n = 400
     sent = {}
     try:
-        with instance(tmp_path, installed, sentry.dsn(), build, "sentry-traces = 1.0", "sentry-budget = 0",
+        with instance(tmp_path, installed, sentry.dsn(), build, "sentry-traces = 1.0", "sentry-budget = 0", "harakiri = 2",
                       "sentry-traces-route = ^/missing$ /missing/{page}") as u:
             assert "; traces at 1.0;" in u.text()
 
@@ -69,25 +69,45 @@ def test_every_request_is_one_valid_transaction_joined_to_its_errors_and_logs(tm
                     sent[i] = headers
                     u.request("%s?n=%d" % (path, i), headers=headers)
             threads = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+            # One request harakiri cuts, one a worker is SIGKILLed in (as by the OOM killer).
+            threads.append(threading.Thread(target=u.request, args=("/stuck?4",), kwargs={"timeout": 10,
+                           "headers": {"sentry-trace": "%s-%s-1" % (TRACE_ID, PARENT)}}))
+            threads.append(threading.Thread(target=u.request, args=("/kill",)))
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
-            assert wait_for(lambda: len(transactions(sentry)) >= n, timeout=30), len(transactions(sentry))
+            assert wait_for(lambda: len(transactions(sentry)) >= n + 2, timeout=30), len(transactions(sentry))
             time.sleep(1)  # none more comes
-            errors = {e["request"]["query_string"]: e for e in envelope_items(sentry.requests, "event")}
+            # The harakiri's story waits for its worker's death (UWSGI_SENTRY_STORY_WAIT).
+            assert wait_for(lambda: [e for e in envelope_items(sentry.requests, "event") if e.get("level") == "fatal"
+                                     and TRACE_ID in json.dumps(e.get("contexts", {}))], timeout=15)
+            events = envelope_items(sentry.requests, "event")
+            errors = {e["request"].get("query_string"): e for e in events if "request" in e}
             assert wait_for(lambda: len(envelope_items(sentry.requests, "log")) > 0, timeout=10)
     finally:
         sentry.close()
     got = transactions(sentry)
-    assert len(got) == n, "exactly one per request"
-    by_n = {}
+    assert len(got) == n + 2, "exactly one per request"
+    by_n, cut = {}, {}
     for header, t, body in got:
         assert problems(body) == [], problems(body)
         _, relay_problems = normalize(t)
         assert relay_problems == [], relay_problems
-        by_n[int(t["request"]["query_string"].split("=")[1])] = (header, t)
+        if t["transaction"] in ("/stuck", "/kill"):
+            cut[t["transaction"]] = t
+        else:
+            by_n[int(t["request"]["query_string"].split("=")[1])] = (header, t)
     assert sorted(by_n) == list(range(n))
+    # Cut: ended when the master saw it end, with the status of how.
+    stuck, kill = cut["/stuck"]["contexts"]["trace"], cut["/kill"]["contexts"]["trace"]
+    assert stuck["status"] == "deadline_exceeded" and stuck["trace_id"] == TRACE_ID and stuck["parent_span_id"] == PARENT
+    assert 2 <= cut["/stuck"]["timestamp"] - cut["/stuck"]["start_timestamp"] < 4
+    assert kill["status"] == "internal_error" and "http.response.status_code" not in kill["data"]
+    harakiri = [e for e in events if e.get("level") == "fatal" and e.get("contexts", {}).get("trace", {}).get("trace_id") == TRACE_ID]
+    assert harakiri and harakiri[0]["contexts"]["trace"]["span_id"] == stuck["span_id"], "the harakiri's event points at it"
+    died = [e for e in events if e.get("request", {}).get("url") == "/kill" and "SIGKILL" in e.get("logentry", {}).get("formatted", "")]
+    assert died and died[0]["contexts"]["trace"]["span_id"] == kill["span_id"], "the death's event points at it"
     records = [r for p in envelope_items(sentry.requests, "log") for r in p["items"] if "http.request.method" in r["attributes"]]
     record_of = {r["attributes"]["url.query"]["value"]: r for r in records}
     for i, (header, t) in by_n.items():

@@ -31,17 +31,6 @@ static int sentry_handler_configured(void) {
 	return 0;
 }
 
-/* An option string's value: its `,`, `=` and `\` escaped (uwsgi_kvlist_parse's grammar). */
-static char *sentry_escape(const char *v) {
-	char *out = uwsgi_malloc(strlen(v) * 2 + 1), *o = out;
-	for (; *v; v++) {
-		if (*v == ',' || *v == '=' || *v == '\\') *o++ = '\\';
-		*o++ = *v;
-	}
-	*o = 0;
-	return out;
-}
-
 /* -1 (not set) takes the default. */
 static int on(int *flag, int dflt) { if (*flag < 0) *flag = dflt; return *flag; }
 
@@ -122,11 +111,7 @@ void uwsgi_sentry_configure(void) {
 	int has_release = (release && *release) || !strncmp(o, "release=", 8) || strstr(o, ",release=");
 	if (!on(&sentry.sessions, 2) || !has_release) sentry.sessions = sentry.sessions ? -2 : 0;
 	if (sentry.sessions > 0 || sentry.logs > 0 || sentry.traces >= 0) sentry_requests_start();
-	uwsgi_foreach(usl, sentry.traces_routes) {  /* the daemon names the transactions */
-		char *escaped = sentry_escape(usl->value);
-		sentry.options = uwsgi_concat3(sentry.options ? sentry.options : "", ",traces_route=", escaped);
-		free(escaped);
-	}
+	sentry_traces_configure();
 	if (sentry.logs > 0)  /* the daemon makes the records: it needs the level too */
 		sentry.options = uwsgi_concat3(sentry.options ? sentry.options : "", ",logs=", (char *) sentry_levels[sentry.logs]);
 	if (sentry.breadcrumbs > 0 || sentry.logs > 0) {

@@ -111,6 +111,7 @@ void sentry_tell_sessions(void);
 
 /* traces.c */
 void sentry_opt_traces(char *opt, char *value, void *flag);
+void sentry_traces_configure(void);
 void sentry_trace_request(struct wsgi_request *wsgi_req, int crashed);
 void sentry_traces_post_fork(void);
 void sentry_tell_traces(void);

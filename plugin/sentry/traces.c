@@ -50,26 +50,30 @@ static int sentry_rand_of_trace(const char *id, size_t len, double *out) {
 	return 1;
 }
 
-/* `sentry-sample_rand=` in the baggage: a number in [0, 1). */
+/* `sentry-sample_rand=` in the baggage (its first KiB): a number in [0, 1). */
 static int sentry_baggage_rand(const char *b, uint16_t len, double *out) {
-	static const char key[] = "sentry-sample_rand=";
-	const char *p = b, *end = b + len;
-	while (p && p < end) {
-		while (p < end && (*p == ' ' || *p == ',')) p++;
-		if ((size_t) (end - p) > sizeof(key) - 1 && !memcmp(p, key, sizeof(key) - 1)) {
-			char num[32];
-			size_t n = 0;
-			p += sizeof(key) - 1;
-			while (p + n < end && n < sizeof(num) - 1 && p[n] != ',' && p[n] != ';' && p[n] != ' ') { num[n] = p[n]; n++; }
-			num[n] = 0;
-			char *stop = NULL;
-			double r = strtod(num, &stop);
-			if (n && stop && !*stop && r >= 0 && r < 1) { *out = r; return 1; }
-			return 0;
-		}
-		p = memchr(p, ',', (size_t) (end - p));
+	char copy[1024], *p, *stop;
+	size_t n = len < sizeof(copy) - 1 ? len : sizeof(copy) - 1;
+	memcpy(copy, b, n);
+	copy[n] = 0;
+	if (!(p = strstr(copy, "sentry-sample_rand=")) || (p > copy && p[-1] != ',' && p[-1] != ' ')) return 0;
+	*out = strtod(p + 19, &stop);
+	return stop != p + 19 && (!*stop || *stop == ',' || *stop == ';' || *stop == ' ') && *out >= 0 && *out < 1;
+}
+
+/* What the daemon needs: the rate (for the requests workers never finish) and the
+   route names, each value escaped for the option string (uwsgi_kvlist_parse's grammar). */
+void sentry_traces_configure(void) {
+	struct uwsgi_string_list *usl;
+	if (sentry.traces < 0) return;
+	sentry.options = uwsgi_concat3(sentry.options ? sentry.options : "", ",traces=", sentry.traces_rate);
+	uwsgi_foreach(usl, sentry.traces_routes) {
+		char *escaped = uwsgi_malloc(usl->len * 2 + 1), *o = escaped, *v;
+		for (v = usl->value; *v; *o++ = *v++) if (*v == ',' || *v == '=' || *v == '\\') *o++ = '\\';
+		*o = 0;
+		sentry.options = uwsgi_concat3(sentry.options, ",traces_route=", escaped);
+		free(escaped);
 	}
-	return 0;
 }
 
 /* auto: does the app's own sentry-sdk trace? (sentry_pyframes asks it, under the GIL;

@@ -30,6 +30,8 @@ public final class Intake {
     let ownTrace = Trace.of(sentryTrace: nil, traceparent: nil, request: nil)
     /// The operator's transaction names, compiled, and the rules they came from (Tracing.swift).
     var traceRoutes: ([String], RouteNames)?
+    /// The requests harakiri cut or a worker died in already made transactions (the last 64).
+    var cutRequests: [String] = []
     public var uwsgiVersion: String?
     private var savedAt = StateDirectory.now()
 
@@ -76,7 +78,9 @@ public final class Intake {
             logRequest(f, now: now)
         case .death:
             stories.sawDead(f, now: now)
+            cutTransactions(f, ended: .internalError, now: now)
         case .harakiri:
+            cutTransactions(f, ended: .deadlineExceeded, now: now)
             var story = HarakiriStory(frame: f, now: now)
             story.eventID = f.eventID
             story.uwsgiVersion = uwsgiVersion

@@ -1,6 +1,7 @@
 // The daemon's side of sentry-traces: a sampled request's frame becomes a
 // transaction (Traces/), behind Sentry's rate limits for transactions and spans,
-// into the spool like every event. What the sampling left out and what the lines
+// into the spool like every event; so does a request the worker never finished
+// (harakiri cut it, or the worker died in it), sampled here by the worker's rule. What the sampling left out and what the lines
 // lane refused are counted for client reports, as SDKs count them (a transaction
 // and its one span each: ours have no child spans).
 
@@ -20,7 +21,32 @@ extension Intake {
             countTransactions(.insufficientData, 1, dsn, now: now)
             return
         }
-        if !store(t.envelope(dsn: dsn), t.eventID, .transaction, dsn, at(f, now)) { countTransactions(.queueOverflow, 1, dsn, now: now) }
+        send(t, dsn, at: at(f, now), now: now)
+    }
+
+    /// The requests a harakiri cut or a worker died in (the frame's cores): each ends
+    /// as `ended` when the master saw it end; once, though both frames come for a
+    /// harakiri'd worker.
+    func cutTransactions(_ f: LoaderFrame, ended: SpanStatus, now: Double) {
+        let o = options.options("")
+        guard let rateText = o.traces, let rate = Double(rateText), let dsn = options.dsn(o), let end = f.nowMicros else { return }
+        for c in f.cores {
+            let decision = Sampling.decide(vars: c.vars, rate: rate)
+            guard let served = Transaction.Served(core: c, end: end, ended: ended, rate: rateText, decision: decision),
+                  !cutRequests.contains(served.request.key) else { continue }
+            cutRequests.append(served.request.key)
+            if cutRequests.count > 64 { cutRequests.removeFirst() }
+            guard decision.sampled else { countTransactions(.sampleRate, 1, dsn, now: now); continue }
+            let (release, environment) = releaseAndEnvironment(o)
+            guard let t = Transaction.of(served, routes: routeNames(o), publicKey: dsn.publicKey, release: release,
+                                         environment: environment, serverName: Event.clip(o.serverName ?? host.hostName, 200)) else { continue }
+            if ledgers.of(dsn).blocked(.transaction, now: now) != nil { countTransactions(.ratelimitBackoff, 1, dsn, now: now); continue }
+            send(t, dsn, at: Double(end) / 1e6, now: now)
+        }
+    }
+
+    private func send(_ t: Transaction, _ dsn: DSN, at: Double, now: Double) {
+        if !store(t.envelope(dsn: dsn), t.eventID, .transaction, dsn, at) { countTransactions(.queueOverflow, 1, dsn, now: now) }
     }
 
     /// A tally's counts: left out by the sampling, refused by the lines lane.

@@ -41,6 +41,8 @@ public struct Options {
     public var logFiles: [String] = []
     /// `traces_route=REGEX NAME`: transaction names (sentry-traces-route).
     public var tracesRoutes: [String] = []
+    /// `traces=RATE`: sentry-traces' rate, for the requests the worker never finished.
+    public var traces: String?
     /// uWSGI's stats server (`stats=%(stats)` in the cmd: snippet), read on a full
     /// listen queue for what the workers were busy with. Unresolved `%(stats)`: none.
     public var statsServer: String?
@@ -160,6 +162,9 @@ public struct Options {
                 else { problems.append(Problem(text: "breadcrumbs=\(value) is not a count in [0, \(Breadcrumbs.maxCount)]; using \(o.breadcrumbs)")) }
             case "log_file": if !value.hasPrefix("%(") { o.logFiles.append(value) }
             case "traces_route": o.tracesRoutes.append(value)
+            case "traces":
+                if let r = Double(value), r >= 0, r <= 1 { o.traces = value }
+                else { problems.append(Problem(text: "traces=\(value) is not a rate from 0 to 1; no transactions of cut requests")) }
             case "stats": if !value.hasPrefix("%("), !value.isEmpty { o.statsServer = value }
             case "schedule":
                 if let s = CheckIn.schedule(value) { o.schedule = s }

@@ -8,7 +8,9 @@
 //
 // No child spans: uWSGI takes two times per request (its start and its end) and
 // nothing between them (not when the app returned, not when the first byte was
-// written), so any span inside would be made up.
+// written), so any span inside would be made up. A request harakiri cut ends as
+// `deadline_exceeded`, one a worker died in as `internal_error`, when the master
+// saw it end.
 
 public struct Transaction {
     public enum Source: String { case url, route }
@@ -33,35 +35,75 @@ public struct Transaction {
     public var serverName: String?
     public var sampling: SamplingContext?
 
+    /// What a transaction is made of: a request as the worker finished it (a
+    /// `transaction` frame), or as the master last saw it (a core of a harakiri or a
+    /// death frame: no status, no size; `status` says how it ended).
+    public struct Served {
+        public var request: Trace.Request
+        public var endMicros: Int64
+        public var vars: [Field]
+        public var status: Int?
+        public var responseSize: Int?
+        public var wid: Int?
+        public var crashed = false
+        public var ended: SpanStatus?
+        public var sampleRate, sampleRand, randFrom: String?
+
+        public init(_ f: LoaderFrame) {
+            request = f.request ?? Trace.Request(pid: 0, core: 0, startMicros: 0)
+            endMicros = f.endMicros ?? 0
+            vars = f.vars; status = f.status; responseSize = f.responseSize; wid = f.wid; crashed = f.crashed
+            sampleRate = f.sampleRate; sampleRand = f.sampleRand; randFrom = f.randFrom
+        }
+
+        public init?(core c: LoaderFrame.Core, end: Int64, ended: SpanStatus, rate: String, decision: Sampling.Decision) {
+            guard let pid = c.pid, let core = c.core, let start = c.startMicros else { return nil }
+            request = Trace.Request(pid: pid, core: core, startMicros: start)
+            endMicros = end
+            vars = c.vars
+            if vars.last(named: "REQUEST_METHOD") == nil, let m = c.method { vars.append(Field("REQUEST_METHOD", m)) }
+            if vars.last(named: "REQUEST_URI") == nil, let u = c.uri { vars.append(Field("REQUEST_URI", u)) }
+            wid = c.wid
+            self.ended = ended
+            sampleRate = rate; sampleRand = decision.rand; randFrom = decision.from
+        }
+    }
+
     /// The transaction of a `transaction` frame; nil when the frame lacks the request's
     /// times (hostile or torn: said by the caller).
     public static func of(_ f: LoaderFrame, routes: RouteNames?, options o: Options, publicKey: String,
                           release: String?, environment: String, serverName: String) -> Transaction? {
-        guard let request = f.request, let endUs = f.endMicros else { return nil }
+        guard f.request != nil, f.endMicros != nil else { return nil }
+        return of(Served(f), routes: routes, publicKey: publicKey, release: release, environment: environment, serverName: serverName)
+    }
+
+    public static func of(_ s: Served, routes: RouteNames?, publicKey: String, release: String?, environment: String,
+                          serverName: String) -> Transaction? {
+        let request = s.request
         // In Double: both come from a frame (hostile); their Int64 difference may overflow.
-        let start = Double(request.startMicros) / 1e6, end = Double(endUs) / 1e6
+        let start = Double(request.startMicros) / 1e6, end = Double(s.endMicros) / 1e6
         guard start > 0, end >= start, end - start < 1e7, end < 253_402_300_800 else { return nil }
-        let trace = Trace.of(sentryTrace: f.vars.last(named: "HTTP_SENTRY_TRACE") ?? f.sentryTrace,
-                             traceparent: f.vars.last(named: "HTTP_TRACEPARENT") ?? f.traceparent, request: request)
-        let req = RequestInfo(vars: f.vars)
-        let uri = f.vars.last(named: "REQUEST_URI") ?? f.vars.last(named: "PATH_INFO") ?? "/"
+        let trace = Trace.of(sentryTrace: s.vars.last(named: "HTTP_SENTRY_TRACE"), traceparent: s.vars.last(named: "HTTP_TRACEPARENT"),
+                             request: request)
+        let uri = s.vars.last(named: "REQUEST_URI") ?? s.vars.last(named: "PATH_INFO") ?? "/"
         let path = Event.clip(String(uri.prefix { $0 != "?" }), 2048)
         let routed = routes?.name(of: path)
-        let status = f.status ?? 0
+        let status = s.status ?? 0
         var t = Transaction(eventID: System.eventID(from: "transaction|" + request.key), name: routed ?? (path.isEmpty ? "/" : path),
                             source: routed != nil ? .route : .url, start: start, end: end, trace: trace,
-                            status: f.crashed && status < 500 ? .internalError : SpanStatus(httpStatus: status))
-        t.httpStatus = f.status
-        t.method = f.vars.last(named: "REQUEST_METHOD").map { Event.clip($0, 16) }
-        t.responseSize = f.responseSize
-        t.worker = f.wid; t.pid = request.pid; t.core = request.core
-        t.crashed = f.crashed
-        t.queueMillis = QueueTime.millis(header: f.vars.last(named: "HTTP_X_REQUEST_START"), start: start)
-        t.request = req
+                            status: s.ended ?? (s.crashed && status < 500 ? .internalError : SpanStatus(httpStatus: status)))
+        t.httpStatus = s.status
+        t.method = s.vars.last(named: "REQUEST_METHOD").map { Event.clip($0, 16) }
+        t.responseSize = s.responseSize
+        t.worker = s.wid; t.pid = request.pid; t.core = request.core
+        t.crashed = s.crashed
+        t.queueMillis = QueueTime.millis(header: s.vars.last(named: "HTTP_X_REQUEST_START"), start: start)
+        t.request = RequestInfo(vars: s.vars)
         t.release = release; t.environment = environment; t.serverName = serverName
-        t.sampling = SamplingContext.of(baggage: f.vars.last(named: "HTTP_BAGGAGE"), traceID: trace.traceID, publicKey: publicKey,
-                                        sampleRate: f.sampleRate ?? "1", sampleRand: f.sampleRand ?? "0",
-                                        decidedUpstream: trace.sampled != nil && f.sentryTrace != nil && f.randFrom != "baggage",
+        t.sampling = SamplingContext.of(baggage: s.vars.last(named: "HTTP_BAGGAGE"), traceID: trace.traceID, publicKey: publicKey,
+                                        sampleRate: s.sampleRate ?? "1", sampleRand: s.sampleRand ?? "0",
+                                        decidedUpstream: trace.sampled != nil && s.vars.last(named: "HTTP_SENTRY_TRACE") != nil
+                                            && s.randFrom != "baggage",
                                         release: release, environment: environment,
                                         transaction: routed != nil ? t.name : nil)
         return t
