@@ -18,7 +18,7 @@ LINK_DIR := $(CURDIR)/.build-link
 RELEASE_FLAGS := -c release --static-swift-stdlib --disable-local-rpath -Xlinker -L$(LINK_DIR) -Xlinker --no-export-dynamic
 APT_PACKAGES := libcurl4-openssl-dev uwsgi-core uwsgi-plugin-python3 uwsgi-dev python3-dev \
                 nginx-light mandoc man-db hyperfine sqlite3 time openssl python3-venv g++ \
-                dpkg-dev binutils lintian uwsgi-plugin-rack-ruby3.1 ruby-rack libpcre3-dev
+                dpkg-dev binutils lintian uwsgi-plugin-rack-ruby3.1 ruby-rack libpcre3-dev python3-uwsgidecorators
 
 PLUGIN_OUT := .build/uwsgi-plugins
 PLUGINS  := $(PLUGIN_OUT)/sentry_plugin.so $(PLUGIN_OUT)/sentry_pyframes_plugin.so

@@ -24,7 +24,9 @@ variables go first. Reading locals costs only the exception being raised.
 import json
 import linecache
 import os
+import struct
 import sys
+import time
 from json.encoder import encode_basestring_ascii as _quote  # C, and what json.dumps does to a str
 
 MAX_FRAMES = 100
@@ -266,3 +268,85 @@ def capture(value, tb, start_us=0, pid=0, core=0, with_locals=True):
     for item in ("", "0", "", "", facts):
         _item(out, item)
     return bytes(out)
+
+
+def _kv(out, key, value):
+    """One uwsgi key/value of an exception packet: u16le length, bytes, for each."""
+    data = value if isinstance(value, bytes) else _text(value).encode("utf-8", "replace")
+    data = data[:0xFFFF]
+    out += struct.pack("<H", len(key)) + key.encode() + struct.pack("<H", len(data)) + data
+
+
+def _where():
+    """Which process of the instance this is: (kind, its id)."""
+    try:
+        import uwsgi
+        if getattr(uwsgi, "mule_id", lambda: 0)():
+            return "mule", uwsgi.mule_id()
+        if getattr(uwsgi, "i_am_the_spooler", lambda: False)():
+            return "spooler", os.getpid()
+        if uwsgi.worker_id():
+            return "worker", uwsgi.worker_id()
+    except Exception:
+        pass
+    return "master", 0
+
+
+def packet(type_, value, tb, with_locals=True):
+    """An exception outside a request (a spooler task, a mule, a signal handler and so
+    every timer and cron, an RPC function, a post-fork hook), as uWSGI's own exception
+    packet, with what says where it ran: the process, the entry uWSGI called (the
+    outermost frame: its function and its arguments, e.g. a spooler task's dict or a
+    signal handler's number)."""
+    kind, pid = _where()
+    entry, args, about = "", [], []
+    if tb is not None:
+        code, frame = tb.tb_frame.f_code, tb.tb_frame
+        module = frame.f_globals.get("__name__") if isinstance(frame.f_globals, dict) else None
+        entry = "%s.%s" % (module, code.co_name) if module else code.co_name
+        names = [n for n in code.co_varnames[:code.co_argcount] if n not in ("self", "cls")]
+        args = [frame.f_locals.get(n) for n in names]
+    # A spooler task: its file and function (uwsgidecorators' ud_spool_func); a signal
+    # handler (and so a timer's, a cron's): called with the signal's number alone.
+    task = args[0] if len(args) == 1 and isinstance(args[0], dict) else {}
+    for key in ("spooler_task_name", "ud_spool_func"):
+        v = task.get(key, task.get(key.encode()))
+        if v is not None:
+            about.append((key, os.path.basename(v.decode("utf-8", "replace") if isinstance(v, bytes) else _text(v))))
+    if kind != "spooler" and len(args) == 1 and type(args[0]) is int and 0 <= args[0] < 256:
+        about.append(("signal", str(args[0])))
+    out = bytearray()
+    _kv(out, "backtrace", capture(value, tb, 0, os.getpid(), 0, with_locals))
+    t = type_ if isinstance(type_, type) else type(value)
+    name = "%s.%s" % (getattr(t, "__module__", "builtins"), getattr(t, "__qualname__", t.__name__))
+    text = _text(value)[:16384]
+    _kv(out, "class", name)
+    _kv(out, "msg", text)
+    _kv(out, "repr", "%s: %s" % (name, text) if text else name)
+    _kv(out, "unix", str(int(time.time())))
+    _kv(out, "pid", str(os.getpid()))
+    _kv(out, "process", kind)
+    _kv(out, "process_id", str(pid))
+    _kv(out, "entry", entry)
+    for key, v in about:
+        _kv(out, key, v[:200])
+    return bytes(out)
+
+
+def install_excepthook(send, with_locals):
+    """sys.excepthook, which uWSGI's PyErr_Print calls for an exception that nothing
+    else reports: `send` hands the packet to the loader (it refuses one that uWSGI's
+    exception handlers report already: a request's); whatever hook was there runs
+    after, as before (it prints the traceback)."""
+    previous = sys.excepthook
+    if getattr(previous, "_uwsgi_sentry", False):
+        return
+
+    def hook(type_, value, tb):
+        try:
+            send(packet(type_, value, tb, with_locals()))
+        except Exception:
+            pass
+        previous(type_, value, tb)
+    hook._uwsgi_sentry = True
+    sys.excepthook = hook

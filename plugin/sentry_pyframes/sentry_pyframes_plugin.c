@@ -182,6 +182,52 @@ static struct uwsgi_buffer *pyframes_repr(struct wsgi_request *wsgi_req) {
 	return ub;
 }
 
+/* Exceptions that no request carries (a spooler task, a mule, a signal handler and so
+   every timer and cron, an RPC function, a post-fork hook): uWSGI's Python plugin
+   only PyErr_Print()s them, which calls sys.excepthook. Ours (sentry_capture.py's)
+   hands their packet to the loader; a request's exception comes the same way (uWSGI
+   logs it with PyErr_Print too) while uWSGI's exception handlers report it: that one
+   is refused here. */
+static void (*pyframes_request_log)(struct wsgi_request *);
+static int pyframes_in_request;
+
+static void pyframes_exception_log(struct wsgi_request *wsgi_req) {
+	pyframes_in_request = 1;
+	if (pyframes_request_log) pyframes_request_log(wsgi_req);
+	pyframes_in_request = 0;
+}
+
+static PyObject *pyframes_send(PyObject *self, PyObject *packet) {
+	(void) self;
+	void (*forward)(char *, size_t) = (void (*)(char *, size_t)) dlsym(RTLD_DEFAULT, "sentry_forward_exception");
+	if (!pyframes_in_request && forward && PyBytes_Check(packet)) forward(PyBytes_AsString(packet), (size_t) PyBytes_Size(packet));
+	Py_RETURN_NONE;
+}
+
+static PyObject *pyframes_with_locals(PyObject *self, PyObject *unused) {
+	(void) self; (void) unused;
+	return PyBool_FromLong(pyframes_locals());
+}
+
+static PyMethodDef pyframes_send_def = {"send", pyframes_send, METH_O, NULL};
+static PyMethodDef pyframes_locals_def = {"with_locals", pyframes_with_locals, METH_NOARGS, NULL};
+
+/* In the master once the app is loaded (every process forked after inherits it), and
+   in each process after its fork (lazy apps load there). */
+static void pyframes_install(void) {
+	if (!Py_IsInitialized() || !dlsym(RTLD_DEFAULT, "sentry_forward_exception")) return;
+	PyGILState_STATE gil = PyGILState_Ensure();
+	PyObject *install = pyframes_function("install_excepthook");
+	PyObject *send = PyCFunction_New(&pyframes_send_def, NULL), *locals = PyCFunction_New(&pyframes_locals_def, NULL);
+	PyObject *done = install && send && locals ? PyObject_CallFunctionObjArgs(install, send, locals, NULL) : NULL;
+	Py_XDECREF(done);
+	Py_XDECREF(send);
+	Py_XDECREF(locals);
+	Py_XDECREF(install);
+	PyErr_Clear();
+	PyGILState_Release(gil);
+}
+
 static void pyframes_on_load(void) {
 	/* uwsgi.p[0] is the Python plugin (modifier1 0) once python3 is loaded. */
 	if (!uwsgi.p[0] || !uwsgi.p[0]->name || strcmp(uwsgi.p[0]->name, "python")) {
@@ -191,9 +237,13 @@ static void pyframes_on_load(void) {
 	uwsgi.p[0]->backtrace = pyframes_backtrace;
 	uwsgi.p[0]->exception_msg = pyframes_msg;
 	uwsgi.p[0]->exception_repr = pyframes_repr;
+	pyframes_request_log = uwsgi.p[0]->exception_log;
+	uwsgi.p[0]->exception_log = pyframes_exception_log;
 }
 
 struct uwsgi_plugin sentry_pyframes_plugin = {
 	.name = "sentry_pyframes",
 	.on_load = pyframes_on_load,
+	.init_apps = pyframes_install,
+	.post_fork = pyframes_install,
 };

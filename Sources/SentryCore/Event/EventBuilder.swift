@@ -97,6 +97,23 @@ extension Event {
         if transaction == nil, let path = p.vars.last(named: "PATH_INFO"), !path.isEmpty {
             transaction = Event.clip(path, 200)
         }
+        // Outside a request: where it ran, and what uWSGI called (a spooler task's
+        // function and its arguments, a signal handler and its number...).
+        if let kind = p.process {
+            mechanism = "uwsgi.excepthook"
+            tags.append(Field("uwsgi.process", Event.clip(kind, 32)))
+            if let id = p.processID { tags.append(Field("uwsgi.\(Event.clip(kind, 32))", Event.clip(id, 32))) }
+        }
+        if let entry = p.entry, !entry.isEmpty {
+            tags.append(Field("uwsgi.entry", Event.clip(entry, 200)))
+            if transaction == nil { transaction = Event.clip(entry, 200) }
+        }
+        // The entry's arguments are in its frame's locals (scrubbed there); these say
+        // what ran: a spooler task's file and function, a signal handler's number.
+        for (name, value) in [("uwsgi.spooler_task", p.spoolerTask), ("uwsgi.spooler_function", p.spoolerFunction),
+                              ("uwsgi.signal", p.signal)] {
+            if let value, !value.isEmpty { tags.append(Field(name, Event.clip(value, 200))) }
+        }
     }
 
     /// A Python frame as sentry-python makes it: the file relative to its package

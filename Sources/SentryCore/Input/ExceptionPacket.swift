@@ -19,6 +19,11 @@ public struct ExceptionPacket: Equatable {
     public var workerID: String?
     public var pid: String?
     public var node: String?
+    /// An exception no request carried (sentry_pyframes' sys.excepthook): the process
+    /// it ran in (`worker`, `spooler`, `mule`, `master`) and its id, the entry uWSGI
+    /// called (module.function), and what its arguments say: a spooler task's file and
+    /// function, a signal handler's signal.
+    public var process, processID, entry, spoolerTask, spoolerFunction, signal: String?
 
     public struct DecodeError: Error, Equatable, CustomStringConvertible {
         public var description: String
@@ -52,6 +57,12 @@ public struct ExceptionPacket: Equatable {
             case "wid": p.workerID = text
             case "pid": p.pid = text
             case "node": p.node = text
+            case "process": p.process = text
+            case "process_id": p.processID = text
+            case "entry": p.entry = text
+            case "spooler_task_name": p.spoolerTask = text
+            case "ud_spool_func": p.spoolerFunction = text
+            case "signal": p.signal = text
             default: break  // `core` and whatever a later uWSGI adds
             }
         }

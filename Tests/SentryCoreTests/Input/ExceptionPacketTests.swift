@@ -85,4 +85,22 @@ final class ExceptionPacketTests: XCTestCase {
         XCTAssertNil(e.exception?.module)
         XCTAssertEqual(e.exception?.frames.map(\.function), ["block in <main>", "outer", "inner_boom"], "the raising frame last")
     }
+
+    /// sentry_pyframes' sys.excepthook: an exception outside a request says where it ran.
+    func testAnExceptionOutsideARequestIsTaggedWithWhereItRan() throws {
+        let bytes = kv("backtrace", frameItems([["/app/tasks.py", "3", "charge_card", "raise ValueError()", ""]]))
+            + kv("class", "builtins.ValueError") + kv("msg", "charging order 7 failed") + kv("pid", "99")
+            + kv("process", "spooler") + kv("process_id", "99") + kv("entry", "uwsgidecorators.manage_spool_request")
+            + kv("spooler_task_name", "uwsgi_spoolfile_on_vm_1") + kv("ud_spool_func", "charge_card")
+        let p = try ExceptionPacket.decode(bytes[...])
+        XCTAssertEqual([p.process, p.processID, p.spoolerTask, p.spoolerFunction], ["spooler", "99", "uwsgi_spoolfile_on_vm_1", "charge_card"])
+        let (e, _) = Event.build(options: Options(), message: nil, host: testHost, packet: p)
+        let tags = Dictionary(e.tags.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 })
+        XCTAssertEqual(tags["uwsgi.process"], "spooler")
+        XCTAssertEqual(tags["uwsgi.spooler"], "99")
+        XCTAssertEqual(tags["uwsgi.spooler_function"], "charge_card")
+        XCTAssertEqual(e.mechanism, "uwsgi.excepthook")
+        XCTAssertEqual(e.transaction, "uwsgidecorators.manage_spool_request")
+        XCTAssertNil(e.request)
+    }
 }

@@ -1,0 +1,57 @@
+"""An app whose code also runs outside requests, as uwsgidecorators wires it: a
+spooler task, a timer, a signal handler, an RPC function and a mule function, each
+raising on demand (a request asks for it)."""
+import os
+
+import uwsgi
+from uwsgidecorators import mulefunc, rpc, signal, spool, timer
+
+FLAG = os.path.join(os.environ.get("ELSEWHERE_DIR", "/tmp"), "timer-should-fail")
+
+
+@spool
+def charge_card(arguments):
+    raise ValueError("charging order %s failed" % arguments["order"])
+
+
+@timer(1)
+def tick(num):
+    if os.path.exists(FLAG):
+        os.unlink(FLAG)
+        raise RuntimeError("the timer's job failed")
+
+
+@signal(17)
+def on_signal(num):
+    raise KeyError("signal handler failed")
+
+
+@rpc("explode")
+def explode():
+    return 1 / 0
+
+
+@mulefunc
+def in_mule(what):
+    raise LookupError("mule function failed on %s" % what)
+
+
+def application(environ, start_response):
+    path = environ.get("PATH_INFO", "/")
+    if path == "/spool":
+        charge_card.spool(order=environ.get("QUERY_STRING") or "42")
+    elif path == "/timer":
+        open(FLAG, "w").close()
+    elif path == "/signal":
+        uwsgi.signal(17)
+    elif path == "/rpc":
+        try:
+            uwsgi.call("explode")
+        except ValueError:
+            pass  # uWSGI says "unable to call rpc function" to the caller
+    elif path == "/mule":
+        in_mule("parcel")
+    elif path == "/value":
+        raise ValueError("a request's own exception")
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok\n"]

@@ -1,0 +1,101 @@
+"""Issue 28: the app's code that runs outside requests reports too (sentry_pyframes'
+sys.excepthook, which uWSGI's PyErr_Print calls): a spooler task, a timer, a signal
+handler, a mule function; each once, rich as a request's, with what
+says where it ran. A request's own exception still arrives once. On Debian's 2.0.21
+(python3-uwsgidecorators) and PyPI's 2.0.31."""
+import os
+import shutil
+
+import pytest
+
+from faultserver import FaultServer
+from support import PYPI_PLUGINS, PYPI_UWSGI, envelope_items, wait_for
+from uwsgi_harness import APPS, UWSGI, plugin_dir, uwsgi_env
+
+APP = os.path.join(APPS, "elsewhere.py")
+
+
+def events(sentry):
+    return envelope_items(sentry.requests, "event")
+
+
+def of_type(sentry, name):
+    return [e for e in events(sentry) if e["exception"]["values"][-1]["type"] == name]
+
+
+@pytest.mark.parametrize("build", ["debian-2.0.21", "pypi-2.0.31"])
+def test_spooler_timer_signal_rpc_and_mule_exceptions_each_arrive_once(tmp_path, installed, build):
+    sentry = FaultServer(status=200)
+    spooler = tmp_path / "spooler"
+    spooler.mkdir()
+    lines = ["sentry-sender = " + os.path.join(installed, "bin", "uwsgi-sentry"), "spooler = %s" % spooler,
+             "spooler-frequency = 1", "mules = 1", "pythonpath = " + APPS]
+    env = uwsgi_env(installed, sentry.dsn(), UWSGI_SENTRY_SPOOL=str(tmp_path / "spool"), ELSEWHERE_DIR=str(tmp_path))
+    if build == "debian-2.0.21":
+        u = UWSGI(str(tmp_path / "u"), ["plugin-dir = " + plugin_dir(installed), "plugin = sentry", *lines], env, app=APP,
+                  extra_head=["pythonpath = /usr/lib/python3/dist-packages"])
+    else:
+        u = UWSGI(str(tmp_path / "u"), ["plugin-dir = " + PYPI_PLUGINS, "plugin = sentry", *lines], env, app=APP,
+                  binary=PYPI_UWSGI, python=None)
+    try:
+        with u:
+            for path in ("/spool?7", "/timer", "/signal", "/rpc", "/mule"):
+                assert u.request(path) == 200, (path, u.text()[-2000:])
+            assert u.request("/value") is None
+            # An RPC function's exception never reaches sys.excepthook: uWSGI (2.0.21
+            # and 2.0.31) clears it and tells the caller "unable to call rpc function".
+            wanted = ("ValueError", "RuntimeError", "KeyError", "LookupError")
+            assert wait_for(lambda: all(of_type(sentry, t) for t in wanted), timeout=20), \
+                ([e["exception"]["values"][-1]["type"] for e in events(sentry)], u.text()[-3000:])
+            assert u.request("/") == 200, "serves throughout"
+            shutil.rmtree(spooler, ignore_errors=True)  # no more retries of the failing task
+    finally:
+        sentry.close()
+    tags = {t: dict(of_type(sentry, t)[0]["tags"]) for t in wanted if t != "ValueError"}
+    spooled = [e for e in of_type(sentry, "ValueError") if dict(e["tags"]).get("uwsgi.process") == "spooler"]
+    assert spooled, "the spooler task's exception"
+    task = dict(spooled[0]["tags"])
+    assert task["uwsgi.spooler_function"] == "charge_card" and task["uwsgi.spooler_task"].startswith("uwsgi_spoolfile_on_"), task
+    assert spooled[0]["exception"]["values"][-1]["value"] == "charging order 7 failed"
+    assert tags["RuntimeError"]["uwsgi.process"] == "worker" and "uwsgi.signal" in tags["RuntimeError"], tags["RuntimeError"]
+    assert tags["KeyError"]["uwsgi.signal"] == "17"
+    assert tags["KeyError"]["uwsgi.entry"].endswith("elsewhere.on_signal"), tags["KeyError"]
+    assert tags["LookupError"]["uwsgi.process"] == "mule" and tags["LookupError"]["uwsgi.mule"] == "1", tags["LookupError"]
+    # Rich as a request's: frames with source lines, the mechanism says how it was caught.
+    for t in wanted:
+        e = of_type(sentry, t)[-1]
+        frames = e["exception"]["values"][-1]["stacktrace"]["frames"]
+        assert frames[-1].get("context_line") and frames[-1].get("pre_context") is not None, (t, frames[-1])
+    assert {of_type(sentry, t)[0]["exception"]["values"][-1]["mechanism"]["type"] for t in wanted[1:]} == {"uwsgi.excepthook"}
+    # Each once; the request's own exception once, through uWSGI's handler, not the hook too.
+    for t in wanted[1:]:
+        assert len(of_type(sentry, t)) == 1, (t, len(of_type(sentry, t)))
+    own = [e for e in of_type(sentry, "ValueError") if e["exception"]["values"][-1]["value"] == "a request's own exception"]
+    assert len(own) == 1 and own[0]["exception"]["values"][-1]["mechanism"]["type"] == "uwsgi"
+
+
+def test_a_spooler_task_failing_100_times_is_budgeted_and_the_drops_counted(tmp_path, installed):
+    """The storm rules hold outside requests: 100 failing tasks (each retried by the
+    spooler) make the same fingerprint: the budget (10 per 60 s) sends 10, the rest is
+    counted for a client report."""
+    sentry = FaultServer(status=200)
+    spooler = tmp_path / "spooler"
+    spooler.mkdir()
+    lines = ["plugin-dir = " + plugin_dir(installed), "plugin = sentry", "sentry-sender = " + os.path.join(installed, "bin", "uwsgi-sentry"),
+             "spooler = %s" % spooler, "spooler-frequency = 1", "mules = 1", "pythonpath = " + APPS]
+    env = uwsgi_env(installed, sentry.dsn(), UWSGI_SENTRY_SPOOL=str(tmp_path / "spool"), ELSEWHERE_DIR=str(tmp_path))
+
+    def dropped():
+        return sum(d["quantity"] for r in envelope_items(sentry.requests, "client_report") for d in r["discarded_events"]
+                   if d["reason"] == "backpressure" and d["category"] == "error")
+    try:
+        with UWSGI(str(tmp_path / "u"), lines, env, app=APP, extra_head=["pythonpath = /usr/lib/python3/dist-packages"]) as u:
+            for i in range(100):
+                assert u.request("/spool?%d" % i) == 200
+            assert wait_for(lambda: dropped() >= 90, timeout=30), (len(of_type(sentry, "ValueError")), dropped())
+            shutil.rmtree(spooler, ignore_errors=True)
+    finally:
+        sentry.close()
+    sent = of_type(sentry, "ValueError")
+    assert len(sent) == 10, len(sent)
+    assert len({e["exception"]["values"][-1]["type"] + dict(e["tags"])["uwsgi.spooler_function"] for e in sent}) == 1
