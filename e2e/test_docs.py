@@ -85,8 +85,10 @@ def test_versions_agree():
     assert '"uwsgi-sentry %s"' % version in open(os.path.join(ROOT, "man/uwsgi-sentry.1")).read()
 
 
+# The loader's options, and sentry_pyframes' (which the loader loads with Python).
 PLUGIN_OPTIONS = re.findall(r'\{"(sentry-[\w-]+)", required_argument, 0, "((?:[^"\\\\]|\\\\.)*)"',
-                            open(os.path.join(ROOT, "plugin/sentry/sentry_plugin.c")).read())
+                            open(os.path.join(ROOT, "plugin/sentry/sentry_plugin.c")).read()
+                            + open(os.path.join(ROOT, "plugin/sentry_pyframes/sentry_pyframes_plugin.c")).read())
 
 
 def test_every_loader_option_row_is_its_c_table_in_readme_man_and_uwsgi_help():
@@ -95,7 +97,7 @@ def test_every_loader_option_row_is_its_c_table_in_readme_man_and_uwsgi_help():
     default and meaning, word for word."""
     from support import PLUGINS
     assert len(PLUGIN_OPTIONS) >= 12
-    listed = flat(subprocess.run(["uwsgi", "--plugin-dir", PLUGINS, "--plugin", "sentry", "--help"],
+    listed = flat(subprocess.run(["uwsgi", "--plugin-dir", PLUGINS, "--plugins", "python3,sentry,sentry_pyframes", "--help"],
                                  capture_output=True, text=True).stdout)
     docs = texts()
     man = flat(docs["man"])

@@ -99,3 +99,37 @@ def test_a_spooler_task_failing_100_times_is_budgeted_and_the_drops_counted(tmp_
     sent = of_type(sentry, "ValueError")
     assert len(sent) == 10, len(sent)
     assert len({e["exception"]["values"][-1]["type"] + dict(e["tags"])["uwsgi.spooler_function"] for e in sent}) == 1
+
+
+def test_the_apps_own_crons_check_in(tmp_path, installed):
+    """@cron(-1, -1, -1, -1, -1) functions check in at the next minute: in_progress with
+    the crontab, then ok (or error, with the exception reported too), under the slug
+    `<module's last part>.<function>`; @timer(120) is a 2-minute interval monitor;
+    @timer(1) is said once not to be one. sentry-options' monitor settings apply."""
+    sentry = FaultServer(status=200)
+    spooler = tmp_path / "spooler"
+    spooler.mkdir()
+    lines = ["plugin-dir = " + plugin_dir(installed), "plugin = sentry", "sentry-sender = " + os.path.join(installed, "bin", "uwsgi-sentry"),
+             "spooler = %s" % spooler, "mules = 1", "pythonpath = " + APPS, "sentry-options = checkin_margin=5,max_runtime=10"]
+    env = uwsgi_env(installed, sentry.dsn(), UWSGI_SENTRY_SPOOL=str(tmp_path / "spool"), ELSEWHERE_DIR=str(tmp_path))
+    module = "uwsgi_file__" + APP[1:-3].replace("/", "_").replace(".", "_")
+
+    def runs(name):
+        return [c for c in envelope_items(sentry.requests, "check_in") if c["monitor_slug"].endswith(name)]
+    try:
+        with UWSGI(str(tmp_path / "u"), lines, env, app=APP, extra_head=["pythonpath = /usr/lib/python3/dist-packages"]) as u:
+            assert wait_for(lambda: len(runs("every_minute")) >= 2 and len(runs("failing_report")) >= 2, timeout=75), \
+                envelope_items(sentry.requests, "check_in")
+            log = u.text()
+    finally:
+        sentry.close()
+    ok, failed = runs("every_minute"), runs("failing_report")
+    assert [c["status"] for c in ok[:2]] == ["in_progress", "ok"] and ok[0]["check_in_id"] == ok[1]["check_in_id"]
+    assert [c["status"] for c in failed[:2]] == ["in_progress", "error"]
+    assert ok[0]["monitor_config"] == {"schedule": {"type": "crontab", "value": "* * * * *"}, "checkin_margin": 5, "max_runtime": 10}
+    assert "monitor_config" not in ok[1] and ok[1]["duration"] < 5
+    # The module's last part and the function, its last 50 characters (here a wsgi-file's module, uWSGI's long name).
+    assert ok[0]["monitor_slug"] == (module + ".every_minute")[-50:].replace(".", "-"), ok[0]["monitor_slug"]
+    assert of_type(sentry, "OSError"), "the failing cron's exception is reported too"
+    assert log.count("is not a whole number of minutes: no cron monitor for it") == 1, "@timer(1), said once"
+    assert "every 120 s" not in log

@@ -1,10 +1,11 @@
 """An app whose code also runs outside requests, as uwsgidecorators wires it: a
 spooler task, a timer, a signal handler, an RPC function and a mule function, each
-raising on demand (a request asks for it)."""
+raising on demand (a request asks for it); two crons every minute (one fails) and
+a timer of two minutes, which Sentry Crons monitor."""
 import os
 
 import uwsgi
-from uwsgidecorators import mulefunc, rpc, signal, spool, timer
+from uwsgidecorators import cron, mulefunc, rpc, signal, spool, timer
 
 FLAG = os.path.join(os.environ.get("ELSEWHERE_DIR", "/tmp"), "timer-should-fail")
 
@@ -19,6 +20,21 @@ def tick(num):
     if os.path.exists(FLAG):
         os.unlink(FLAG)
         raise RuntimeError("the timer's job failed")
+
+
+@cron(-1, -1, -1, -1, -1)
+def every_minute(num):
+    pass
+
+
+@cron(-1, -1, -1, -1, -1)
+def failing_report(num):
+    raise OSError("the report could not be written")
+
+
+@timer(120)
+def every_two_minutes(num):
+    pass
 
 
 @signal(17)

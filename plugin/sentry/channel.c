@@ -124,3 +124,15 @@ void sentry_tell_drops(void) {
 	__atomic_add_fetch(&s->unsampled, unsampled, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&s->traces_dropped, traces, __ATOMIC_RELAXED);
 }
+
+/* sentry_pyframes (by name), from whichever process: an exception no request carries
+   (a packet of uWSGI's shape), or a check-in of the app's own cron. */
+void sentry_forward(const char *kind, char *body, size_t len) {
+	if (!sentry.defaults || (!strcmp(kind, "exception") && sentry.exceptions <= 0)) return;
+	struct uwsgi_buffer *ub = sentry_frame(kind);
+	if (ub && (sentry_field(ub, "body", body, len) || sentry_field_num(ub, "now_us", uwsgi_micros()))) {
+		uwsgi_buffer_destroy(ub);
+		ub = NULL;
+	}
+	sentry_send(ub, strcmp(kind, "exception") ? SENTRY_EVENT : SENTRY_ERROR);
+}

@@ -87,10 +87,6 @@ static int sentry_exception(struct uwsgi_exception_handler_instance *uehi, char 
 	return sentry_event("exception", uehi->arg, buf, len, 0), 0;
 }
 
-/* sentry_pyframes (by name): an exception no request carries (spooler, mule, signal
-   handler, RPC), as a packet of uWSGI's shape, from whichever process raised it. */
-void sentry_forward_exception(char *packet, size_t len) { if (sentry.exceptions > 0) sentry_event("exception", NULL, packet, len, 0); }
-
 static void sentry_alarm_init(struct uwsgi_alarm_instance *uai) { (void) uai; }
 
 static void sentry_alarm(struct uwsgi_alarm_instance *uai, char *msg, size_t len) {

@@ -299,6 +299,7 @@ def packet(type_, value, tb, with_locals=True):
     outermost frame: its function and its arguments, e.g. a spooler task's dict or a
     signal handler's number)."""
     kind, pid = _where()
+    tb = _ours(tb)
     entry, args, about = "", [], []
     if tb is not None:
         code, frame = tb.tb_frame.f_code, tb.tb_frame
@@ -350,3 +351,93 @@ def install_excepthook(send, with_locals):
         previous(type_, value, tb)
     hook._uwsgi_sentry = True
     sys.excepthook = hook
+
+
+def _cron_field(v):
+    """uWSGI's cron field as crontab writes it: -1 is *, -N is */N."""
+    return "*" if v == -1 else "*/%d" % -v if v < 0 else str(v)
+
+
+def _ours(tb):
+    """The traceback without our own frames (a monitored handler's wrapper) on top."""
+    while tb is not None and tb.tb_frame.f_globals.get("__name__") == __name__:
+        tb = tb.tb_next
+    return tb
+
+
+def install_crons(send):
+    """Sentry Crons from the app's own schedule: uwsgi.add_cron (and uwsgidecorators'
+    @cron), add_timer and add_rb_timer (@timer, @rbtimer) note each signal's schedule;
+    uwsgi.register_signal wraps its handler so that a run of a scheduled signal checks
+    in: `in_progress` (with the schedule), then `ok`, or `error` when it raised (the
+    exception goes on, to sys.excepthook). A timer that is not a whole number of
+    minutes cannot be a Sentry monitor: said once, when it is added."""
+    import uwsgi
+    if getattr(uwsgi, "_uwsgi_sentry_crons", False):
+        return
+    uwsgi._uwsgi_sentry_crons = True
+    schedules = {}
+
+    def noting(name, schedule):
+        original = getattr(uwsgi, name, None)
+        if original is None:
+            return
+
+        def patched(signum, *args, **kwargs):
+            schedules[signum] = schedule(signum, *args)
+            return original(signum, *args, **kwargs)
+        setattr(uwsgi, name, patched)
+
+    def crontab(signum, minute=-1, hour=-1, day=-1, month=-1, weekday=-1, *rest):
+        return " ".join(_cron_field(v) for v in (minute, hour, day, month, weekday))
+
+    def interval(signum, seconds, *rest):
+        if seconds > 0 and seconds % 60 == 0:
+            return "%d minute" % (seconds // 60)
+        uwsgi.log("[sentry] the timer of signal %d (every %s s) is not a whole number of minutes: no cron monitor for it\n"
+                  % (signum, seconds))
+        return None
+    noting("add_cron", crontab)
+    noting("add_timer", interval)
+    noting("add_rb_timer", interval)
+    register = uwsgi.register_signal
+
+    def register_signal(signum, target, handler, *rest):
+        return register(signum, target, _monitored(signum, handler, schedules, send), *rest)
+    uwsgi.register_signal = register_signal
+
+
+def _monitored(signum, handler, schedules, send):
+    """`handler`, checking in when its signal has a schedule. The slug: the handler's
+    module (its last part) and name, its last 50 characters (Sentry's limit)."""
+    if not callable(handler):
+        return handler
+    module = (getattr(handler, "__module__", None) or "").rsplit(".", 1)[-1]
+    slug = ("%s.%s" % (module, getattr(handler, "__qualname__", getattr(handler, "__name__", "handler"))))[-50:]
+
+    def check_in(status, cid, schedule, duration=None):
+        body = {"slug": slug, "status": status, "check_in_id": cid}
+        if status == "in_progress":
+            body["schedule"] = schedule
+        else:
+            body["duration"] = duration
+        try:
+            send(json.dumps(body).encode())
+        except Exception:
+            pass
+
+    def monitored(num, *rest):
+        schedule = schedules.get(signum)
+        if schedule is None:
+            return handler(num, *rest)
+        cid = os.urandom(16).hex()
+        start = time.monotonic()
+        check_in("in_progress", cid, schedule)
+        try:
+            result = handler(num, *rest)
+        except BaseException:
+            check_in("error", cid, schedule, time.monotonic() - start)
+            raise
+        check_in("ok", cid, schedule, time.monotonic() - start)
+        return result
+    return monitored

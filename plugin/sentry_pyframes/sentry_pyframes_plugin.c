@@ -197,10 +197,21 @@ static void pyframes_exception_log(struct wsgi_request *wsgi_req) {
 	pyframes_in_request = 0;
 }
 
+/* To the sentry loader's daemon (by name): an exception's packet, a check-in. */
+static void pyframes_forward(const char *kind, PyObject *body) {
+	void (*forward)(const char *, char *, size_t) = (void (*)(const char *, char *, size_t)) dlsym(RTLD_DEFAULT, "sentry_forward");
+	if (forward && PyBytes_Check(body)) forward(kind, PyBytes_AsString(body), (size_t) PyBytes_Size(body));
+}
+
 static PyObject *pyframes_send(PyObject *self, PyObject *packet) {
 	(void) self;
-	void (*forward)(char *, size_t) = (void (*)(char *, size_t)) dlsym(RTLD_DEFAULT, "sentry_forward_exception");
-	if (!pyframes_in_request && forward && PyBytes_Check(packet)) forward(PyBytes_AsString(packet), (size_t) PyBytes_Size(packet));
+	if (!pyframes_in_request) pyframes_forward("exception", packet);
+	Py_RETURN_NONE;
+}
+
+static PyObject *pyframes_check_in(PyObject *self, PyObject *body) {
+	(void) self;
+	pyframes_forward("checkin", body);
 	Py_RETURN_NONE;
 }
 
@@ -210,12 +221,13 @@ static PyObject *pyframes_with_locals(PyObject *self, PyObject *unused) {
 }
 
 static PyMethodDef pyframes_send_def = {"send", pyframes_send, METH_O, NULL};
+static PyMethodDef pyframes_check_in_def = {"check_in", pyframes_check_in, METH_O, NULL};
 static PyMethodDef pyframes_locals_def = {"with_locals", pyframes_with_locals, METH_NOARGS, NULL};
 
 /* In the master once the app is loaded (every process forked after inherits it), and
    in each process after its fork (lazy apps load there). */
 static void pyframes_install(void) {
-	if (!Py_IsInitialized() || !dlsym(RTLD_DEFAULT, "sentry_forward_exception")) return;
+	if (!Py_IsInitialized() || !dlsym(RTLD_DEFAULT, "sentry_forward")) return;
 	PyGILState_STATE gil = PyGILState_Ensure();
 	PyObject *install = pyframes_function("install_excepthook");
 	PyObject *send = PyCFunction_New(&pyframes_send_def, NULL), *locals = PyCFunction_New(&pyframes_locals_def, NULL);
@@ -227,6 +239,36 @@ static void pyframes_install(void) {
 	PyErr_Clear();
 	PyGILState_Release(gil);
 }
+
+/* sentry-crons = false: no check-ins from the app's own schedule. */
+static int pyframes_crons = 1;
+
+/* Before the app is loaded (its decorators register their signals then): the uwsgi
+   module's scheduling functions note each signal's schedule (sentry_capture.py). */
+static void pyframes_install_crons(void) {
+	if (!pyframes_crons || !Py_IsInitialized() || !dlsym(RTLD_DEFAULT, "sentry_forward")) return;
+	PyGILState_STATE gil = PyGILState_Ensure();
+	PyObject *install = pyframes_function("install_crons"), *send = PyCFunction_New(&pyframes_check_in_def, NULL);
+	PyObject *done = install && send ? PyObject_CallFunctionObjArgs(install, send, NULL) : NULL;
+	Py_XDECREF(done);
+	Py_XDECREF(send);
+	Py_XDECREF(install);
+	PyErr_Clear();
+	PyGILState_Release(gil);
+}
+
+static void pyframes_opt_crons(char *opt, char *value, void *flag) {
+	(void) flag;
+	if (!strcasecmp(value, "false") || !strcasecmp(value, "no") || !strcasecmp(value, "off") || !strcmp(value, "0")) pyframes_crons = 0;
+	else if (!strcasecmp(value, "true") || !strcasecmp(value, "yes") || !strcasecmp(value, "on") || !strcmp(value, "1")) pyframes_crons = 1;
+	else { uwsgi_log("[sentry] %s = %s: expected true or false\n", opt, value); exit(1); }
+}
+
+static struct uwsgi_option pyframes_options[] = {
+	{"sentry-crons", required_argument, 0, "the app's own crons and whole-minute timers (uwsgi.add_cron, @cron, @timer) check in to Sentry Crons (default: true with a DSN)",
+	 pyframes_opt_crons, NULL, 0},
+	UWSGI_END_OF_OPTIONS
+};
 
 static void pyframes_on_load(void) {
 	/* uwsgi.p[0] is the Python plugin (modifier1 0) once python3 is loaded. */
@@ -244,6 +286,8 @@ static void pyframes_on_load(void) {
 struct uwsgi_plugin sentry_pyframes_plugin = {
 	.name = "sentry_pyframes",
 	.on_load = pyframes_on_load,
+	.options = pyframes_options,
+	.preinit_apps = pyframes_install_crons,
 	.init_apps = pyframes_install,
 	.post_fork = pyframes_install,
 };

@@ -67,6 +67,8 @@ public final class Intake {
             break  // its counts, above, are all it carries
         case .transaction:
             transaction(f, now: now)
+        case .checkin:
+            checkIn(f, now: now)
         case .sessions:
             if let minute = f.sessions { sessions(minute, now: now) }
         case .log:

@@ -119,9 +119,11 @@ public final class Dispatcher {
     @discardableResult
     public func store(_ envelope: [UInt8], eventID: String, category: DataCategory, dsn: DSN,
                       at: Double = StateDirectory.now()) -> Bool {
-        var written = spool.put(envelope, eventID: eventID, category: category, durable: false, at: at)
+        // The daemon's check-ins (the app's crons) are one sequence: in order, one at a time.
+        let key: String? = category == .monitor ? "monitor" : nil
+        var written = spool.put(envelope, eventID: eventID, category: category, orderKey: key, durable: false, at: at)
         if case .failure(let why) = written, why.code == ENOENT, spool.recreate() {
-            written = spool.put(envelope, eventID: eventID, category: category, durable: false, at: at)
+            written = spool.put(envelope, eventID: eventID, category: category, orderKey: key, durable: false, at: at)
         }
         let now = StateDirectory.now()
         switch written {
@@ -140,7 +142,7 @@ public final class Dispatcher {
             spoolRefusing = (now, why)
             guard held.count < Dispatcher.heldMax, heldBytes + envelope.count <= Dispatcher.heldMaxBytes else { return false }
             let name = SpoolEntry.name(createdMillis: Seconds.whole((at * 1000).rounded(.down)), eventID: eventID,
-                                       category: category, attempt: 0)
+                                       category: category, attempt: 0, orderKey: key)
             held[name] = (envelope, dsn)
             heldBytes += envelope.count
             enqueue(name, dsn: dsn)

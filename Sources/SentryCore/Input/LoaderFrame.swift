@@ -16,6 +16,8 @@ public struct LoaderFrame: Equatable {
         case request
         /// A sampled request as it ended (sentry-traces): a transaction.
         case transaction
+        /// A check-in of the app's own cron (sentry_pyframes).
+        case checkin
     }
 
     /// What a core of a worker was serving when the frame was made.
