@@ -98,9 +98,9 @@ def test_bounds_drop_oldest_and_report_it(tmp_path):
         assert r.returncode == 0, r.stderr
         assert b"dropped 2 spooled event(s)" in r.stderr
         bodies = [b.decode() for b in s.requests]
-        assert len(bodies) == 3
-        assert ["bounded 2" in bodies[0], "bounded 3" in bodies[1], "bounded 4" in bodies[2]] == [True] * 3
-        report = [line for line in bodies[0].splitlines() if "discarded_events" in line]
+        # The newest three; several at once (concurrency 8), so in any order on the wire.
+        assert sorted(m for b in bodies for m in ("bounded %d" % i for i in range(5)) if m in b) == ["bounded 2", "bounded 3", "bounded 4"]
+        report = [line for b in bodies for line in b.splitlines() if "discarded_events" in line]
         assert report and json.loads(report[0])["discarded_events"] == [
             {"reason": "cache_overflow", "category": "default", "quantity": 2}]
     finally:

@@ -351,6 +351,10 @@ def install_excepthook(send, with_locals):
         previous(type_, value, tb)
     hook._uwsgi_sentry = True
     sys.excepthook = hook
+    # What a worker's first exception would pay, paid here (in the master before its
+    # forks, when the app is not lazy): this module is compiled by now, the facts of the
+    # process are the same in every fork.
+    _static_facts()
 
 
 def _cron_field(v):
