@@ -1,6 +1,6 @@
 """Issue 28: the app's code that runs outside requests reports too (sentry_pyframes'
 sys.excepthook, which uWSGI's PyErr_Print calls): a spooler task, a timer, a signal
-handler, a mule function; each once, rich as a request's, with what
+handler, an RPC function, a mule function; each once, rich as a request's, with what
 says where it ran. A request's own exception still arrives once. On Debian's 2.0.21
 (python3-uwsgidecorators) and PyPI's 2.0.31."""
 import os
@@ -42,9 +42,7 @@ def test_spooler_timer_signal_rpc_and_mule_exceptions_each_arrive_once(tmp_path,
             for path in ("/spool?7", "/timer", "/signal", "/rpc", "/mule"):
                 assert u.request(path) == 200, (path, u.text()[-2000:])
             assert u.request("/value") is None
-            # Not an RPC function: on this machine uwsgi.call of one registered at import
-            # fails with "unable to call rpc function" before the function runs.
-            wanted = ("ValueError", "RuntimeError", "KeyError", "LookupError")
+            wanted = ("ValueError", "RuntimeError", "KeyError", "LookupError", "ZeroDivisionError")
             assert wait_for(lambda: all(of_type(sentry, t) for t in wanted), timeout=20), \
                 ([e["exception"]["values"][-1]["type"] for e in events(sentry)], u.text()[-3000:])
             assert u.request("/") == 200, "serves throughout"
@@ -60,6 +58,7 @@ def test_spooler_timer_signal_rpc_and_mule_exceptions_each_arrive_once(tmp_path,
     assert tags["RuntimeError"]["uwsgi.process"] == "worker" and "uwsgi.signal" in tags["RuntimeError"], tags["RuntimeError"]
     assert tags["KeyError"]["uwsgi.signal"] == "17"
     assert tags["KeyError"]["uwsgi.entry"].endswith("elsewhere.on_signal"), tags["KeyError"]
+    assert tags["ZeroDivisionError"]["uwsgi.entry"].endswith("elsewhere.explode"), tags["ZeroDivisionError"]
     assert tags["LookupError"]["uwsgi.process"] == "mule" and tags["LookupError"]["uwsgi.mule"] == "1", tags["LookupError"]
     # Rich as a request's: frames with source lines, the mechanism says how it was caught.
     for t in wanted:
