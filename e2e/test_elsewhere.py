@@ -139,3 +139,38 @@ def test_the_apps_own_crons_check_in(tmp_path, installed, build):
     assert of_type(sentry, "OSError"), "the failing cron's exception is reported too"
     assert log.count("is not a whole number of minutes: no cron monitor for it") == 1, "@timer(1), said once"
     assert "every 120 s" not in log
+
+
+def test_a_spooler_task_is_a_queue_transaction_in_the_trace_of_the_request_that_spooled_it(tmp_path, installed):
+    """With sentry-traces: the task is a `queue.process` transaction, a child of the
+    spooling request's span in its (upstream) trace; the task's arguments as the app
+    sees them never hold what carried the request."""
+    from relay import normalize
+    from transactions import problems
+    sentry = FaultServer(status=200)
+    spooler = tmp_path / "spooler"
+    spooler.mkdir()
+    lines = ["plugin-dir = " + plugin_dir(installed), "plugin = sentry", "sentry-sender = " + os.path.join(installed, "bin", "uwsgi-sentry"),
+             "spooler = %s" % spooler, "spooler-frequency = 1", "mules = 1", "pythonpath = " + APPS, "sentry-traces = 1.0"]
+    env = uwsgi_env(installed, sentry.dsn(), UWSGI_SENTRY_SPOOL=str(tmp_path / "spool"), ELSEWHERE_DIR=str(tmp_path))
+    upstream = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+    def bodies(op):
+        return [b for b in sentry.requests if b'"op":"%s"' % op.encode() in b]
+    try:
+        with UWSGI(str(tmp_path / "u"), lines, env, app=APP, extra_head=["pythonpath = /usr/lib/python3/dist-packages"]) as u:
+            assert u.request("/spool?9", headers={"sentry-trace": upstream + "-00f067aa0ba902b7-1"}) == 200
+            assert wait_for(lambda: bodies("queue.process") and of_type(sentry, "ValueError"), timeout=20), u.text()[-2000:]
+            shutil.rmtree(spooler, ignore_errors=True)
+            assert wait_for(lambda: [b for b in bodies("http.server") if b"/spool" in b], timeout=10)
+    finally:
+        sentry.close()
+    import json
+    task = json.loads(bodies("queue.process")[0].split(b"\n")[2])
+    request = json.loads([b for b in bodies("http.server") if b"/spool" in b][0].split(b"\n")[2])
+    assert problems(bodies("queue.process")[0]) == [] and normalize(task)[1] == []
+    t, r = task["contexts"]["trace"], request["contexts"]["trace"]
+    assert t["trace_id"] == r["trace_id"] == upstream and t["parent_span_id"] == r["span_id"], (t, r)
+    assert task["transaction"] == "charge_card" and task["transaction_info"]["source"] == "task" and t["status"] == "internal_error"
+    assert t["data"]["messaging.system"] == "uwsgi" and t["data"]["messaging.message.id"].startswith("uwsgi_spoolfile_on_")
+    assert "uwsgi_sentry_request" not in json.dumps(of_type(sentry, "ValueError")[0]), "the app's arguments stay its own"

@@ -128,7 +128,7 @@ void sentry_tell_drops(void) {
 /* sentry_pyframes (by name), from whichever process: an exception no request carries
    (a packet of uWSGI's shape), or a check-in of the app's own cron. */
 void sentry_forward(const char *kind, char *body, size_t len) {
-	if (!sentry.defaults || (!strcmp(kind, "exception") && sentry.exceptions <= 0)) return;
+	if (!sentry.defaults || (!strcmp(kind, "exception") && sentry.exceptions <= 0) || (!strcmp(kind, "task") && sentry.traces < 0)) return;
 	struct uwsgi_buffer *ub = sentry_frame(kind);
 	if (ub && (sentry_field(ub, "body", body, len) || sentry_field_num(ub, "now_us", uwsgi_micros()))) {
 		uwsgi_buffer_destroy(ub);

@@ -369,7 +369,7 @@ def _ours(tb):
     return tb
 
 
-def install_crons(send):
+def install_crons(send, _unused=None):
     """Sentry Crons from the app's own schedule: uwsgi.add_cron (and uwsgidecorators'
     @cron), add_timer and add_rb_timer (@timer, @rbtimer) note each signal's schedule;
     uwsgi.register_signal wraps its handler so that a run of a scheduled signal checks
@@ -445,3 +445,82 @@ def _monitored(signum, handler, schedules, send):
         check_in("ok", cid, schedule, time.monotonic() - start)
         return result
     return monitored
+
+
+TASK_KEY = "uwsgi_sentry_request"
+
+
+def install_spooler(request, send):
+    """Spooler tasks as Sentry's queue transactions (`queue.process`). uwsgi.spool (and
+    send_to_spooler) add the spooling request's identity (`request()`: its pid, core,
+    start, trace headers) to the task's arguments under TASK_KEY; the spooler callable
+    the app sets (uwsgidecorators' manage_spool_request, or its own) is wrapped as it
+    is set: it takes the key out again (the app never sees it), times the task and
+    `send`s what happened (the loader drops it without sentry-traces)."""
+    import uwsgi
+    if getattr(uwsgi, "_uwsgi_sentry_spooler", False):
+        return
+    uwsgi._uwsgi_sentry_spooler = True
+    for name in ("spool", "send_to_spooler"):
+        original = getattr(uwsgi, name, None)
+        if original is not None:
+            setattr(uwsgi, name, _spooling(original, request))
+
+    def watched(original):
+        if not callable(original) or getattr(original, "_uwsgi_sentry", False):
+            return original
+
+        def spooler(env, *rest):
+            parent = env.pop(TASK_KEY.encode(), None) or env.pop(TASK_KEY, None) if isinstance(env, dict) else None
+            start, status = time.time(), "ok"
+            try:
+                return original(env, *rest)
+            except BaseException:
+                status = "internal_error"
+                raise
+            finally:
+                try:
+                    _task(send, env, parent, start, time.time(), status)
+                except Exception:
+                    pass
+        spooler._uwsgi_sentry = True
+        return spooler
+
+    class Watched(type(uwsgi)):
+        def __setattr__(self, name, value):
+            super().__setattr__(name, watched(value) if name == "spooler" else value)
+    try:
+        uwsgi.__class__ = Watched
+        if getattr(uwsgi, "spooler", None) is not None:
+            uwsgi.spooler = uwsgi.spooler
+    except TypeError:
+        pass
+
+
+def _spooling(original, request):
+    def spool(*args, **kwargs):
+        try:
+            who = request()
+            if who is not None:  # bytes: uWSGI's spooler takes nothing else under Python 3
+                if args and isinstance(args[0], dict):
+                    task = dict(args[0])
+                    task[TASK_KEY.encode()] = who.encode()
+                    args = (task,) + args[1:]
+                else:
+                    kwargs[TASK_KEY] = who.encode()
+        except Exception:
+            pass
+        return original(*args, **kwargs)
+    return spool
+
+
+def _task(send, env, parent, start, end, status):
+    def text(key):
+        v = env.get(key, env.get(key.encode())) if isinstance(env, dict) else None
+        return v.decode("utf-8", "replace") if isinstance(v, bytes) else _text(v) if v is not None else None
+    if isinstance(parent, bytes):
+        parent = parent.decode("utf-8", "replace")
+    body = {"task": os.path.basename(text("spooler_task_name") or ""), "function": text("ud_spool_func"),
+            "spooler": os.path.dirname(text("spooler_task_name") or ""), "start": start, "end": end, "status": status,
+            "parent": parent, "pid": os.getpid()}
+    send(json.dumps(body).encode())

@@ -220,6 +220,30 @@ static PyObject *pyframes_with_locals(PyObject *self, PyObject *unused) {
 	return PyBool_FromLong(pyframes_locals());
 }
 
+/* The request this worker is serving, as the loader names it ("PID CORE START_US",
+   then its sentry-trace and traceparent headers, tab-separated), or None: a spooled
+   task carries it, so that its transaction joins the request's trace. */
+static PyObject *pyframes_request(PyObject *self, PyObject *unused) {
+	(void) self; (void) unused;
+	struct wsgi_request *r = uwsgi.mywid > 0 && uwsgi.current_wsgi_req ? current_wsgi_req() : NULL;
+	if (!r || r->async_id < 0 || r->async_id >= uwsgi.cores || !uwsgi.workers[uwsgi.mywid].cores[r->async_id].in_request)
+		Py_RETURN_NONE;
+	uint16_t tlen = 0, plen = 0;
+	char *st = uwsgi_get_var(r, "HTTP_SENTRY_TRACE", 17, &tlen), *tp = uwsgi_get_var(r, "HTTP_TRACEPARENT", 16, &plen);
+	char who[512];
+	int n = snprintf(who, sizeof(who), "%d %d %llu\t%.*s\t%.*s", (int) uwsgi.mypid, r->async_id, (unsigned long long) r->start_of_request,
+	                 st && tlen < 200 ? (int) tlen : 0, st ? st : "", tp && plen < 200 ? (int) plen : 0, tp ? tp : "");
+	return PyUnicode_DecodeUTF8(who, n < (int) sizeof(who) ? n : (int) sizeof(who) - 1, "replace");
+}
+
+static PyObject *pyframes_task(PyObject *self, PyObject *body) {
+	(void) self;
+	pyframes_forward("task", body);
+	Py_RETURN_NONE;
+}
+
+static PyMethodDef pyframes_request_def = {"request", pyframes_request, METH_NOARGS, NULL};
+static PyMethodDef pyframes_task_def = {"task", pyframes_task, METH_O, NULL};
 static PyMethodDef pyframes_send_def = {"send", pyframes_send, METH_O, NULL};
 static PyMethodDef pyframes_check_in_def = {"check_in", pyframes_check_in, METH_O, NULL};
 static PyMethodDef pyframes_locals_def = {"with_locals", pyframes_with_locals, METH_NOARGS, NULL};
@@ -243,17 +267,26 @@ static void pyframes_install(void) {
 /* sentry-crons = false: no check-ins from the app's own schedule. */
 static int pyframes_crons = 1;
 
-/* Before the app is loaded (its decorators register their signals then): the uwsgi
-   module's scheduling functions note each signal's schedule (sentry_capture.py). */
-static void pyframes_install_crons(void) {
-	if (!pyframes_crons || !Py_IsInitialized() || !dlsym(RTLD_DEFAULT, "sentry_forward")) return;
-	PyGILState_STATE gil = PyGILState_Ensure();
-	PyObject *install = pyframes_function("install_crons"), *send = PyCFunction_New(&pyframes_check_in_def, NULL);
-	PyObject *done = install && send ? PyObject_CallFunctionObjArgs(install, send, NULL) : NULL;
+/* sentry_capture's `install`(args...), under the GIL; the arguments are stolen. */
+static void pyframes_call_install(const char *install, PyObject *a, PyObject *b) {
+	PyObject *f = pyframes_function(install);
+	PyObject *done = f && a && b ? PyObject_CallFunctionObjArgs(f, a, b, NULL) : NULL;
 	Py_XDECREF(done);
-	Py_XDECREF(send);
-	Py_XDECREF(install);
+	Py_XDECREF(f);
+	Py_XDECREF(a);
+	Py_XDECREF(b);
 	PyErr_Clear();
+}
+
+/* Before the app is loaded (its decorators register their signals and spooler then):
+   the uwsgi module's functions note each signal's schedule and wrap its handler (the
+   app's crons), and wrap the spooler and uwsgi.spool (tasks as queue transactions,
+   joined to the request that spooled them; the loader drops them without traces). */
+static void pyframes_install_wrappers(void) {
+	if (!Py_IsInitialized() || !dlsym(RTLD_DEFAULT, "sentry_forward")) return;
+	PyGILState_STATE gil = PyGILState_Ensure();
+	if (pyframes_crons) pyframes_call_install("install_crons", PyCFunction_New(&pyframes_check_in_def, NULL), (Py_INCREF(Py_None), Py_None));
+	pyframes_call_install("install_spooler", PyCFunction_New(&pyframes_request_def, NULL), PyCFunction_New(&pyframes_task_def, NULL));
 	PyGILState_Release(gil);
 }
 
@@ -287,7 +320,7 @@ struct uwsgi_plugin sentry_pyframes_plugin = {
 	.name = "sentry_pyframes",
 	.on_load = pyframes_on_load,
 	.options = pyframes_options,
-	.preinit_apps = pyframes_install_crons,
+	.preinit_apps = pyframes_install_wrappers,
 	.init_apps = pyframes_install,
 	.post_fork = pyframes_install,
 };

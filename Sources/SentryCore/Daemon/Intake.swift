@@ -69,6 +69,8 @@ public final class Intake {
             transaction(f, now: now)
         case .checkin:
             checkIn(f, now: now)
+        case .task:
+            task(f, now: now)
         case .sessions:
             if let minute = f.sessions { sessions(minute, now: now) }
         case .log:

@@ -49,6 +49,21 @@ extension Intake {
         if !store(t.envelope(dsn: dsn), t.eventID, .transaction, dsn, at) { countTransactions(.queueOverflow, 1, dsn, now: now) }
     }
 
+    /// A spooler task, timed in the spooler: a `queue.process` transaction (Traces/Queue.swift).
+    func task(_ f: LoaderFrame, now: Double) {
+        let o = options.options("")
+        guard let rate = o.traces, let dsn = options.dsn(o), let body = try? JSONReader.parse(f.body) else { return }
+        let (release, environment) = releaseAndEnvironment(o)
+        guard let (t, decision) = Transaction.task(body, rate: rate, publicKey: dsn.publicKey, release: release, environment: environment,
+                                                   serverName: Event.clip(o.serverName ?? host.hostName, 200)) else {
+            once("warning: a spooler task's transaction without its times was dropped, and any like it", key: "untimed task")
+            return
+        }
+        guard decision.sampled else { countTransactions(.sampleRate, 1, dsn, now: now); return }
+        if ledgers.of(dsn).blocked(.transaction, now: now) != nil { countTransactions(.ratelimitBackoff, 1, dsn, now: now); return }
+        send(t, dsn, at: t.end, now: now)
+    }
+
     /// A tally's counts: left out by the sampling, refused by the lines lane.
     func countTraces(_ f: LoaderFrame, now: Double) {
         guard f.unsampled + f.tracesDropped > 0, let dsn = options.dsn(options.options("")) else { return }

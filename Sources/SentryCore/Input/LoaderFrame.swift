@@ -18,6 +18,8 @@ public struct LoaderFrame: Equatable {
         case transaction
         /// A check-in of the app's own cron (sentry_pyframes).
         case checkin
+        /// A spooler task, timed (sentry_pyframes, with sentry-traces).
+        case task
     }
 
     /// What a core of a worker was serving when the frame was made.

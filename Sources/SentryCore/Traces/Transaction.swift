@@ -13,7 +13,7 @@
 // saw it end.
 
 public struct Transaction {
-    public enum Source: String { case url, route }
+    public enum Source: String { case url, route, task }
 
     public var eventID: String
     public var name: String
@@ -34,6 +34,11 @@ public struct Transaction {
     public var environment = "production"
     public var serverName: String?
     public var sampling: SamplingContext?
+    /// What kind of work: a server request, or (Queue.swift) a spooler task.
+    public var op = "http.server"
+    public var origin = "auto.http.uwsgi"
+    /// More of `contexts.trace.data` (a task's messaging attributes).
+    public var data: [Field] = []
 
     /// What a transaction is made of: a request as the worker finished it (a
     /// `transaction` frame), or as the master last saw it (a core of a harakiri or a
@@ -128,12 +133,13 @@ public struct Transaction {
         w.string("trace_id", trace.traceID)
         w.string("span_id", trace.spanID)
         w.string("parent_span_id", ifPresent: trace.parentSpanID)
-        w.string("op", "http.server")
-        w.string("origin", "auto.http.uwsgi")
+        w.string("op", op)
+        w.string("origin", origin)
         w.string("status", status.rawValue)
         w.openObject("data")
-        w.string("sentry.op", "http.server")
-        w.string("sentry.origin", "auto.http.uwsgi")
+        w.string("sentry.op", op)
+        w.string("sentry.origin", origin)
+        for f in data { w.string(f.name, f.value) }
         w.string("sentry.source", source.rawValue)
         if let method { w.string("http.request.method", method) }
         if let httpStatus { w.int("http.response.status_code", httpStatus) }
