@@ -145,3 +145,22 @@ def letters(n, width=6):
         out = alphabet[n % len(alphabet)] + out
         n //= len(alphabet)
     return out
+
+
+def latency_table(p50s, p99s, names, ref):
+    """Prints the `an ordinary request` table (p50 and p99 per instance, each run's
+    value in seconds) and returns each name's added p50 per run in ms. `ref(name)`: the
+    instance a name's "added" is against, or None for a row without one."""
+    print("| an ordinary request | p50 | p99 | added p50 | added p99 |")
+    print("|---|---|---|---|---|")
+    added = {}
+    for name in names:
+        base = ref(name)
+        added[name] = [(a[name] - a[base or name]) * 1e3 for a in p50s]
+        print("| %s | %s | %s | %s | %s |" % (
+            name, spread([a[name] * 1e3 for a in p50s], "%.3f", " ms"), spread([a[name] * 1e3 for a in p99s], "%.3f", " ms"),
+            "-" if base is None else spread(added[name], "%+.4f", " ms"),
+            "-" if base is None else spread([(a[name] - a[base]) * 1e3 for a in p99s], "%+.3f", " ms")))
+    print()
+    return added
+

@@ -25,7 +25,7 @@ import sys
 import time
 
 from faultserver import FaultServer
-from measure import RUNS, start_warm, Probe, burst, get, machine, release_under_test, spread, verdicts
+from measure import RUNS, start_warm, Probe, burst, get, latency_table, machine, release_under_test, spread, verdicts
 from support import ROOT, clean_env, envelope_items, percentile
 from uwsgi_harness import UWSGI, plugin_dir
 
@@ -116,16 +116,8 @@ def main():
                              text=True).stdout.strip()
     print("%s: %d requests to / per instance per run (interleaved batches of %d), 2 workers each." % (version, REQUESTS, BATCH))
     print("%d runs, median (min to max); %s\n" % (RUNS, machine()))
-    print("| an ordinary request | p50 | p99 | added p50 | added p99 |")
-    print("|---|---|---|---|---|")
-    added = {}
-    for name in CONFIGS:
-        added[name] = [(r[0][name] - r[0][NOSESSIONS]) * 1e3 for r in runs]
-        print("| %s | %s | %s | %s | %s |" % (
-            name, spread([r[0][name] * 1e3 for r in runs], "%.3f", " ms"), spread([r[1][name] * 1e3 for r in runs], "%.3f", " ms"),
-            "-" if name in (BASE, NOSESSIONS) else spread(added[name], "%+.4f", " ms"),
-            "-" if name in (BASE, NOSESSIONS) else spread([(r[1][name] - r[1][NOSESSIONS]) * 1e3 for r in runs], "%+.3f", " ms")))
-    print()
+    added = latency_table([r[0] for r in runs], [r[1] for r in runs], CONFIGS,
+                          lambda n: None if n in (BASE, NOSESSIONS) else NOSESSIONS)
     print("| release health counted | exited / requests |")
     print("|---|---|")
     print("| %s | %s |" % (SESSIONS, ", ".join("%d / %d" % (r[2], r[3]) for r in runs)))

@@ -20,7 +20,7 @@ import sys
 import time
 
 from faultserver import FaultServer
-from measure import RUNS, cpu_seconds, get, machine, release_under_test, spread, start_warm, verdicts
+from measure import RUNS, cpu_seconds, get, latency_table, machine, release_under_test, spread, start_warm, verdicts
 from support import ROOT, clean_env, percentile
 from uwsgi_harness import UWSGI, plugin_dir, sdk_app
 
@@ -86,17 +86,8 @@ def main():
     version = subprocess.run([os.path.join(prefix, "bin", "uwsgi-sentry"), "--version"], capture_output=True, text=True).stdout.strip()
     print("%s: %d requests to / per instance per run (interleaved batches of %d), 2 workers each." % (version, REQUESTS, BATCH))
     print("%d runs, median (min to max); %s\n" % (RUNS, machine()))
-    print("| an ordinary request | p50 | p99 | added p50 | added p99 |")
-    print("|---|---|---|---|---|")
-    added = {}
-    for name in CONFIGS:
-        ref = BASE if name == SDK else PLUGIN
-        added[name] = [(r[0][name] - r[0][ref]) * 1e3 for r in runs]
-        print("| %s | %s | %s | %s | %s |" % (
-            name, spread([r[0][name] * 1e3 for r in runs], "%.3f", " ms"), spread([r[1][name] * 1e3 for r in runs], "%.3f", " ms"),
-            "-" if name in (BASE, PLUGIN) else spread(added[name], "%+.4f", " ms"),
-            "-" if name in (BASE, PLUGIN) else spread([(r[1][name] - r[1][ref]) * 1e3 for r in runs], "%+.3f", " ms")))
-    print()
+    added = latency_table([r[0] for r in runs], [r[1] for r in runs], CONFIGS,
+                          lambda n: None if n in (BASE, PLUGIN) else BASE if n == SDK else PLUGIN)
     print("| %d requests, every one sampled | transactions delivered within 60 s |" % REQUESTS)
     print("|---|---|")
     for name in (TRACES, SDK):

@@ -23,20 +23,25 @@ def of_type(sentry, name):
     return [e for e in events(sentry) if e["exception"]["values"][-1]["type"] == name]
 
 
+def elsewhere(tmp_path, installed, sentry, build="debian-2.0.21", *more):
+    """The app with a spooler (retrying every second) and a mule, on `build`, the
+    one-line set-up sending to `sentry`; more config lines after."""
+    (tmp_path / "spooler").mkdir()
+    lines = ["sentry-sender = " + os.path.join(installed, "bin", "uwsgi-sentry"), "spooler = %s" % (tmp_path / "spooler"),
+             "spooler-frequency = 1", "mules = 1", "pythonpath = " + APPS, *more]
+    env = uwsgi_env(installed, sentry.dsn(), UWSGI_SENTRY_SPOOL=str(tmp_path / "spool"), ELSEWHERE_DIR=str(tmp_path))
+    if build == "debian-2.0.21":
+        return UWSGI(str(tmp_path / "u"), ["plugin-dir = " + plugin_dir(installed), "plugin = sentry", *lines], env, app=APP,
+                     extra_head=["pythonpath = /usr/lib/python3/dist-packages"])
+    return UWSGI(str(tmp_path / "u"), ["plugin-dir = " + PYPI_PLUGINS, "plugin = sentry", *lines], env, app=APP,
+                 binary=PYPI_UWSGI, python=None)
+
+
 @pytest.mark.parametrize("build", ["debian-2.0.21", "pypi-2.0.31"])
 def test_spooler_timer_signal_rpc_and_mule_exceptions_each_arrive_once(tmp_path, installed, build):
     sentry = FaultServer(status=200)
     spooler = tmp_path / "spooler"
-    spooler.mkdir()
-    lines = ["sentry-sender = " + os.path.join(installed, "bin", "uwsgi-sentry"), "spooler = %s" % spooler,
-             "spooler-frequency = 1", "mules = 1", "pythonpath = " + APPS]
-    env = uwsgi_env(installed, sentry.dsn(), UWSGI_SENTRY_SPOOL=str(tmp_path / "spool"), ELSEWHERE_DIR=str(tmp_path))
-    if build == "debian-2.0.21":
-        u = UWSGI(str(tmp_path / "u"), ["plugin-dir = " + plugin_dir(installed), "plugin = sentry", *lines], env, app=APP,
-                  extra_head=["pythonpath = /usr/lib/python3/dist-packages"])
-    else:
-        u = UWSGI(str(tmp_path / "u"), ["plugin-dir = " + PYPI_PLUGINS, "plugin = sentry", *lines], env, app=APP,
-                  binary=PYPI_UWSGI, python=None)
+    u = elsewhere(tmp_path, installed, sentry, build)
     try:
         with u:
             for path in ("/spool?7", "/timer", "/signal", "/rpc", "/mule"):
@@ -79,16 +84,12 @@ def test_a_spooler_task_failing_100_times_is_budgeted_and_the_drops_counted(tmp_
     counted for a client report."""
     sentry = FaultServer(status=200)
     spooler = tmp_path / "spooler"
-    spooler.mkdir()
-    lines = ["plugin-dir = " + plugin_dir(installed), "plugin = sentry", "sentry-sender = " + os.path.join(installed, "bin", "uwsgi-sentry"),
-             "spooler = %s" % spooler, "spooler-frequency = 1", "mules = 1", "pythonpath = " + APPS]
-    env = uwsgi_env(installed, sentry.dsn(), UWSGI_SENTRY_SPOOL=str(tmp_path / "spool"), ELSEWHERE_DIR=str(tmp_path))
 
     def dropped():
         return sum(d["quantity"] for r in envelope_items(sentry.requests, "client_report") for d in r["discarded_events"]
                    if d["reason"] == "backpressure" and d["category"] == "error")
     try:
-        with UWSGI(str(tmp_path / "u"), lines, env, app=APP, extra_head=["pythonpath = /usr/lib/python3/dist-packages"]) as u:
+        with elsewhere(tmp_path, installed, sentry) as u:
             for i in range(100):
                 assert u.request("/spool?%d" % i) == 200
             assert wait_for(lambda: dropped() >= 90, timeout=30), (len(of_type(sentry, "ValueError")), dropped())
@@ -107,17 +108,7 @@ def test_the_apps_own_crons_check_in(tmp_path, installed, build):
     `<module's last part>.<function>`; @timer(120) is a 2-minute interval monitor;
     @timer(1) is said once not to be one. sentry-options' monitor settings apply."""
     sentry = FaultServer(status=200)
-    spooler = tmp_path / "spooler"
-    spooler.mkdir()
-    lines = ["sentry-sender = " + os.path.join(installed, "bin", "uwsgi-sentry"),
-             "spooler = %s" % spooler, "mules = 1", "pythonpath = " + APPS, "sentry-options = checkin_margin=5,max_runtime=10"]
-    env = uwsgi_env(installed, sentry.dsn(), UWSGI_SENTRY_SPOOL=str(tmp_path / "spool"), ELSEWHERE_DIR=str(tmp_path))
-    if build == "debian-2.0.21":
-        u = UWSGI(str(tmp_path / "u"), ["plugin-dir = " + plugin_dir(installed), "plugin = sentry", *lines], env, app=APP,
-                  extra_head=["pythonpath = /usr/lib/python3/dist-packages"])
-    else:
-        u = UWSGI(str(tmp_path / "u"), ["plugin-dir = " + PYPI_PLUGINS, "plugin = sentry", *lines], env, app=APP,
-                  binary=PYPI_UWSGI, python=None)
+    u = elsewhere(tmp_path, installed, sentry, build, "sentry-options = checkin_margin=5,max_runtime=10")
     module = "uwsgi_file__" + APP[1:-3].replace("/", "_").replace(".", "_")
 
     def runs(name):
@@ -149,16 +140,12 @@ def test_a_spooler_task_is_a_queue_transaction_in_the_trace_of_the_request_that_
     from transactions import problems
     sentry = FaultServer(status=200)
     spooler = tmp_path / "spooler"
-    spooler.mkdir()
-    lines = ["plugin-dir = " + plugin_dir(installed), "plugin = sentry", "sentry-sender = " + os.path.join(installed, "bin", "uwsgi-sentry"),
-             "spooler = %s" % spooler, "spooler-frequency = 1", "mules = 1", "pythonpath = " + APPS, "sentry-traces = 1.0"]
-    env = uwsgi_env(installed, sentry.dsn(), UWSGI_SENTRY_SPOOL=str(tmp_path / "spool"), ELSEWHERE_DIR=str(tmp_path))
     upstream = "4bf92f3577b34da6a3ce929d0e0e4736"
 
     def bodies(op):
         return [b for b in sentry.requests if b'"op":"%s"' % op.encode() in b]
     try:
-        with UWSGI(str(tmp_path / "u"), lines, env, app=APP, extra_head=["pythonpath = /usr/lib/python3/dist-packages"]) as u:
+        with elsewhere(tmp_path, installed, sentry, "debian-2.0.21", "sentry-traces = 1.0") as u:
             assert u.request("/spool?9", headers={"sentry-trace": upstream + "-00f067aa0ba902b7-1"}) == 200
             assert wait_for(lambda: bodies("queue.process") and of_type(sentry, "ValueError"), timeout=20), u.text()[-2000:]
             shutil.rmtree(spooler, ignore_errors=True)

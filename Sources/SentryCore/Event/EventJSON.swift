@@ -39,7 +39,7 @@ extension Event {
         }
         if !user.isEmpty { writeUser(&w) }
         if let exception { writeExceptions(chained + [exception], &w) }
-        if let request { writeRequest(request, &w) }
+        request?.write(into: &w)
         if !breadcrumbs.isEmpty { writeBreadcrumbs(&w) }
         if !modules.isEmpty { w.fields("modules", modules) }
         w.openObject("contexts")
@@ -176,13 +176,17 @@ extension Event {
         w.closeObject()
     }
 
-    private func writeRequest(_ r: RequestInfo, _ w: inout JSONWriter) {
+}
+
+extension RequestInfo {
+    /// `"request": {...}`, as an error event and a transaction carry it.
+    func write(into w: inout JSONWriter) {
         w.openObject("request")
-        w.string("method", ifPresent: r.method)
-        w.string("url", ifPresent: r.url)
-        w.string("query_string", ifPresent: r.queryString)
-        if !r.headers.isEmpty { w.fields("headers", r.headers) }
-        if !r.env.isEmpty { w.fields("env", r.env) }
+        w.string("method", ifPresent: method)
+        w.string("url", ifPresent: url)
+        w.string("query_string", ifPresent: queryString)
+        if !headers.isEmpty { w.fields("headers", headers) }
+        if !env.isEmpty { w.fields("env", env) }
         w.closeObject()
     }
 }

@@ -154,15 +154,7 @@ public struct Transaction {
         if let httpStatus { w.openObject("response"); w.int("status_code", httpStatus); w.closeObject() }
         w.closeObject()
         if let httpStatus { w.openObject("tags"); w.string("http.status_code", String(httpStatus)); w.closeObject() }
-        if let r = request?.scrubbed() {
-            w.openObject("request")
-            w.string("method", ifPresent: r.method)
-            w.string("url", ifPresent: r.url)
-            w.string("query_string", ifPresent: r.queryString)
-            if !r.headers.isEmpty { w.fields("headers", r.headers) }
-            if !r.env.isEmpty { w.fields("env", r.env) }
-            w.closeObject()
-        }
+        request?.scrubbed().write(into: &w)
         w.openArray("spans"); w.closeArray()
         w.openObject("sdk"); w.string("name", Event.sdkName); w.string("version", Version.current); w.closeObject()
         w.closeObject()
