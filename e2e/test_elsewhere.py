@@ -41,7 +41,7 @@ def elsewhere(tmp_path, installed, sentry, build="debian-2.0.21", *more):
 def test_spooler_timer_signal_rpc_and_mule_exceptions_each_arrive_once(tmp_path, installed, build):
     sentry = FaultServer(status=200)
     spooler = tmp_path / "spooler"
-    u = elsewhere(tmp_path, installed, sentry, build)
+    u = elsewhere(tmp_path, installed, sentry, build, "farm = parcels:1")
     try:
         with u:
             for path in ("/spool?7", "/timer", "/signal", "/rpc", "/mule"):
@@ -65,6 +65,7 @@ def test_spooler_timer_signal_rpc_and_mule_exceptions_each_arrive_once(tmp_path,
     assert tags["KeyError"]["uwsgi.entry"].endswith("elsewhere.on_signal"), tags["KeyError"]
     assert tags["ZeroDivisionError"]["uwsgi.entry"].endswith("elsewhere.explode"), tags["ZeroDivisionError"]
     assert tags["LookupError"]["uwsgi.process"] == "mule" and tags["LookupError"]["uwsgi.mule"] == "1", tags["LookupError"]
+    assert tags["LookupError"]["uwsgi.farm"] == "parcels", tags["LookupError"]
     # Rich as a request's: frames with source lines, the mechanism says how it was caught.
     for t in wanted:
         e = of_type(sentry, t)[-1]

@@ -51,7 +51,7 @@ KINDS = [("/ok", "ok", 200), ("/missing", "not_found", 404), ("/error500", "inte
 @pytest.mark.parametrize("build", ["debian-2.0.21", "pypi-2.0.31"])
 def test_every_request_is_one_valid_transaction_joined_to_its_errors_and_logs(tmp_path, installed, build):
     sentry = FaultServer(status=200)
-    n = 400
+    n = 1000
     sent = {}
     try:
         with instance(tmp_path, installed, sentry.dsn(), build, "sentry-traces = 1.0", "sentry-budget = 0", "harakiri = 2",
@@ -199,9 +199,27 @@ def test_beside_an_app_that_traces_with_sentry_sdk(tmp_path, installed, mode):
         assert len(transactions(ours)) == 0 and log.count(said) == 1, (len(transactions(ours)), log.count(said))
     else:
         assert len(transactions(ours)) == 20 and said not in log
-    # sentry-python's own transaction passes the same validator as ours.
-    for _, _, body in transactions(theirs):
+    # sentry-python's own transaction passes the same validator as ours, and each
+    # mutation Relay refuses is refused (the payload's by Relay's normaliser too).
+    from sentry_relay.processing import StoreNormalizer
+    normalizer = StoreNormalizer(project_id=1, client="uwsgi-sentry/test", key_id="1", protocol_version="7", remove_other=True)
+    for header, t, body in transactions(theirs):
         assert problems(body) == [], problems(body)
+    header, t, _ = transactions(theirs)[0]
+
+    def envelope(h, p):
+        payload = json.dumps(p).encode()
+        return json.dumps(h).encode() + b"\n" + json.dumps({"type": "transaction", "length": len(payload)}).encode() + b"\n" + payload + b"\n"
+    assert problems(envelope(header, t)) == []
+    end_first = dict(t, timestamp=t["start_timestamp"] - 1 if isinstance(t["start_timestamp"], (int, float)) else "2020-01-01T00:00:00Z")
+    no_trace = dict(t, contexts={k: v for k, v in t["contexts"].items() if k != "trace"})
+    numeric = dict(header, trace=dict(header.get("trace") or {"trace_id": t["contexts"]["trace"]["trace_id"], "public_key": "k"},
+                                      sample_rate=1.0))
+    for h, p in ((header, end_first), (header, no_trace), (numeric, t)):
+        assert problems(envelope(h, p)) != [], (h, p)
+    for p in (end_first, no_trace):
+        with pytest.raises(Exception):
+            normalizer.normalize_event(raw_event=json.dumps(p).encode())
 
 
 def test_the_validator_refuses_what_relay_refuses():

@@ -292,6 +292,25 @@ def _where():
     return "master", 0
 
 
+def _farms():
+    """The farms the config declares (`farm = NAME:MULES`)."""
+    try:
+        import uwsgi
+        declared = uwsgi.opt.get("farm") or uwsgi.opt.get(b"farm") or []
+        declared = declared if isinstance(declared, list) else [declared]
+        return [(d.decode() if isinstance(d, bytes) else str(d)).split(":", 1)[0] for d in declared]
+    except Exception:
+        return []
+
+
+def _in_farm(name):
+    try:
+        import uwsgi
+        return bool(uwsgi.in_farm(name))
+    except Exception:
+        return False
+
+
 def packet(type_, value, tb, with_locals=True):
     """An exception outside a request (a spooler task, a mule, a signal handler and so
     every timer and cron, an RPC function, a post-fork hook), as uWSGI's own exception
@@ -316,6 +335,10 @@ def packet(type_, value, tb, with_locals=True):
             about.append((key, os.path.basename(v.decode("utf-8", "replace") if isinstance(v, bytes) else _text(v))))
     if kind != "spooler" and len(args) == 1 and type(args[0]) is int and 0 <= args[0] < 256:
         about.append(("signal", str(args[0])))
+    if kind == "mule":
+        farms = [f for f in _farms() if _in_farm(f)]
+        if farms:
+            about.append(("farm", ",".join(farms)))
     out = bytearray()
     _kv(out, "backtrace", capture(value, tb, 0, os.getpid(), 0, with_locals))
     t = type_ if isinstance(type_, type) else type(value)

@@ -111,7 +111,7 @@ extension Event {
         // The entry's arguments are in its frame's locals (scrubbed there); these say
         // what ran: a spooler task's file and function, a signal handler's number.
         for (name, value) in [("uwsgi.spooler_task", p.spoolerTask), ("uwsgi.spooler_function", p.spoolerFunction),
-                              ("uwsgi.signal", p.signal)] {
+                              ("uwsgi.signal", p.signal), ("uwsgi.farm", p.farm)] {
             if let value, !value.isEmpty { tags.append(Field(name, Event.clip(value, 200))) }
         }
     }

@@ -23,7 +23,7 @@ public struct ExceptionPacket: Equatable {
     /// it ran in (`worker`, `spooler`, `mule`, `master`) and its id, the entry uWSGI
     /// called (module.function), and what its arguments say: a spooler task's file and
     /// function, a signal handler's signal.
-    public var process, processID, entry, spoolerTask, spoolerFunction, signal: String?
+    public var process, processID, entry, spoolerTask, spoolerFunction, signal, farm: String?
 
     public struct DecodeError: Error, Equatable, CustomStringConvertible {
         public var description: String
@@ -63,6 +63,7 @@ public struct ExceptionPacket: Equatable {
             case "spooler_task_name": p.spoolerTask = text
             case "ud_spool_func": p.spoolerFunction = text
             case "signal": p.signal = text
+            case "farm": p.farm = text
             default: break  // `core` and whatever a later uWSGI adds
             }
         }
