@@ -46,7 +46,7 @@ class FaultServer:
             self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.tls.load_cert_chain(*tls)
         self.held = []
-        self.conns = []  # every connection accepted: close() ends them, as a server that goes down does
+        self.conns = []  # every connection accepted: close(drop_connections=True) ends them
         self.stopped = threading.Event()
         self.sock.settimeout(0.2)  # the accept loop wakes to see close()
         threading.Thread(target=self._serve, daemon=True).start()
@@ -157,7 +157,9 @@ class FaultServer:
         return status, b"HTTP/1.1 %d X\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n" % (
             status, ctype.encode(), len(data)) + data
 
-    def close(self):
+    def close(self, drop_connections=False):
+        """Stops listening. `drop_connections`: also end the kept-alive connections, as a
+        server that goes down does (else their threads answer what is in flight)."""
         self.stopped.set()
         for c in self.held:
             try:
@@ -165,7 +167,7 @@ class FaultServer:
             except OSError:
                 pass
         self.sock.close()
-        for c in self.conns:  # kept-alive connections too: nothing answers any more
+        for c in self.conns if drop_connections else ():
             try:
                 c.shutdown(socket.SHUT_RDWR)
             except OSError:

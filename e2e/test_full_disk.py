@@ -99,7 +99,7 @@ def test_a_full_disk_loses_nothing_while_sentry_answers_and_says_so_twice(tmp_pa
             assert os.path.isdir(spool)
             # Full and Sentry down: kept in memory, delivered when it answers again.
             port = sentry.port
-            sentry.close()
+            sentry.close(drop_connections=True)
             fill(small_fs)
             fire(u, "down", 50)
             time.sleep(1.5)
