@@ -43,7 +43,7 @@ public enum OptionTable {
     own_sdk | skip|report | skip | an exception of an app that runs its own Sentry SDK: left to it (skip), or reported here too
     logs | LEVEL | off | under the loader (sentry-logs sets it): uWSGI's log lines and requests at LEVEL or above as Sentry Logs
     send_default_pii | - | false | also send what identifies a person: the client's address in request log records
-    traces | RATE | off | under the loader (sentry-traces sets it): the sample rate of the requests harakiri cut or a worker died in
+    traces | RATE | off | under the loader (sentry-traces sets it): the sample rate of what the daemon samples (requests harakiri cut or a worker died in, spooler tasks)
     traces_route | RULE | - | under the loader (sentry-traces-route sets it): "REGEX NAME", a transaction whose path matches REGEX is named NAME (repeatable)
     [delivery]
     timeout | SECONDS | 5 | bounds connect and the whole transfer; fractions allowed
