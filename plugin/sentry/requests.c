@@ -13,8 +13,7 @@
 #include <dlfcn.h>
 
 static uint64_t *seen;        /* per core of this worker: uWSGI's exception count after its last request */
-static time_t sdk_checked;
-static int app_sdk;
+static struct sentry_sdk_answer sessions_asked;
 
 /* The counts of `minute`, or the unslotted ones (the master has not prepared it). */
 static uint64_t *sentry_counts(int64_t minute) {
@@ -27,18 +26,19 @@ void sentry_count_session(enum sentry_end end) {
 		__atomic_add_fetch(&sentry_counts(uwsgi_now() / 60)[end], 1, __ATOMIC_RELAXED);
 }
 
-/* auto: does the app's own sentry-sdk track sessions? (sentry_pyframes asks it, under
-   the GIL; every 10 s per worker, as an app may start its SDK late.) */
-static int sentry_app_sdk(struct wsgi_request *wsgi_req) {
-	if (sentry.sessions != 2 || wsgi_req->uh->modifier1 != 0) return 0;
+/* Does the app's own sentry-sdk do what `symbol` asks (sentry_pyframes answers, under
+   the GIL)? Asked every 10 s per worker, as an app may start its SDK late; a yes is
+   noted in `shared` for the master to say once. Python apps only (modifier1 0). */
+int sentry_app_sdk(struct wsgi_request *wsgi_req, const char *symbol, struct sentry_sdk_answer *a, int *shared) {
+	if (wsgi_req->uh->modifier1 != 0) return 0;
 	time_t now = uwsgi_now();
-	if (now - sdk_checked >= 10) {
-		int (*sdk_sessions)(void) = (int (*)(void)) dlsym(RTLD_DEFAULT, "sentry_pyframes_sdk_sessions");
-		app_sdk = sdk_sessions && sdk_sessions();
-		sdk_checked = now;
-		if (app_sdk) __atomic_store_n(&sentry.shared->app_sdk_sessions, 1, __ATOMIC_RELAXED);
+	if (now - a->checked >= 10) {
+		int (*ask)(void) = (int (*)(void)) dlsym(RTLD_DEFAULT, symbol);
+		a->yes = ask && ask();
+		a->checked = now;
+		if (a->yes) __atomic_store_n(shared, 1, __ATOMIC_RELAXED);
 	}
-	return app_sdk;
+	return a->yes;
 }
 
 const char *sentry_levels[7] = {"off", "trace", "debug", "info", "warning", "error", "fatal"};
@@ -86,7 +86,8 @@ void uwsgi_sentry_after_request(struct wsgi_request *wsgi_req) {
 	seen[wsgi_req->async_id] = exceptions;
 	if (sentry.logs > 0) sentry_request_record(wsgi_req, crashed);
 	if (sentry.traces >= 0) sentry_trace_request(wsgi_req, crashed);
-	if (sentry.sessions > 0 && !sentry_app_sdk(wsgi_req))
+	if (sentry.sessions > 0 && !(sentry.sessions == 2 && sentry_app_sdk(wsgi_req, "sentry_pyframes_sdk_sessions", &sessions_asked,
+	                                                                       &sentry.shared->app_sdk_sessions)))
 		sentry_count_session(crashed ? SENTRY_CRASHED : wsgi_req->status >= 500 ? SENTRY_ERRORED : SENTRY_EXITED);
 }
 

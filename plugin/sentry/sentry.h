@@ -102,6 +102,8 @@ void sentry_harakiri(int wid);
 void sentry_watch_deaths(void);
 
 /* requests.c */
+struct sentry_sdk_answer { time_t checked; int yes; };
+int sentry_app_sdk(struct wsgi_request *wsgi_req, const char *symbol, struct sentry_sdk_answer *a, int *shared);
 extern const char *sentry_levels[7];
 void sentry_opt_level(char *opt, char *value, void *flag);
 void sentry_requests_start(void);

@@ -10,12 +10,10 @@
    variables. The daemon makes the transaction; nothing else happens here. */
 
 #include "sentry.h"
-#include <dlfcn.h>
 #include <math.h>
 
 static uint64_t rng;          /* xorshift64*, seeded per worker */
-static time_t sdk_checked;
-static int app_sdk;
+static struct sentry_sdk_answer traces_asked;
 
 /* sentry-traces = RATE [always]: 0 to 1, like traces_sample_rate. */
 void sentry_opt_traces(char *opt, char *value, void *flag) {
@@ -76,20 +74,6 @@ void sentry_traces_configure(void) {
 	}
 }
 
-/* auto: does the app's own sentry-sdk trace? (sentry_pyframes asks it, under the GIL;
-   every 10 s per worker, as an app may start its SDK late.) */
-static int sentry_app_sdk_traces(struct wsgi_request *wsgi_req) {
-	if (sentry.traces_always || wsgi_req->uh->modifier1 != 0) return 0;
-	time_t now = uwsgi_now();
-	if (now - sdk_checked >= 10) {
-		int (*sdk_traces)(void) = (int (*)(void)) dlsym(RTLD_DEFAULT, "sentry_pyframes_sdk_traces");
-		app_sdk = sdk_traces && sdk_traces();
-		sdk_checked = now;
-		if (app_sdk) __atomic_store_n(&sentry.shared->app_sdk_traces, 1, __ATOMIC_RELAXED);
-	}
-	return app_sdk;
-}
-
 /* The request's variables as uWSGI's exception packet carries them: u16le key length,
    key, u16le value length, value. */
 static int sentry_add_vars(struct uwsgi_buffer *ub, struct wsgi_request *r) {
@@ -110,7 +94,9 @@ void sentry_trace_request(struct wsgi_request *r, int crashed) {
 	uint16_t tlen = 0, plen = 0, blen = 0;
 	double rand = 0;
 	const char *source = "trace";
-	if (sentry.traces < 0 || sentry_app_sdk_traces(r)) return;
+	/* auto: not when the app's own sentry-sdk traces (requests.c asks it). */
+	if (sentry.traces < 0 || (!sentry.traces_always &&
+	                          sentry_app_sdk(r, "sentry_pyframes_sdk_traces", &traces_asked, &sentry.shared->app_sdk_traces))) return;
 	char *st = uwsgi_get_var(r, "HTTP_SENTRY_TRACE", 17, &tlen);
 	char *tp = uwsgi_get_var(r, "HTTP_TRACEPARENT", 16, &plen);
 	char *bg = uwsgi_get_var(r, "HTTP_BAGGAGE", 12, &blen);
