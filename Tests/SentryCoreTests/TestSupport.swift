@@ -21,8 +21,9 @@ let testDSN = try! DSN(parsing: "http://0123456789abcdef@127.0.0.1:9/1")
 
 /// An Intake's store that only writes the spool, telling each name it wrote.
 func writing(to spool: Spool, _ queued: @escaping (String) -> Void) -> Intake.Store {
-    { envelope, eventID, category, _, at in
-        guard let name = spool.write(envelope, eventID: eventID, category: category, durable: false, at: at) else { return false }
+    { envelope, eventID, category, _, at, orderKey in
+        guard let name = spool.write(envelope, eventID: eventID, category: category, orderKey: orderKey, durable: false, at: at)
+        else { return false }
         queued(name)
         return true
     }

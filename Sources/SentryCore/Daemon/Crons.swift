@@ -3,7 +3,7 @@
 // `{"slug", "status", "check_in_id", "schedule" | "duration"}`, becomes a Sentry
 // check-in as `uwsgi-sentry monitor` sends them: the monitor's settings
 // (checkin_margin, max_runtime, timezone, thresholds) from the options, with the
-// schedule on every in_progress; behind Sentry's rate limit for monitors.
+// schedule on every in_progress; behind Sentry's rate limit for monitors; in order.
 
 extension Intake {
     func checkIn(_ f: LoaderFrame, now: Double) {
@@ -30,7 +30,9 @@ extension Intake {
         let (release, environment) = releaseAndEnvironment(o)
         let c = CheckIn(checkInID: id, slug: slug, status: status, duration: duration, environment: environment,
                         release: release, config: config, traceID: System.eventID(from: "cron|" + id))
-        if !store(Envelope.checkIn(payload: c.json(), dsn: dsn), System.randomEventID(), .monitor, dsn, f.madeAt ?? now) {
+        // The monitor's check-ins are one sequence in the spool, as `uwsgi-sentry monitor`'s are.
+        if !store(Envelope.checkIn(payload: c.json(), dsn: dsn), System.randomEventID(), .monitor, dsn, f.madeAt ?? now,
+                  SpoolEntry.orderKey(slug)) {
             count(.queueOverflow, .monitor, 1, dsn, now: now)
         }
     }

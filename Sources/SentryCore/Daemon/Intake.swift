@@ -9,7 +9,9 @@
 public final class Intake {
     /// Where an envelope goes: the spool, then the dispatcher's queue (its project
     /// known). False: nothing could take it, and the caller counts the drop.
-    public typealias Store = (_ envelope: [UInt8], _ eventID: String, _ category: DataCategory, _ dsn: DSN, _ at: Double) -> Bool
+    /// `orderKey`: the envelope's sequence in the spool (a monitor's check-ins), or nil.
+    public typealias Store = (_ envelope: [UInt8], _ eventID: String, _ category: DataCategory, _ dsn: DSN, _ at: Double,
+                              _ orderKey: String?) -> Bool
     let store: Store
     let host: HostFacts
     let ledgers: Ledgers
@@ -191,7 +193,7 @@ public final class Intake {
         for death in stories.released(now: now, force: force) { alarm(death, now: now, mayHold: false) }
         // A carrier that finds nothing left to carry (an event took the counts) is not sent.
         for dsn in reports.take(now: now, force: force) {
-            _ = store(Envelope.reportCarrier(dsn: dsn), System.randomEventID(), .internal, dsn, now)
+            _ = store(Envelope.reportCarrier(dsn: dsn), System.randomEventID(), .internal, dsn, now, nil)
         }
         flushLogs(now: now, force: force)
         budgets.sweep(now: now)
@@ -224,7 +226,7 @@ public final class Intake {
         var e = e
         finish?(&e)
         let envelope = Envelope.make(eventID: e.eventID, payload: e.json(), dsn: dsn)
-        if !store(envelope, e.eventID, e.category, dsn, at ?? now) { count(.queueOverflow, e.category, 1, dsn, now: now) }
+        if !store(envelope, e.eventID, e.category, dsn, at ?? now, nil) { count(.queueOverflow, e.category, 1, dsn, now: now) }
     }
 
     func count(_ reason: DiscardReason, _ category: DataCategory, _ n: Int, _ dsn: DSN, now: Double) {

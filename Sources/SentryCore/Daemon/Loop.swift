@@ -43,7 +43,7 @@ public enum Daemon {
         }
         let intake = Intake(defaults: channel != nil ? System.environment("UWSGI_SENTRY_OPTIONS") ?? "" : "",
                             host: HostFacts.current(), ledgers: ledgers, say: say,
-                            store: { dispatcher.store($0, eventID: $1, category: $2, dsn: $3, at: $4) })
+                            store: { dispatcher.store($0, eventID: $1, category: $2, dsn: $3, orderKey: $5, at: $4) })
         intake.uwsgiVersion = System.environment("UWSGI_SENTRY_UWSGI_VERSION")
 
         // Signals arrive as reads on a descriptor, never as a flag a handler sets.

@@ -26,7 +26,7 @@ extension Intake {
             return
         }
         let envelope = Envelope.item(type: "sessions", payload: minute.payload(release: release, environment: environment), dsn: dsn)
-        if !store(envelope, System.randomEventID(), .session, dsn, now) { count(.queueOverflow, .session, minute.total, dsn, now: now) }
+        if !store(envelope, System.randomEventID(), .session, dsn, now, nil) { count(.queueOverflow, .session, minute.total, dsn, now: now) }
     }
 
     /// The release and environment as events carry them (EventBuilder's rules).
@@ -86,7 +86,7 @@ extension Intake {
                 count(.ratelimitBackoff, .logByte, bytes, dsn, now: now)
                 continue
             }
-            if !store(Envelope.logs(records, dsn: dsn), System.randomEventID(), .logItem, dsn, now) {
+            if !store(Envelope.logs(records, dsn: dsn), System.randomEventID(), .logItem, dsn, now, nil) {
                 count(.queueOverflow, .logItem, records.count, dsn, now: now)
                 count(.queueOverflow, .logByte, bytes, dsn, now: now)
             }

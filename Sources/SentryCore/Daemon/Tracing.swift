@@ -46,7 +46,7 @@ extension Intake {
     }
 
     private func send(_ t: Transaction, _ dsn: DSN, at: Double, now: Double) {
-        if !store(t.envelope(dsn: dsn), t.eventID, .transaction, dsn, at) { countTransactions(.queueOverflow, 1, dsn, now: now) }
+        if !store(t.envelope(dsn: dsn), t.eventID, .transaction, dsn, at, nil) { countTransactions(.queueOverflow, 1, dsn, now: now) }
     }
 
     /// A spooler task, timed in the spooler: a `queue.process` transaction (Traces/Queue.swift).

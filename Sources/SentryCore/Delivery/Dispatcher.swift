@@ -66,10 +66,10 @@ public final class Dispatcher {
     private var held: [String: (bytes: [UInt8], dsn: DSN)] = [:]
     public private(set) var heldBytes = 0
     public var heldCount: Int { held.count }
-    /// Since when the spool refuses, and its last refusal: said once when it starts,
+    /// When the spool last refused an envelope, while it does: said once when it starts,
     /// once when writes have worked again for `spoolCalm` seconds (not a line per event
     /// on a disk at the edge of full).
-    private var spoolRefusing: (last: Double, why: SystemError)?
+    private var spoolRefusedAt: Double?
     static let spoolCalm = 5.0
     /// Something was written to the spool since the caller last synced it.
     public var wroteToSpool = false
@@ -116,11 +116,10 @@ public final class Dispatcher {
     /// Puts a new envelope in the spool and queues it; when the spool will not take
     /// it (made again if it was removed), it waits in memory within the bounds and
     /// goes all the same. False: neither could take it (the caller counts the drop).
+    /// `orderKey`: its sequence (a monitor's check-ins), as `Spool.put` takes it.
     @discardableResult
     public func store(_ envelope: [UInt8], eventID: String, category: DataCategory, dsn: DSN,
-                      at: Double = StateDirectory.now()) -> Bool {
-        // The daemon's check-ins (the app's crons) are one sequence: in order, one at a time.
-        let key: String? = category == .monitor ? "monitor" : nil
+                      orderKey key: String? = nil, at: Double = StateDirectory.now()) -> Bool {
         var written = spool.put(envelope, eventID: eventID, category: category, orderKey: key, durable: false, at: at)
         if case .failure(let why) = written, why.code == ENOENT, spool.recreate() {
             written = spool.put(envelope, eventID: eventID, category: category, orderKey: key, durable: false, at: at)
@@ -129,17 +128,17 @@ public final class Dispatcher {
         switch written {
         case .success(let name):
             wroteToSpool = true
-            if let r = spoolRefusing, now - r.last >= Dispatcher.spoolCalm {
+            if let last = spoolRefusedAt, now - last >= Dispatcher.spoolCalm {
                 say("the spool \(spool.path) takes envelopes again (\(held.count) still wait in memory)")
-                spoolRefusing = nil
+                spoolRefusedAt = nil
             }
             enqueue(name, dsn: dsn)
             return true
         case .failure(let why):
-            if spoolRefusing == nil {
+            if spoolRefusedAt == nil {
                 say("the spool \(spool.path) refuses envelopes (\(why)): sending them from memory, at most \(Dispatcher.heldMax) or \(Dispatcher.heldMaxBytes >> 20) MiB waiting; beyond that they are dropped and counted")
             }
-            spoolRefusing = (now, why)
+            spoolRefusedAt = now
             guard held.count < Dispatcher.heldMax, heldBytes + envelope.count <= Dispatcher.heldMaxBytes else { return false }
             let name = SpoolEntry.name(createdMillis: Seconds.whole((at * 1000).rounded(.down)), eventID: eventID,
                                        category: category, attempt: 0, orderKey: key)

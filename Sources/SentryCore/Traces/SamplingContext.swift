@@ -42,7 +42,7 @@ public struct SamplingContext: Equatable {
 
     /// Six decimals, truncated (never rounded up onto the rate).
     static func six(_ v: Double) -> String {
-        let n = Int((v * 1e6).rounded(.down))
+        let n = v.isFinite ? Int((min(max(v, 0), 0.999999) * 1e6).rounded(.down)) : 0
         let frac = String(n % 1_000_000)
         return "\(n / 1_000_000).\(String(repeating: "0", count: 6 - frac.count))\(frac)"
     }
