@@ -32,7 +32,7 @@ class FaultServer:
                  tls=None, port=0, interim=None, junk_headers=0, delay=0.0, upstream=None):
         self.delay, self.upstream = delay, upstream
         self.answered = []  # (the status answered, request body): status mode and upstream mode
-        self.timeline = []  # (read at, answered at, request body), monotonic seconds: status mode
+        self.timeline = []  # (read at, answer about to go, request body), monotonic seconds: status mode
         self.mode, self.status, self.headers, self.body, self.content_type = mode, status, headers, body, content_type
         self.interim, self.junk_headers = interim, junk_headers
         self.requests = []
@@ -130,9 +130,12 @@ class FaultServer:
                     head += "X-Junk-%04d: %s\r\n" % (i, "j" * 86)
                 for name, value in self.headers:
                     head += "%s: %s\r\n" % (name, value)
+                # Stamped before the answer goes: the client cannot have it earlier (a
+                # stamp after sendall may come after the client's next request was read).
+                answered_at = time.monotonic()
                 conn.sendall(head.encode() + b"\r\n" + self.body)
                 self.answered.append((self.status, req[1]))
-                self.timeline.append((read_at, time.monotonic(), req[1]))
+                self.timeline.append((read_at, answered_at, req[1]))
         except (OSError, ssl.SSLError):
             pass
 
