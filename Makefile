@@ -53,17 +53,17 @@ $(PLUGIN_OUT)/%_plugin.so: plugin/%/*.c plugin/%/uwsgiplugin.py
 
 $(PLUGIN_OUT)/sentry_pyframes_plugin.so: $(CAPTURE_H)
 
-$(PLUGIN_OUT)/sentry_plugin.so: plugin/sentry/sentry.h
+$(PLUGIN_OUT)/sentry_plugin.so: plugin/sentry/sentry.h plugin/sentry/crash/*.c
 
 # The loader with AddressSanitizer and UBSan, and with ThreadSanitizer, for
 # e2e/test_sanitizers.py.
 plugin-sanitized: .build/uwsgi-plugins-sanitized/sentry_plugin.so .build/uwsgi-plugins-tsan/sentry_plugin.so
 
-.build/uwsgi-plugins-sanitized/sentry_plugin.so: plugin/sentry/*.c plugin/sentry/*.h plugin/sentry/uwsgiplugin.py
+.build/uwsgi-plugins-sanitized/sentry_plugin.so: plugin/sentry/*.c plugin/sentry/crash/*.c plugin/sentry/*.h plugin/sentry/uwsgiplugin.py
 	mkdir -p $(@D)
 	cd $(@D) && SENTRY_PLUGIN_SANITIZE=address PYTHON=/usr/bin/python3 uwsgi --build-plugin $(CURDIR)/plugin/sentry >/dev/null
 
-.build/uwsgi-plugins-tsan/sentry_plugin.so: plugin/sentry/*.c plugin/sentry/*.h plugin/sentry/uwsgiplugin.py
+.build/uwsgi-plugins-tsan/sentry_plugin.so: plugin/sentry/*.c plugin/sentry/crash/*.c plugin/sentry/*.h plugin/sentry/uwsgiplugin.py
 	mkdir -p $(@D)
 	cd $(@D) && SENTRY_PLUGIN_SANITIZE=thread PYTHON=/usr/bin/python3 uwsgi --build-plugin $(CURDIR)/plugin/sentry >/dev/null
 
@@ -131,7 +131,7 @@ $(PYPI_PLUGINS)/%_plugin.so: $(PYPI_UWSGI) plugin/%/*.c plugin/%/uwsgiplugin.py
 	mkdir -p $(@D)
 	cd $(@D) && SENTRY_GENERATED=$(GENERATED) PYTHON=/usr/bin/python3 $(PYPI_UWSGI) --build-plugin $(CURDIR)/plugin/$* >/dev/null
 
-$(PYPI_PLUGINS)/sentry_plugin.so: plugin/sentry/sentry.h
+$(PYPI_PLUGINS)/sentry_plugin.so: plugin/sentry/sentry.h plugin/sentry/crash/*.c
 $(PYPI_PLUGINS)/sentry_pyframes_plugin.so: $(CAPTURE_H)
 
 # Where that uWSGI is, for tests and benchmarks run without make.

@@ -9,7 +9,8 @@
    Files: sentry_plugin.c (options, handlers, registration), channel.c (frames, the
    two lanes, drop counts), daemon.c (the daemon's start and supervision), capture.c
    (what workers are doing), requests.c (how each request ended: release health),
-   traces.c (each sampled request as a transaction), defaults.c (one line of config). */
+   traces.c (each sampled request as a transaction), defaults.c (one line of config);
+   crash/ (a crash told from inside the crashing thread). */
 
 #include <uwsgi.h>
 
@@ -117,6 +118,9 @@ void sentry_traces_configure(void);
 void sentry_trace_request(struct wsgi_request *wsgi_req, int crashed);
 void sentry_traces_post_fork(void);
 void sentry_tell_traces(void);
+
+/* crash/crash.c */
+void sentry_crash_start(void);
 
 /* defaults.c */
 void uwsgi_sentry_configure(void);

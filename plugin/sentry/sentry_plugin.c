@@ -117,6 +117,7 @@ static void sentry_post_fork(void) {
 	if (uwsgi.mywid <= 0) return;
 	sentry_requests_post_fork();
 	sentry_traces_post_fork();
+	sentry_crash_start();
 	if (sentry.events[0] >= 0) close(sentry.events[0]);
 	if (sentry.lines[0] >= 0) close(sentry.lines[0]);
 	sentry.events[0] = sentry.lines[0] = -1;

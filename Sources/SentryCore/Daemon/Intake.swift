@@ -20,6 +20,7 @@ public final class Intake {
     var ring: LogRing
     var budgets = Budgets()
     var stories: HarakiriStories
+    var crashes: CrashStories
     var reports: ReportSchedule
     /// Source files, for the lines around exception frames.
     let sources = SourceContext()
@@ -47,6 +48,7 @@ public final class Intake {
         options = OptionCache(defaults: defaults, say: say)
         ring = LogRing(capacity: options.options("").breadcrumbs)
         stories = HarakiriStories(wait: Intake.storyWait)
+        crashes = CrashStories(wait: Intake.storyWait)
         reports = ReportSchedule(delay: Intake.reportDelay)
     }
 
@@ -82,8 +84,11 @@ public final class Intake {
             log(line: line, f, now: now)
         case .request:
             logRequest(f, now: now)
+        case .crash:
+            crashes.begin(CrashStory(frame: f), now: now)
         case .death:
             stories.sawDead(f, now: now)
+            if let pid = f.pid { crashes.died(pid: pid, signal: f.signal, exit: f.exitCode, frame: f, now: now) }
             cutTransactions(f, ended: .internalError, now: now)
         case .harakiri:
             cutTransactions(f, ended: .deadlineExceeded, now: now)
@@ -133,6 +138,8 @@ public final class Intake {
         let line = Stdin.text(f.body[...])
         var seen = f
         var exitCode: Int?
+        // uWSGI's own backtrace of a crash the loader captured: part of that crash's story.
+        if let pid = NativeBacktrace.parse(line)?.pid.flatMap({ Int($0) }), crashes.isCrash(pid: pid, now: now) { return }
         switch UWSGILine.parse(line) {
         case .harakiri(let wid, let pid, let attempt)?:
             guard !stories.isHarakiri(pid: pid) else { return }
@@ -150,6 +157,7 @@ public final class Intake {
             return
         case .workerDeath(_, let pid, let signal)?:
             if stories.died(pid: pid, signal: signal, now: now) { return }
+            if crashes.died(pid: pid, signal: signal, exit: nil, frame: nil, now: now) { return }
             if mayHold && f.handedOff && signal == 9 {
                 stories.hold(f, pid: pid, now: now)
                 return
@@ -191,6 +199,15 @@ public final class Intake {
             submit(s.story.event(options: o, host: host, crumbs: s.crumbs, eventID: s.story.eventID).0, o, now: now)
         }
         for death in stories.released(now: now, force: force) { alarm(death, now: now, mayHold: false) }
+        for c in crashes.due(now: now, force: force) {
+            let o = options.options(c.story.frame.options)
+            // The log lines as of now: what the worker wrote as it died (an assert's
+            // message) has come, by the lines lane; uWSGI's own lines of it are left out.
+            let crumbs = ring.breadcrumbs(count: o.breadcrumbs + 80).filter { !c.story.isOwnLine($0.message) }.suffix(o.breadcrumbs)
+            submit(c.story.event(options: o, host: host, crumbs: Array(crumbs)), o, now: now, at: c.story.frame.madeAt) {
+                self.sources.fill(&$0)
+            }
+        }
         // A carrier that finds nothing left to carry (an event took the counts) is not sent.
         for dsn in reports.take(now: now, force: force) {
             _ = store(Envelope.reportCarrier(dsn: dsn), System.randomEventID(), .internal, dsn, now, nil)
@@ -204,7 +221,7 @@ public final class Intake {
     }
 
     /// When the next story or report is due, if any.
-    public var nextDeadline: Double? { [stories.nextDeadline, reports.next, logs.deadline].compactMap { $0 }.min() }
+    public var nextDeadline: Double? { [stories.nextDeadline, crashes.nextDeadline, reports.next, logs.deadline].compactMap { $0 }.min() }
 
     // MARK: the gates, then the spool
 

@@ -17,6 +17,9 @@ public struct StackFrame: Equatable {
     public var preContext: [String] = []
     public var postContext: [String] = []
     public var vars: JSONValue?
+    /// `native` on a crash's native frames (a Python frame beside them says `python`):
+    /// Sentry symbolicates the frames that are native and have an address.
+    public var platform: String?
     public init(filename: String? = nil, function: String? = nil, lineno: Int? = nil, contextLine: String? = nil) {
         self.filename = filename; self.function = function; self.lineno = lineno; self.contextLine = contextLine
     }
@@ -32,6 +35,9 @@ public struct ExceptionInfo: Equatable {
     public var chainID: Int?
     public var parentID: Int?
     public var source: String?
+    /// A crash's signal (the mechanism's meta) and the crashing thread's registers.
+    public var signal: CrashSignal?
+    public var registers: [Field] = []
     public init(type: String?, value: String?, module: String? = nil, frames: [StackFrame] = []) {
         self.type = type; self.value = value; self.module = module; self.frames = frames
     }
@@ -102,6 +108,10 @@ public struct Event {
     public var modules: [Field] = []
     /// Where the process imports from (sys.path): InstalledModules reads `modules` there.
     public var importPaths: [String] = []
+    /// A crash: the crashing thread's whole native stack (`threads`), and the loaded
+    /// objects Sentry symbolicates its addresses against (`debug_meta.images`).
+    public var crashedThread: CrashedThread?
+    public var images: [DebugImage] = []
     public var host: HostFacts
 
     public init(eventID: String, timestamp: String, host: HostFacts) {

@@ -39,6 +39,8 @@ extension Event {
         }
         if !user.isEmpty { writeUser(&w) }
         if let exception { writeExceptions(chained + [exception], &w) }
+        if let crashedThread { crashedThread.write(into: &w) }
+        if !images.isEmpty { DebugImage.write(images, into: &w) }
         request?.write(into: &w)
         if !breadcrumbs.isEmpty { writeBreadcrumbs(&w) }
         if !modules.isEmpty { w.fields("modules", modules) }
@@ -119,16 +121,11 @@ extension Event {
             w.string("type", ifPresent: x.type)
             w.string("value", ifPresent: x.value)
             w.string("module", ifPresent: x.module)
-            if !x.frames.isEmpty {
-                w.openObject("stacktrace")
-                w.openArray("frames")
-                for f in x.frames { writeFrame(f, &w) }
-                w.closeArray()
-                w.closeObject()
-            }
+            if !x.frames.isEmpty { Event.writeStacktrace(x.frames, registers: x.registers, &w) }
             w.openObject("mechanism")
             w.string("type", x.chainID.map { $0 > 0 ? "chained" : mechanism } ?? mechanism)
             w.bool("handled", false)
+            if let signal = x.signal { signal.write(into: &w) }
             if let id = x.chainID {
                 w.int("exception_id", id)
                 if let parent = x.parentID { w.int("parent_id", parent) }
@@ -141,8 +138,19 @@ extension Event {
         w.closeObject()
     }
 
-    private func writeFrame(_ f: StackFrame, _ w: inout JSONWriter) {
+    /// `"stacktrace": {"frames": [...], "registers": {...}}`, oldest frame first.
+    static func writeStacktrace(_ frames: [StackFrame], registers: [Field], _ w: inout JSONWriter) {
+        w.openObject("stacktrace")
+        w.openArray("frames")
+        for f in frames { writeFrame(f, &w) }
+        w.closeArray()
+        if !registers.isEmpty { w.fields("registers", registers) }
+        w.closeObject()
+    }
+
+    private static func writeFrame(_ f: StackFrame, _ w: inout JSONWriter) {
         w.openObject()
+        w.string("platform", ifPresent: f.platform)
         w.string("filename", ifPresent: f.filename)
         w.string("abs_path", ifPresent: f.absPath ?? f.filename)
         w.string("module", ifPresent: f.module)

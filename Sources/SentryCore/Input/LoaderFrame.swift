@@ -20,6 +20,8 @@ public struct LoaderFrame: Equatable {
         case checkin
         /// A spooler task, timed (sentry_pyframes, with sentry-traces).
         case task
+        /// A worker's crash, captured in the crashing thread (crash/crash.c).
+        case crash
     }
 
     /// What a core of a worker was serving when the frame was made.
@@ -73,6 +75,8 @@ public struct LoaderFrame: Equatable {
     public var exitCode: Int?
     public var signal: Int?
     public var cores: [Core] = []
+    /// A `crash` frame's capture.
+    public var crash = CrashCapture()
     /// Whether anyone looked at the cores: the loader always does; a `cmd:` alarm's
     /// sender only when uWSGI's stats server answered (else `statsError` says why).
     public var coresSeen = true
@@ -170,7 +174,7 @@ public struct LoaderFrame: Equatable {
             case "minute": f.sessionMinute = Int(text)
             case "exited", "errored", "crashed", "abnormal":
                 f.sessionCounts[SessionEnd(rawValue: key)!] = max(0, Int(text) ?? 0)
-            default: break  // what a later loader adds
+            default: _ = f.crash.take(key, text)  // else what a later loader adds
             }
         }
         guard let kind else { throw DecodeError(description: "a frame without a kind") }

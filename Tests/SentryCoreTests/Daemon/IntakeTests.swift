@@ -95,6 +95,29 @@ final class IntakeTests: XCTestCase {
         }
     }
 
+    func testACapturedCrashIsOneEventWithUWSGIsBacktraceAndItsDeathInIt() throws {
+        let (intake, spool, queued) = try intake()
+        var crash = LoaderFrame(kind: .crash)
+        crash.pid = 4242; crash.wid = 1; crash.signal = 11
+        _ = crash.crash.take("registers", "rip=0x10")
+        var death = LoaderFrame(kind: .death)
+        death.pid = 4242; death.wid = 1; death.signal = 11
+        intake.handle(crash, now: 100)
+        intake.handle(alarm("*** backtrace of 4242 ***\nuwsgi(uwsgi_backtrace+0x2f) [0x55eb33a8d4df]\n*** end of backtrace ***\n"), now: 100.1)
+        intake.handle(death, now: 100.2)
+        intake.handle(alarm("DAMN ! worker 1 (pid: 4242) died, killed by signal 11 :( trying respawn ..."), now: 100.3)
+        intake.tick(now: 100.5)
+        XCTAssertEqual(queued(), [], "told a moment after the death")
+        intake.tick(now: 100.2 + CrashStories.settle)
+        let sent = try events(spool, queued())
+        XCTAssertEqual(sent.count, 1)
+        let x = ((sent.first?["exception"] as? [String: Any])?["values"] as? [[String: Any]])?.first
+        XCTAssertEqual((x?["mechanism"] as? [String: Any])?["type"] as? String, "signalhandler")
+        // Another worker's segfault, which the loader did not capture, is an event as before.
+        intake.handle(alarm("*** backtrace of 77 ***\nuwsgi(uwsgi_backtrace+0x2f) [0x55eb33a8d4df]\n*** end of backtrace ***\n"), now: 101.3)
+        XCTAssertEqual(try events(spool, queued()).count, 2)
+    }
+
     func testAHandedOffSigkillNoHarakiriExplainsIsNewsAfterItsWait() throws {
         let (intake, spool, queued) = try intake()
         intake.handle(alarm("DAMN ! worker 2 (pid: 77) died, killed by signal 9 :( trying respawn ...", handedOff: true), now: 10)

@@ -75,6 +75,17 @@ enum FuzzTargets {
         var story = HarakiriStory(frame: frame, now: 1_795_639_465)
         _ = story.absorb(line)
         _ = story.event(options: options, host: host, crumbs: [], eventID: eventID).0.json()
+        // ... and as a crash: the body as each item of a capture, the maps and the Python
+        // stack parsed, the event built (with no maps: the files they name stay unread).
+        var crash = CrashStory(frame: frame)
+        for key in ["code", "addr", "tid", "crash_core", "registers", "stack", "python"] { _ = crash.frame.crash.take(key, line) }
+        _ = ProcessMaps.objects(line)
+        _ = PythonStack.frames(line)
+        _ = crash.isOwnLine(line)
+        crash.frame.crash.maps = ""
+        crash.death = frame
+        crash.endedBy = (frame.signal, frame.exitCode)
+        _ = crash.event(options: options, host: host, crumbs: []).json()
     }
 
     /// The option-string grammar, options, and the event they build.
