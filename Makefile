@@ -32,7 +32,7 @@ CURL_SOURCES := $(wildcard Sources/CurlHTTP/*.swift)
 FUZZ_TARGETS := options dsn packet response frame
 FUZZ_RUNS ?= 1000000
 
-.PHONY: all build plugin plugin-sanitized pypi-uwsgi print-pypi-uwsgi deps venv test unit unit-quiet e2e bench demo install clean lint-man fuzz fuzz-build deb
+.PHONY: all build plugin plugin-sanitized pypi-uwsgi pypi-more print-pypi-uwsgi deps venv test unit unit-quiet e2e bench demo install clean lint-man fuzz fuzz-build deb
 
 all: build plugin
 
@@ -53,17 +53,17 @@ $(PLUGIN_OUT)/%_plugin.so: plugin/%/*.c plugin/%/uwsgiplugin.py
 
 $(PLUGIN_OUT)/sentry_pyframes_plugin.so: $(CAPTURE_H)
 
-$(PLUGIN_OUT)/sentry_plugin.so: plugin/sentry/sentry.h plugin/sentry/crash/*.c
+$(PLUGIN_OUT)/sentry_plugin.so: plugin/sentry/sentry.h plugin/sentry/crash/*.c plugin/sentry/crash/*.h
 
 # The loader with AddressSanitizer and UBSan, and with ThreadSanitizer, for
 # e2e/test_sanitizers.py.
 plugin-sanitized: .build/uwsgi-plugins-sanitized/sentry_plugin.so .build/uwsgi-plugins-tsan/sentry_plugin.so
 
-.build/uwsgi-plugins-sanitized/sentry_plugin.so: plugin/sentry/*.c plugin/sentry/crash/*.c plugin/sentry/*.h plugin/sentry/uwsgiplugin.py
+.build/uwsgi-plugins-sanitized/sentry_plugin.so: plugin/sentry/*.c plugin/sentry/crash/*.c plugin/sentry/crash/*.h plugin/sentry/*.h plugin/sentry/uwsgiplugin.py
 	mkdir -p $(@D)
 	cd $(@D) && SENTRY_PLUGIN_SANITIZE=address PYTHON=/usr/bin/python3 uwsgi --build-plugin $(CURDIR)/plugin/sentry >/dev/null
 
-.build/uwsgi-plugins-tsan/sentry_plugin.so: plugin/sentry/*.c plugin/sentry/crash/*.c plugin/sentry/*.h plugin/sentry/uwsgiplugin.py
+.build/uwsgi-plugins-tsan/sentry_plugin.so: plugin/sentry/*.c plugin/sentry/crash/*.c plugin/sentry/crash/*.h plugin/sentry/*.h plugin/sentry/uwsgiplugin.py
 	mkdir -p $(@D)
 	cd $(@D) && SENTRY_PLUGIN_SANITIZE=thread PYTHON=/usr/bin/python3 uwsgi --build-plugin $(CURDIR)/plugin/sentry >/dev/null
 
@@ -131,8 +131,28 @@ $(PYPI_PLUGINS)/%_plugin.so: $(PYPI_UWSGI) plugin/%/*.c plugin/%/uwsgiplugin.py
 	mkdir -p $(@D)
 	cd $(@D) && SENTRY_GENERATED=$(GENERATED) PYTHON=/usr/bin/python3 $(PYPI_UWSGI) --build-plugin $(CURDIR)/plugin/$* >/dev/null
 
-$(PYPI_PLUGINS)/sentry_plugin.so: plugin/sentry/sentry.h plugin/sentry/crash/*.c
+$(PYPI_PLUGINS)/sentry_plugin.so: plugin/sentry/sentry.h plugin/sentry/crash/*.c plugin/sentry/crash/*.h
 $(PYPI_PLUGINS)/sentry_pyframes_plugin.so: $(CAPTURE_H)
+
+# The same uWSGI built with pyenv's other Pythons (the crash tests read the Python
+# stack of each: CPython's dumper, version by version), each with the loader and
+# sentry_pyframes built against it in .build/uwsgi-plugins-pypi-X.Y, beside a link to
+# its uwsgi. A Python that pyenv does not have is an error, not a skip.
+PYENV_VERSIONS ?= $(HOME)/.pyenv/versions
+PYPI_CACHE := $(shell mkdir -p $(CACHE) 2>/dev/null && echo $(CACHE) || echo $(CURDIR)/.venv)
+PYPI_MORE := 3.12 3.13
+pypi-more: $(foreach v,$(PYPI_MORE),.build/uwsgi-plugins-pypi-$(v)/sentry_pyframes_plugin.so)
+
+.build/uwsgi-plugins-pypi-%/sentry_pyframes_plugin.so: plugin/sentry/*.c plugin/sentry/crash/*.c plugin/sentry/crash/*.h plugin/sentry/*.h \
+  plugin/sentry/uwsgiplugin.py plugin/sentry_pyframes/*.c plugin/sentry_pyframes/uwsgiplugin.py $(CAPTURE_H)
+	@py=$$(ls -d $(PYENV_VERSIONS)/$*.*/bin/python3 2>/dev/null | sort -V | tail -1); \
+	test -x "$$py" || { echo "no Python $* in $(PYENV_VERSIONS) (pyenv install $*)"; exit 1; }; \
+	home=$(PYPI_CACHE)/uwsgi-$(PYPI_UWSGI_VERSION)-py$$($$py -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])'); \
+	mkdir -p $$home $(@D) && flock $$home sh -c "test -x $$home/bin/uwsgi || { $$py -m venv $$home && \
+	  $$home/bin/pip install -q --disable-pip-version-check --no-cache-dir uwsgi==$(PYPI_UWSGI_VERSION); }" && \
+	ln -sfn $$home/bin/uwsgi $(@D)/uwsgi && cd $(@D) && \
+	SENTRY_GENERATED=$(GENERATED) PYTHON=$$py ./uwsgi --build-plugin $(CURDIR)/plugin/sentry >/dev/null && \
+	SENTRY_GENERATED=$(GENERATED) PYTHON=$$py ./uwsgi --build-plugin $(CURDIR)/plugin/sentry_pyframes >/dev/null
 
 # Where that uWSGI is, for tests and benchmarks run without make.
 print-pypi-uwsgi:
@@ -143,7 +163,7 @@ print-pypi-uwsgi:
 E2E_PREFIX := $(CURDIR)/.build/e2e-prefix
 JOBS ?= 4
 ARGS ?=
-e2e: build plugin plugin-sanitized pypi-uwsgi venv
+e2e: build plugin plugin-sanitized pypi-uwsgi pypi-more venv
 	rm -rf $(E2E_PREFIX) $(E2E_PREFIX)-cmd
 	$(MAKE) -s install PREFIX=$(E2E_PREFIX) >/dev/null
 	$(MAKE) -s install PREFIX=$(E2E_PREFIX)-cmd LOADER=no >/dev/null

@@ -7,14 +7,18 @@ stored row, never on the status.
 """
 import fcntl
 import hashlib
+import http.cookiejar
 import json
 import os
+import re
 import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 
 from support import TEST_KEY, VENV, free_port
 
@@ -196,6 +200,16 @@ class Bugsink:
                     with open(os.path.join(base, f)) as fh:
                         return json.load(fh)
         return None
+
+    def page(self, path):
+        """A page of the web UI as a logged-in user sees it (HTML)."""
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        login = opener.open(self.url + "accounts/login/").read().decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login).group(1)
+        data = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": USER, "password": PASSWORD}).encode()
+        opener.open(urllib.request.Request(self.url + "accounts/login/", data=data, headers={"Referer": self.url}))
+        return opener.open(self.url + path).read().decode()
 
     def count(self):
         with self._db() as db:

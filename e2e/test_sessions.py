@@ -93,16 +93,17 @@ def test_no_release_no_sessions_and_the_line_says_why(tmp_path, installed):
     assert envelope_items(server.requests, "sessions") == []
 
 
-def test_a_segfault_ends_its_request_abnormally_and_release_from_the_options(tmp_path, installed):
-    """uWSGI's own SIGSEGV handler logs the backtrace and exits (code 1): the master
-    sees a worker that died mid-request, as after harakiri or the OOM killer."""
+def test_a_segfault_is_a_crashed_request_and_release_from_the_options(tmp_path, installed):
+    """A worker that died of a crash the loader caught ended its request crashed, as
+    Sentry counts a crash (0.3.0 counted it abnormal: uWSGI's own handler exits with
+    code 1 when it runs alone)."""
     server = FaultServer()
     env = uwsgi_env(installed, server.dsn(), UWSGI_SENTRY_SESSION_PERIOD="1")
     lines = one_line(installed, "sentry-options = release=opts@2,environment=staging")
     with UWSGI(str(tmp_path / "u"), lines, env, workers=1) as u:
         u.request("/segfault")
         requests(u, ["/"] * 3)
-        want = {"exited": 3, "abnormal": 1}
+        want = {"exited": 3, "crashed": 1}
         got, problems = wait_for(lambda: (lambda t: t if t[0] == want else None)(totals(server)), timeout=15) or totals(server)
     server.close()
     assert got == want and not problems, (got, problems)

@@ -2,11 +2,16 @@
 /segv (ctypes reads address 0), /abort (os.abort), /assert (a C assert in a
 library loaded at request time, CRASHY_LIB), /ok. ?thread: the crash happens in a
 core thread that is not the worker's first (threads = 2): two such requests meet at
-a barrier, and the one that is not on the main thread crashes."""
+a barrier, and the one that is not on the main thread crashes. CRASHY_FAULTHANDLER:
+the app enables Python's faulthandler itself, as some do."""
 import ctypes
+import faulthandler
 import os
 import threading
 import time
+
+if os.environ.get("CRASHY_FAULTHANDLER"):
+    faulthandler.enable()
 
 meeting = threading.Barrier(2)
 

@@ -138,8 +138,8 @@ void sentry_watch_deaths(void) {
 	int c, sig = info.si_code == CLD_EXITED ? 0 : info.si_status;
 	for (c = 0; c < uwsgi.cores && uwsgi.workers[wid].cores; c++)
 		if (uwsgi.workers[wid].cores[c].in_request)
-			sentry_count_session(sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGABRT
-			                     ? SENTRY_CRASHED : SENTRY_ABNORMAL);
+			sentry_count_session(sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGABRT ||
+			                     info.si_pid == __atomic_load_n(&sentry.shared->crashed, __ATOMIC_RELAXED) ? SENTRY_CRASHED : SENTRY_ABNORMAL);
 	if (sentry.deaths != 1) return;
 	struct uwsgi_buffer *ub = sentry_frame("death");
 	if (ub && (sentry_field_num(ub, "wid", wid) || sentry_field_num(ub, "pid", info.si_pid) ||

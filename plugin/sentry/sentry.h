@@ -51,6 +51,7 @@ struct sentry_shared {
 	uint64_t unsampled;      /* requests the sampling left out, not yet told */
 	uint64_t traces_dropped; /* transactions the lines lane refused, not yet told */
 	int app_sdk_traces;      /* a worker found the app's own sentry-sdk tracing */
+	pid_t crashed;           /* the last worker whose crash the loader caught (its death is a crash, whatever its exit) */
 };
 
 struct sentry_config {
@@ -119,7 +120,7 @@ void sentry_trace_request(struct wsgi_request *wsgi_req, int crashed);
 void sentry_traces_post_fork(void);
 void sentry_tell_traces(void);
 
-/* crash/crash.c */
+/* crash/handler.c */
 void sentry_crash_start(void);
 
 /* defaults.c */

@@ -120,6 +120,28 @@ int sentry_pyframes_sdk_sessions(void) { return pyframes_ask("sdk_sessions"); }
 /* ... and sentry-traces (unless `always`): does it trace its requests? */
 int sentry_pyframes_sdk_traces(void) { return pyframes_ask("sdk_traces"); }
 
+/* The sentry loader's crash handler, where CPython exports no dumper of a thread's
+   Python stack (3.13): faulthandler writes it to `fd` (the loader's memfd), unless
+   the app enabled faulthandler for itself. At worker start, before the loader puts
+   its own handler on top. True when faulthandler now writes there. */
+int sentry_pyframes_faulthandler(int fd) {
+	int ours = 0;
+	if (!Py_IsInitialized()) return 0;
+	PyGILState_STATE gil = PyGILState_Ensure();
+	PyObject *faulthandler = PyImport_ImportModule("faulthandler");
+	PyObject *enabled = faulthandler ? PyObject_CallMethod(faulthandler, "is_enabled", NULL) : NULL;
+	if (enabled && PyObject_IsTrue(enabled) == 0) {
+		PyObject *done = PyObject_CallMethod(faulthandler, "enable", "(ii)", fd, 0);
+		ours = done != NULL;
+		Py_XDECREF(done);
+	}
+	Py_XDECREF(enabled);
+	Py_XDECREF(faulthandler);
+	PyErr_Clear();
+	PyGILState_Release(gil);
+	return ours;
+}
+
 /* sentry-locals (the sentry loader's option, when it is loaded): read locals or not. */
 static int pyframes_locals(void) {
 	int *locals = dlsym(RTLD_DEFAULT, "sentry_locals");

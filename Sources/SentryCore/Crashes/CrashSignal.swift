@@ -46,8 +46,9 @@ public struct CrashSignal: Equatable {
     /// The signals a worker dies of when its code crashes.
     public static func isCrash(_ number: Int) -> Bool { [4, 6, 7, 8, 11].contains(number) }
 
-    /// `"meta": {"signal": {...}}, "synthetic": true` inside the mechanism: the type
-    /// is the signal's, not an exception class's.
+    /// `"meta": {"signal": {...}}` inside the mechanism. Not `synthetic` (as
+    /// sentry-native's "SIGSEGV: Segfault" is): our value says where it crashed, so
+    /// the title keeps the signal and the place rather than a bare function name.
     func write(into w: inout JSONWriter) {
         w.openObject("meta")
         w.openObject("signal")
@@ -57,6 +58,5 @@ public struct CrashSignal: Equatable {
         w.string("code_name", ifPresent: codeName)
         w.closeObject()
         w.closeObject()
-        w.bool("synthetic", true)
     }
 }
