@@ -49,7 +49,7 @@ static struct uwsgi_option sentry_options[] = {
 	 sentry_opt_bool, &sentry.exceptions, 0},
 	{"sentry-locals", required_argument, 0, "read the local variables of Python exceptions' frames (scrubbed) (default: true)",
 	 sentry_opt_bool, &sentry_locals, 0},
-	{"sentry-segfault", required_argument, 0, "report segfaults with their C backtrace (default: true with a DSN)",
+	{"sentry-segfault", required_argument, 0, "report crashes (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) with the Python stack, native frames and loaded images (default: true with a DSN)",
 	 sentry_opt_bool, &sentry.segfault, 0},
 	{"sentry-listen-queue", required_argument, 0, "report a full listen queue with what every worker was doing (default: true with a DSN)",
 	 sentry_opt_bool, &sentry.listen_queue, 0},
