@@ -60,3 +60,18 @@ func samplePacket(frames: [[String]] = [["/app/wsgi.py", "12", "application", "r
         + kv("repr", "builtins.ValueError: boom from a=1") + kv("unix", "1795553883") + kv("wid", "2")
         + kv("pid", "21220") + kv("core", "0") + kv("node", "vm")
 }
+
+/// A /proc file whole (Foundation reads what stat() says, and /proc says 0 bytes).
+func procFile(_ path: String) -> String {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return "" }
+    defer { close(fd) }
+    var out: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n <= 0 { break }
+        out += buffer[0..<n]
+    }
+    return String(decoding: out, as: UTF8.self)
+}

@@ -16,7 +16,8 @@ public enum PythonStack {
             guard rest.hasPrefix(", line ") else { continue }
             let after = rest.dropFirst(7)
             let number = after.prefix(while: { $0.isASCII && $0.isNumber })
-            let function = after.dropFirst(number.count).hasPrefix(" in ") ? String(after.dropFirst(number.count + 4)) : nil
+            guard !number.isEmpty, after.dropFirst(number.count).hasPrefix(" in ") else { continue }
+            let function = String(after.dropFirst(number.count + 4))
             var f = StackFrame(filename: String(path.split(separator: "/").last ?? Substring(path)), function: function,
                                lineno: Int(number).flatMap { $0 > 0 ? $0 : nil })
             f.absPath = path

@@ -18,7 +18,7 @@ final class CrashStoryTests: XCTestCase {
         _ = f.crash.take("stack", ["0x1", NativeAddress.hex(getpid + 2), NativeAddress.hex(getpid + 9)].joined(separator: " "))
         _ = f.crash.take("python", "Stack (most recent call first):\n  File \"/srv/app/views.py\", line 31 in level_three\n"
                                    + "  File \"/srv/app/views.py\", line 5 in application\n")
-        f.crash.maps = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
+        f.crash.maps = procFile("/proc/self/maps")
         var story = CrashStory(frame: f)
         var death = LoaderFrame(kind: .death)
         death.pid = 4242

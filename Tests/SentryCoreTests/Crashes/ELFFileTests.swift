@@ -6,7 +6,7 @@ import XCTest
 final class ELFFileTests: XCTestCase {
     /// libc as this process mapped it (the same file a worker maps).
     func libc() throws -> MappedObject {
-        let maps = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
+        let maps = procFile("/proc/self/maps")
         return try XCTUnwrap(ProcessMaps.objects(maps).first { $0.path.contains("/libc.so") })
     }
 
