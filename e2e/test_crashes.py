@@ -1,5 +1,6 @@
 """A worker that crashes in C (a segfault, os.abort(), a C assert in a library loaded
-at request time, and a segfault in a core thread that is not the first) is ONE fatal
+at request time, an integer division by zero there, and a segfault in a core thread
+that is not the first) is ONE fatal
 event in a real Bugsink: the Python frames that led there, oldest first, with their
 source lines; the native frames down to the crashing instruction, the registers, and
 every loaded ELF object with the build id `readelf -n` prints and the debug id
@@ -111,14 +112,18 @@ def test_a_crash_in_c_is_one_event_with_its_python_and_native_frames(tmp_path, b
         crash(u, "/abort")
         crash(u, "/assert")
         aborts = events.wait(lambda r: r["calculated_type"] == "SIGABRT", count=2)
+        crash(u, "/fpe")
+        fpe = events.wait(lambda r: r["calculated_type"] == "SIGFPE")[0]
         crash(u, "/segv?thread", threaded=True)
         threaded = events.wait(lambda r: r["calculated_type"] == "SIGSEGV", count=2)
         assert u.request("/ok", timeout=10) == 200, "respawned, and serving"
         time.sleep(2.5)  # a separate event of the DAMN line or uWSGI's backtrace would be stored by now
         stored = events.new()
         log = u.text()
-    assert len(stored) == 4, [(r["calculated_type"], r["calculated_value"][:100]) for r in stored]
-    assert log.count("DAMN ! worker 1") == 4 and "Respawned uWSGI worker 1" in log
+    assert len(stored) == 5, [(r["calculated_type"], r["calculated_value"][:100]) for r in stored]
+    assert log.count("DAMN ! worker 1") == 5 and "Respawned uWSGI worker 1" in log
+    # uWSGI's own handler still ran after ours: its lines for the segfaults and the FPE.
+    assert log.count("got Segmentation Fault !!!") == 2 and log.count("got Floating Point Exception !!!") == 1, log[-3000:]
     data = check_event(segv, "SIGSEGV", "/segv")
     assert data["exception"]["values"][-1]["value"] == "Segmentation fault in level_three (crashy.py:%d)" % SEGV_LINE
     assert data["contexts"]["uwsgi"]["fault_address"] == "0x0"
@@ -129,6 +134,8 @@ def test_a_crash_in_c_is_one_event_with_its_python_and_native_frames(tmp_path, b
     assert any(i["code_file"] == crashy_lib and i["code_id"] == build_id(crashy_lib) for i in asserted["debug_meta"]["images"]), \
         "a library loaded after the worker started is in the images"
     assert any("Assertion" in b["message"] for b in asserted["breadcrumbs"]["values"]), "what the assert said, as it died"
+    divided = check_event(fpe, "SIGFPE", "/fpe")
+    assert divided["exception"]["values"][-1]["value"].startswith("Integer division by zero in level_three")
     in_thread = [t for t in threaded if t["id"] != segv["id"]][0]
     assert check_event(in_thread, "SIGSEGV", "/segv")["contexts"]["uwsgi"]["core"] == "1", "a core thread's crash, not the main one's"
     if build == "debian-2.0.21":
