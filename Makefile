@@ -18,10 +18,10 @@ LINK_DIR := $(CURDIR)/.build-link
 RELEASE_FLAGS := -c release --static-swift-stdlib --disable-local-rpath -Xlinker -L$(LINK_DIR) -Xlinker --no-export-dynamic
 APT_PACKAGES := libcurl4-openssl-dev uwsgi-core uwsgi-plugin-python3 uwsgi-dev python3-dev \
                 nginx-light mandoc man-db hyperfine sqlite3 time openssl python3-venv g++ \
-                dpkg-dev binutils lintian uwsgi-plugin-rack-ruby3.1 ruby-rack libpcre3-dev python3-uwsgidecorators
+                dpkg-dev binutils lintian uwsgi-plugin-rack-ruby3.1 ruby-rack ruby3.1-dev ruby-sentry-ruby libpcre3-dev python3-uwsgidecorators
 
 PLUGIN_OUT := .build/uwsgi-plugins
-PLUGINS  := $(PLUGIN_OUT)/sentry_plugin.so $(PLUGIN_OUT)/sentry_pyframes_plugin.so
+PLUGINS  := $(PLUGIN_OUT)/sentry_plugin.so $(PLUGIN_OUT)/sentry_pyframes_plugin.so $(PLUGIN_OUT)/sentry_rbframes_plugin.so
 # Where `make install` puts the uWSGI plugins (Debian's uWSGI looks in /usr/lib/uwsgi/plugins).
 PLUGINDIR ?= $(PREFIX)/lib/uwsgi/plugins
 SHAREDIR  ?= $(PREFIX)/share/uwsgi-sentry
@@ -47,11 +47,19 @@ $(CAPTURE_H): plugin/sentry_pyframes/sentry_capture.py
 	$(PYTHON) -c 'import json, sys; src = open(sys.argv[1]).read(); assert src.isascii() and "\t" not in src; \
 	  print("static const char sentry_capture_source[] = %s;" % json.dumps(src))' $< > $@
 
+# sentry_rbframes runs sentry_capture.rb, likewise.
+CAPTURE_RB_H := $(GENERATED)/sentry_capture_rb.h
+$(CAPTURE_RB_H): plugin/sentry_rbframes/sentry_capture.rb
+	mkdir -p $(@D)
+	$(PYTHON) -c 'import json, sys; src = open(sys.argv[1]).read(); assert src.isascii() and "\t" not in src; \
+	  print("static const char sentry_capture_rb_source[] = %s;" % json.dumps(src))' $< > $@
+
 $(PLUGIN_OUT)/%_plugin.so: plugin/%/*.c plugin/%/uwsgiplugin.py
 	mkdir -p $(PLUGIN_OUT)
 	cd $(PLUGIN_OUT) && SENTRY_GENERATED=$(GENERATED) PYTHON=/usr/bin/python3 uwsgi --build-plugin $(CURDIR)/plugin/$* >/dev/null
 
 $(PLUGIN_OUT)/sentry_pyframes_plugin.so: $(CAPTURE_H)
+$(PLUGIN_OUT)/sentry_rbframes_plugin.so: $(CAPTURE_RB_H)
 
 $(PLUGIN_OUT)/sentry_plugin.so: plugin/sentry/sentry.h plugin/sentry/crash/*.c plugin/sentry/crash/*.h
 
@@ -205,7 +213,7 @@ lint-man:
 
 bench: deps venv build plugin
 	@# Every script runs and prints its tables; a MISS in any fails the target at the end.
-	status=0; for b in bursts uwsgi_cost first_exception requests_cost traces_cost sender; do PYTHONPATH=e2e $(VENV)/bin/python bench/$$b.py || status=1; echo; done; exit $$status
+	status=0; for b in bursts uwsgi_cost rack_cost first_exception requests_cost traces_cost sender; do PYTHONPATH=e2e $(VENV)/bin/python bench/$$b.py || status=1; echo; done; exit $$status
 
 demo: deps venv build plugin
 	PYTHONPATH=e2e $(VENV)/bin/python demo/demo.py

@@ -82,8 +82,12 @@ def test_plugins_compile_without_warnings():
     # uWSGI's own flags (the ones --build-plugin uses), then ours, as errors.
     cflags = subprocess.run(["uwsgi", "--cflags"], capture_output=True, text=True, check=True).stdout.split()
     cflags = [f for f in cflags if not f.startswith("-Wno-")]
-    for src in [p for p in SOURCES + CRASH if p.endswith(".c")] + [os.path.join(ROOT, "plugin", "sentry_pyframes", "sentry_pyframes_plugin.c")]:
+    ruby_include = subprocess.run(["ruby", "-e", 'print RbConfig::CONFIG["rubyhdrdir"], " ", RbConfig::CONFIG["rubyarchhdrdir"]'],
+                                  capture_output=True, text=True, check=True).stdout.split()
+    for src in [p for p in SOURCES + CRASH if p.endswith(".c")] + [os.path.join(ROOT, "plugin", "sentry_pyframes", "sentry_pyframes_plugin.c"),
+                                                                   os.path.join(ROOT, "plugin", "sentry_rbframes", "sentry_rbframes_plugin.c")]:
+        language = [f for d in ruby_include for f in ("-isystem", d)] if "rbframes" in src else ["-I" + python_include]
         r = subprocess.run(["gcc", "-fsyntax-only", *cflags, "-Wall", "-Wextra", "-Werror",
-                            "-I" + BUILDER, "-I" + python_include, "-I" + os.path.join(ROOT, ".build", "generated"), src],
+                            "-I" + BUILDER, *language, "-I" + os.path.join(ROOT, ".build", "generated"), src],
                            capture_output=True, text=True)
         assert r.returncode == 0 and r.stderr == "", r.stderr

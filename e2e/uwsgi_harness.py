@@ -20,16 +20,19 @@ SDK_SITE = glob.glob(os.path.join(ROOT, ".venv", "sdk", "lib", "python3*", "site
 class UWSGI:
     """One uWSGI on 127.0.0.1 running e2e/apps/app.py with `ini` lines appended."""
 
-    def __init__(self, workdir, lines, env=None, workers=2, port=None, extra_head=(), binary="uwsgi", python="python3", app=APP):
+    def __init__(self, workdir, lines, env=None, workers=2, port=None, extra_head=(), binary="uwsgi", python="python3", app=APP,
+                 rack=None):
         self.dir = workdir
         os.makedirs(workdir, exist_ok=True)
         self.port = port or free_port()
         self.ini = os.path.join(workdir, "app.ini")
         self.logfile = os.path.join(workdir, "uwsgi.log")
-        # python: the plugin that runs the app (None: built in, as in PyPI's uWSGI)
-        head = ["[uwsgi]"] + (["plugins = " + python] if python else []) + ["http-socket = 127.0.0.1:%d" % self.port, "master = true",
-                "workers = %d" % workers, "wsgi-file = " + app, "die-on-term = true", "disable-logging = true",
-                *extra_head]
+        # python: the plugin that runs the app (None: built in, as in PyPI's uWSGI);
+        # rack: a Rack app's config.ru instead (Debian's rack plugin, run from its folder)
+        runs = (["plugins = rack_ruby31", "rack = " + rack, "chdir = " + os.path.dirname(rack)] if rack else
+                (["plugins = " + python] if python else []) + ["wsgi-file = " + app])
+        head = ["[uwsgi]"] + runs + ["http-socket = 127.0.0.1:%d" % self.port, "master = true",
+                "workers = %d" % workers, "die-on-term = true", "disable-logging = true", *extra_head]
         with open(self.ini, "w") as f:
             f.write("\n".join(head + list(lines)) + "\n")
         self.env = dict(env or os.environ)

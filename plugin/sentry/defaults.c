@@ -47,16 +47,17 @@ static void sentry_guard_log_alarms(char *alarm) {
 	uwsgi.alarm_logs_list = usl;
 }
 
-/* Real Python frames (and values uWSGI's own hooks lose) from sentry_pyframes, the
-   plugin beside this one, whenever Python runs the app. */
-static void sentry_load_pyframes(void) {
+/* The app's language's own view of its exceptions, from the plugin beside this one:
+   sentry_pyframes when Python runs the app (modifier1 0), sentry_rbframes when Rack
+   does (7). */
+static void sentry_load_frames(int modifier, const char *runs, const char *name) {
 	int i;
 	Dl_info self;
-	if (!uwsgi.p[0] || !uwsgi.p[0]->name || strcmp(uwsgi.p[0]->name, "python")) return;
-	for (i = 0; i < uwsgi.gp_cnt; i++) if (!strcmp(uwsgi.gp[i]->name, "sentry_pyframes")) return;
+	if (!uwsgi.p[modifier] || !uwsgi.p[modifier]->name || strcmp(uwsgi.p[modifier]->name, runs)) return;
+	for (i = 0; i < uwsgi.gp_cnt; i++) if (!strcmp(uwsgi.gp[i]->name, name)) return;
 	if (!dladdr(&sentry_plugin, &self) || !self.dli_fname || !strrchr(self.dli_fname, '/')) return;
 	char *dir = uwsgi_concat2n((char *) self.dli_fname, strrchr(self.dli_fname, '/') - self.dli_fname, "", 0);
-	char *path = uwsgi_concat2(dir, "/sentry_pyframes_plugin.so");
+	char *path = uwsgi_concat4(dir, "/", (char *) name, "_plugin.so");
 	if (!access(path, R_OK)) uwsgi_load_plugin(-1, path, NULL);
 	free(dir);
 	free(path);
@@ -66,7 +67,8 @@ void uwsgi_sentry_configure(void) {
 	char *env = getenv("SENTRY_DSN");
 	sentry.defaults = (sentry.dsn && *sentry.dsn) || (env && *env);
 	sentry_resolve_sender();
-	sentry_load_pyframes();
+	sentry_load_frames(0, "python", "sentry_pyframes");
+	sentry_load_frames(7, "rack", "sentry_rbframes");
 	uwsgi.master_process = 1; /* the master starts and keeps the daemon */
 	/* Which instance this is (its first socket): the daemon's spool, and that of every
 	   child uWSGI starts (a cron's `uwsgi-sentry monitor`, a safeexec hook), is its. */

@@ -17,7 +17,7 @@ public struct CrashedThread: Equatable {
         w.string("name", ifPresent: name)
         w.bool("crashed", true)
         w.bool("current", true)
-        Event.writeStacktrace(frames, registers: registers, &w)
+        if !frames.isEmpty { Event.writeStacktrace(frames, registers: registers, &w) }
         w.closeObject()
         w.closeArray()
         w.closeObject()

@@ -37,6 +37,8 @@ public struct ExceptionInfo: Equatable {
     public var source: String?
     /// A crash's signal (the mechanism's meta) and the crashing thread's registers.
     public var signal: CrashSignal?
+    /// The thread it was raised in (`thread_id`, one of the event's `threads`).
+    public var threadID: Int?
     public var registers: [Field] = []
     public init(type: String?, value: String?, module: String? = nil, frames: [StackFrame] = []) {
         self.type = type; self.value = value; self.module = module; self.frames = frames

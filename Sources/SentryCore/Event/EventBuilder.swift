@@ -64,10 +64,10 @@ extension Event {
         let (type, module) = p.typeAndModule ?? (o.exceptionType ?? "Exception", nil)
         let value = (p.message ?? o.exceptionValue).map { Event.truncate($0, to: Event.messageLimit) }
         let facts = p.backtrace.facts
-        let frame = { (f: StackFrame) in Event.python(f, libraries: facts?.libraryPaths ?? [], locals: o.locals) }
         let python = p.language == .python
-        exception = ExceptionInfo(type: Event.clip(type, 256), value: value, module: module,
-                                  frames: python ? p.framesOldestFirst.map(frame) : p.framesOldestFirst)
+        // Python frames are made here as sentry-python makes them; Ruby's came made.
+        let frame = { (f: StackFrame) in python ? Event.python(f, libraries: facts?.libraryPaths ?? [], locals: o.locals) : f }
+        exception = ExceptionInfo(type: Event.clip(type, 256), value: value, module: module, frames: p.framesOldestFirst.map(frame))
         if !p.backtrace.chained.isEmpty { exception?.chainID = 0 }
         chained = p.backtrace.chained.map { x in
             var x = x
@@ -75,11 +75,16 @@ extension Event {
             x.value = x.value.map { Event.truncate($0, to: Event.messageLimit) }
             x.frames = x.frames.map(frame)
             return x
-        }.reversed()
+        }  // oldest (the deepest cause) first, as the capture sent them
         request = p.request
         trace = Trace.of(sentryTrace: p.vars.last(named: "HTTP_SENTRY_TRACE"), traceparent: p.vars.last(named: "HTTP_TRACEPARENT"),
                          request: facts?.request)
         runtime = facts?.runtime
+        if let facts, !facts.modules.isEmpty { modules = facts.modules }
+        if let thread = facts?.threadID {  // as sentry-ruby says it: the exception's thread, the current one
+            exception?.threadID = thread
+            crashedThread = CrashedThread(id: thread, name: nil, frames: [], registers: [])
+        }
         argv = facts?.argv ?? []
         importPaths = facts?.importPaths ?? []
         if let wid = p.workerID { tags.append(Field("worker", wid)) }

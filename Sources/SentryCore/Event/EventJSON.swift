@@ -50,6 +50,7 @@ extension Event {
         w.string("name", host.os.sysname)
         w.string("version", host.os.release)
         w.string("build", host.os.version)
+        w.string("kernel_version", host.os.version)
         w.closeObject()
         // Every piece of the uwsgi context, once per name (the last one said wins).
         var ours: [Field] = []
@@ -121,6 +122,7 @@ extension Event {
             w.string("type", ifPresent: x.type)
             w.string("value", ifPresent: x.value)
             w.string("module", ifPresent: x.module)
+            if let thread = x.threadID { w.int("thread_id", thread) }
             if !x.frames.isEmpty { Event.writeStacktrace(x.frames, registers: x.registers, &w) }
             w.openObject("mechanism")
             w.string("type", x.chainID.map { $0 > 0 ? "chained" : mechanism } ?? mechanism)

@@ -6,6 +6,9 @@
 //   {"x": {type, module, value, id, parent, source, n}}            a chained exception
 //       (a frame of its own); its `n` frames follow it
 //   {"p": {runtime, sdk, req, paths, argv, syspath}}               the packet's facts
+// and sentry_rbframes (plugin/sentry_rbframes/sentry_capture.rb) the same, with
+//   {"a": absolute path, "i": in_app}                               a frame's extras
+//   {"p": {runtime, sdk, req, root, thread, gems}}                   its facts
 // Everything here is checked as hostile: a lying length is an error, JSON that does
 // not parse or has the wrong shape is ignored, a frame is kept for what it has.
 
@@ -21,6 +24,9 @@ public struct CaptureFacts: Equatable {
     /// sys.argv, and sys.path (where the daemon finds the installed distributions).
     public var argv: [String] = []
     public var importPaths: [String] = []
+    /// Ruby: the installed gems (name, version), and the thread it was raised in.
+    public var modules: [Field] = []
+    public var threadID: Int?
 }
 
 public struct Backtrace: Equatable {
@@ -65,6 +71,7 @@ public struct Backtrace: Equatable {
                                    lineno: Int(text(1)).flatMap { $0 > 0 ? $0 : nil }, contextLine: nonEmpty(text(3)))
             frame.module = custom?["m"]?.string
             frame.absPath = custom?["a"]?.string
+            if case .bool(let app)? = custom?["i"] { frame.inApp = app }  // sentry_rbframes decides, as sentry-ruby does
             if case .object? = custom?["v"] { frame.vars = custom?["v"] }
             // uWSGI < 2.0.27 on Python >= 3.5 sends blank frames; never send those.
             guard frame.filename != nil || frame.function != nil else { continue }
@@ -103,6 +110,10 @@ public struct Backtrace: Equatable {
         f.libraryPaths = p["paths"]?.array?.compactMap(\.string) ?? []
         f.argv = p["argv"]?.array?.compactMap(\.string) ?? []
         f.importPaths = p["syspath"]?.array?.prefix(InstalledModules.maxDirectories).compactMap(\.string) ?? []
+        if case .object(let gems)? = p["gems"] {
+            f.modules = gems.prefix(1000).compactMap { name, version in version.string.map { Field(Event.clip(name, 200), Event.clip($0, 200)) } }
+        }
+        f.threadID = whole(p["thread"])
         return f
     }
 

@@ -165,6 +165,7 @@ extension ExceptionPacket {
     public enum Language { case python, ruby, unknown }
 
     public var language: Language {
+        if let runtime = backtrace.facts?.runtime?.name { return runtime == "ruby" ? .ruby : .python }  // our own capture says
         let files = frames.compactMap(\.filename)
         if files.contains(where: { $0.hasSuffix(".rb") || $0.hasSuffix(".ru") }) { return .ruby }
         if files.contains(where: { $0.hasSuffix(".py") }) || (className?.hasPrefix("builtins.") ?? false) { return .python }
@@ -176,14 +177,19 @@ extension ExceptionPacket {
     }
 
     /// Oldest first, as Sentry wants them: Ruby's backtrace (and so uWSGI's packet)
-    /// lists the raising frame first; Python's lists it last.
-    public var framesOldestFirst: [StackFrame] { language == .ruby ? frames.reversed() : frames }
+    /// lists the raising frame first; Python's lists it last, and so do our own
+    /// captures (sentry_pyframes, sentry_rbframes: they say their facts).
+    public var framesOldestFirst: [StackFrame] { language == .ruby && backtrace.facts == nil ? frames.reversed() : frames }
 
     /// `builtins.ValueError` -> (ValueError, nil); `app.errors.Boom` -> (Boom, app.errors).
     /// Ruby names (`Shop::PaymentError`) stay whole.
     public var typeAndModule: (String, String?)? {
         guard let c = className, !c.isEmpty else { return nil }
-        guard language != .ruby, let dot = c.lastIndex(of: ".") else { return (c, nil) }
+        if language == .ruby {  // `Shop::PaymentError` stays whole; its namespace is the module, as sentry-ruby says
+            let parts = c.split(separator: ":", omittingEmptySubsequences: true)
+            return (c, parts.count > 1 ? parts.dropLast().joined(separator: "::") : nil)
+        }
+        guard let dot = c.lastIndex(of: ".") else { return (c, nil) }
         let module = String(c[..<dot])
         return (String(c[c.index(after: dot)...]), module == "builtins" ? nil : module)
     }

@@ -23,6 +23,21 @@ final class PythonExceptionTests: XCTestCase {
         return (e, try JSONReader.parse(e.json()))
     }
 
+    func testALongerChainIsOldestFirstTheDeepestCauseFirst() throws {
+        let p = try ExceptionPacket.decode(samplePacket(frames: [
+            ["", "0", "", "", #"{"x":{"type":"OSError","module":"builtins","value":"disk","id":2,"parent":1,"source":"__context__","n":1}}"#],
+            ["/srv/a.py", "1", "read", "", #"{"m":"a","a":"/srv/a.py"}"#],
+            ["", "0", "", "", #"{"x":{"type":"KeyError","module":"builtins","value":"'sku'","id":1,"parent":0,"source":"__cause__","n":1}}"#],
+            ["/srv/b.py", "2", "lookup", "", #"{"m":"b","a":"/srv/b.py"}"#],
+            ["/srv/c.py", "3", "view", "", #"{"m":"c","a":"/srv/c.py"}"#],
+        ])[...])
+        let (e, _) = Event.build(options: Options(), message: nil, host: testHost, packet: p)
+        let values = try XCTUnwrap(JSONReader.parse(e.json())["exception"]?["values"]?.array)
+        XCTAssertEqual(values.map { $0["type"]?.string }, ["OSError", "KeyError", "ValueError"], "as sentry-python and sentry-ruby: the deepest cause first")
+        XCTAssertEqual(values.map { $0["mechanism"]?["exception_id"]?.number }, [2, 1, 0])
+        XCTAssertEqual(values.map { $0["stacktrace"]?["frames"]?.array?.last?["function"]?.string }, ["read", "lookup", "view"])
+    }
+
     func testFramesChainAndFactsAsSentryPythonSendsThem() throws {
         let (e, json) = try event()
         let values = try XCTUnwrap(json["exception"]?["values"]?.array)

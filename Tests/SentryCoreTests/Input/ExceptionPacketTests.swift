@@ -82,7 +82,7 @@ final class ExceptionPacketTests: XCTestCase {
         let (e, _) = Event.build(options: Options(), message: nil, host: testHost, packet: p)
         XCTAssertEqual(e.platform, "ruby")
         XCTAssertEqual(e.exception?.type, "Shop::PaymentError")
-        XCTAssertNil(e.exception?.module)
+        XCTAssertEqual(e.exception?.module, "Shop", "the namespace, as sentry-ruby says it")
         XCTAssertEqual(e.exception?.frames.map(\.function), ["block in <main>", "outer", "inner_boom"], "the raising frame last")
     }
 
