@@ -73,6 +73,20 @@ def test_a_ruby_exception_arrives_whole(tmp_path, bugsink, installed):
     assert "lib/shop.rb" in text and 'raise PaymentError, "card declined for #{amount}"' in text and "def charge(amount)" in text
 
 
+def test_run_from_the_root_folder_the_app_is_config_rus_folder(tmp_path, installed):
+    """uWSGI started from / with no chdir (as a service often is): the app's root is
+    the folder of `rack = PATH`, not /, which would make /lib look like the app's."""
+    sentry = FaultServer(status=200)
+    try:
+        with rack_app(tmp_path, installed, sentry.dsn(), one_line(installed) + ["chdir = /"]) as u:
+            u.request("/pay?root")
+            event = the_event(sentry)
+    finally:
+        sentry.close()
+    mine = raising_frame(event)
+    assert (mine["filename"], mine["in_app"]) == ("lib/shop.rb", True), mine
+
+
 def test_our_ruby_event_has_every_field_sentry_rubys_has(tmp_path, installed):
     """Compared as Sentry keeps them (after its normaliser: sentry-ruby also sends
     fields Sentry drops, each frame's project_root among them)."""

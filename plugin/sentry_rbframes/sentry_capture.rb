@@ -11,8 +11,8 @@
 # Causes come first, oldest first, then the main exception's frames, oldest first.
 # Frames are what sentry-ruby makes of them (Sentry::StacktraceInterface::Frame):
 # in_app when the path matches ^(ROOT/)?(bin|exe|app|config|lib|test), ROOT being
-# the working directory; the filename relative to ROOT for the app's frames, else
-# to the longest $LOAD_PATH entry that holds the file.
+# the working directory (config.ru's folder when that is /); the filename relative
+# to ROOT for the app's frames, else to the longest $LOAD_PATH entry that holds it.
 module UwsgiSentryCapture
   APP_DIRS = "(bin|exe|app|config|lib|test)"
   MAX_CAUSES = 10
@@ -67,8 +67,9 @@ module UwsgiSentryCapture
     end
   end
 
-  def self.capture(exc, start_us, pid, core)
+  def self.capture(exc, start_us, pid, core, app_dir = nil)
     root = Dir.pwd.chomp("/")
+    root = app_dir.to_s.chomp("/") if root.empty? && app_dir  # uWSGI runs from / (no chdir): config.ru's folder
     in_app = Regexp.new("\\A(#{Regexp.escape(root)}/)?#{APP_DIRS}")
     chain = [exc]
     while (cause = chain.last.cause) && chain.size <= MAX_CAUSES && !chain.any? { |e| e.equal?(cause) }

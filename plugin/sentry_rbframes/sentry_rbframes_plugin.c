@@ -27,11 +27,20 @@ static VALUE rbframes_define(VALUE unused) {
 	return rb_eval_string(sentry_capture_rb_source);
 }
 
+/* The folder of `rack = PATH`: the app's root when uWSGI runs from / (no chdir). */
+static VALUE rbframes_app_dir(void) {
+	for (int i = 0; i < uwsgi.exported_opts_cnt; i++) {
+		char *v = uwsgi.exported_opts[i]->value, *slash = v ? strrchr(v, '/') : NULL;
+		if (!strcmp(uwsgi.exported_opts[i]->key, "rack") && v[0] == '/' && slash > v) return rb_str_new(v, slash - v);
+	}
+	return Qnil;
+}
+
 static VALUE rbframes_capture(VALUE arg) {
 	struct rbframes_call *c = (struct rbframes_call *) arg;
 	VALUE capture = rb_const_get(rb_cObject, rb_intern("UwsgiSentryCapture"));
-	return rb_funcall(capture, rb_intern("capture"), 4, c->exception, LL2NUM(c->wsgi_req ? (long long) c->wsgi_req->start_of_request : 0),
-	                  INT2NUM(uwsgi.mypid), INT2NUM(c->wsgi_req ? c->wsgi_req->async_id : 0));
+	return rb_funcall(capture, rb_intern("capture"), 5, c->exception, LL2NUM(c->wsgi_req ? (long long) c->wsgi_req->start_of_request : 0),
+	                  INT2NUM(uwsgi.mypid), INT2NUM(c->wsgi_req ? c->wsgi_req->async_id : 0), rbframes_app_dir());
 }
 
 static struct uwsgi_buffer *rbframes_backtrace(struct wsgi_request *wsgi_req) {
