@@ -80,7 +80,7 @@ public final class Intake {
         case .log:
             let line = String(decoding: f.body, as: UTF8.self)
             ring.append(line, received: now)
-            for part in line.split(separator: "\n") { stories.absorb(String(part)) }
+            if !stories.waiting.isEmpty { for part in line.split(separator: "\n") { stories.absorb(String(part)) } }
             log(line: line, f, now: now)
         case .request:
             logRequest(f, now: now)

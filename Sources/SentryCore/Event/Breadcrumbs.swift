@@ -128,8 +128,10 @@ public struct LogRing {
         guard capacity > 0 else { return }
         var text = line
         while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
-        // uWSGI hands a multi-line record (a traceback printed at once) as one.
-        for part in text.split(separator: "\n", omittingEmptySubsequences: true) {
+        // uWSGI hands a multi-line record (a traceback printed at once) as one; most
+        // records are one line, and splitting costs a daemon in a storm.
+        let parts = text.utf8.contains(10) ? text.split(separator: "\n", omittingEmptySubsequences: true) : (text.isEmpty ? [] : [text[...]])
+        for part in parts {
             let clipped = Event.clip(String(part), Breadcrumbs.maxLineLength)
             lines.append((clipped, received))
             made.append(nil)

@@ -9,6 +9,11 @@ final class SystemTests: XCTestCase {
         XCTAssertEqual(System.rfc3339(seconds: 951_868_799, milliseconds: 999), "2000-02-29T23:59:59.999Z")
         XCTAssertEqual(System.rfc3339(seconds: 4_102_444_800, milliseconds: 0), "2100-01-01T00:00:00.000Z")
         XCTAssertEqual(System.rfc3339(seconds: 1_709_251_199, milliseconds: 0), "2024-02-29T23:59:59.000Z")
+        XCTAssertEqual(System.rfc3339(seconds: -1, milliseconds: 0), "1969-12-31T23:59:59.000Z")
+        XCTAssertEqual(System.rfc3339(seconds: 253_402_300_799, milliseconds: 999), "9999-12-31T23:59:59.999Z")
+        // Beyond four digits of year or three of milliseconds: written as they are, not cut.
+        XCTAssertEqual(System.rfc3339(seconds: 253_402_300_800, milliseconds: 0), "10000-01-01T00:00:00.000Z")
+        XCTAssertEqual(System.rfc3339(seconds: 0, milliseconds: 1000), "1970-01-01T00:00:00.1000Z")
     }
 
     func testEventIDsAreRandomUUIDv4Hex() {
