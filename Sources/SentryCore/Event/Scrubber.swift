@@ -97,20 +97,22 @@ public enum Scrubber {
             lower.append(isUpper(c) ? c + 32 : c)
             p3 = p2; p2 = p1; p1 = c
         }
-        func has(_ word: String) -> Bool {
-            let w = Array(word.utf8)
+        func has(_ w: [UInt8]) -> Bool {
             guard w.count <= lower.count else { return false }
             for i in 0...(lower.count - w.count) where lower[i] == w[0] && lower[i..<(i + w.count)].elementsEqual(w) { return true }
             return false
         }
-        if at || digits >= 9 || ibanStart || has("bearer") { return false }
+        if at || digits >= 9 || ibanStart || has(Scrubber.bearer) { return false }
         guard asField else { return true }
         if dashes >= 5 { return false }  // a PEM armour line
-        for word in ["passw", "secret", "api", "auth", "credential", "mysql_pwd", "private", "token"] where has(word) {
-            return false
-        }
-        return lower != Array("otp".utf8) && lower != Array("two-factor".utf8) && lower != Array("two_factor".utf8)
+        for word in Scrubber.fieldWords where has(word) { return false }
+        return !Scrubber.wholeFieldWords.contains(lower)
     }
+
+    // The words cannotMatch looks for, as bytes once (made per call they were most of its cost).
+    private static let bearer = Array("bearer".utf8)
+    private static let fieldWords = ["passw", "secret", "api", "auth", "credential", "mysql_pwd", "private", "token"].map { Array($0.utf8) }
+    private static let wholeFieldWords = ["otp", "two-factor", "two_factor"].map { Array($0.utf8) }
 
     // MARK: names and values that mean a credential
 
