@@ -67,6 +67,19 @@ def get(port, path, timeout=10):
     return time.perf_counter() - start
 
 
+def interleaved(instances, path, batches, per_batch):
+    """Latencies of requests to `path` % n, one at a time, the instances in turn in
+    `batches` batches of `per_batch` each (so drift in the machine hits them alike)."""
+    lat = {name: [] for name in instances}
+    n = 0
+    for _ in range(batches):
+        for name, u in instances.items():
+            for _ in range(per_batch):
+                n += 1
+                lat[name].append(get(u.port, path % n))
+    return lat
+
+
 def start_warm(instances, path, requests):
     """Starts every instance, then warms each with `requests` requests to `path`."""
     for u in instances.values():

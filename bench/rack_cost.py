@@ -22,7 +22,7 @@ import sys
 import time
 
 from faultserver import FaultServer
-from measure import RUNS, get, machine, release_under_test, spread, start_warm, verdicts
+from measure import RUNS, interleaved, machine, release_under_test, spread, start_warm, verdicts
 from support import ROOT, clean_env, envelope_items, percentile
 from uwsgi_harness import UWSGI, plugin_dir
 
@@ -57,13 +57,7 @@ def one_run(run, work, prefix):
         time.sleep(2)
         for s in sinks.values():
             s.requests.clear()
-        lat = {name: [] for name in instances}
-        n = 0
-        for _ in range(BATCHES):
-            for name, u in instances.items():
-                for _ in range(PER_BATCH):
-                    n += 1
-                    lat[name].append(get(u.port, "/pay?bench-%d" % n))
+        lat = interleaved(instances, "/pay?bench-%d", BATCHES, PER_BATCH)
         time.sleep(5)
         got = {name: len(envelope_items(list(s.requests), "event")) for name, s in sinks.items()}
     finally:

@@ -26,7 +26,7 @@ import sys
 import time
 
 from faultserver import FaultServer
-from measure import RUNS, start_warm, burst, cpu_seconds, get, letters, machine, release_under_test, spread, verdicts
+from measure import RUNS, start_warm, burst, cpu_seconds, interleaved, letters, machine, release_under_test, spread, verdicts
 from support import ROOT, clean_env, envelope_items, percentile
 from uwsgi_harness import UWSGI, plugin_dir, sdk_app
 
@@ -64,13 +64,7 @@ def one_run(run, work, prefix):
     try:
         start_warm(instances, "/value?warmup", 50)
         time.sleep(2)
-        lat = {name: [] for name in instances}
-        n = 0
-        for _ in range(BATCHES):
-            for name, u in instances.items():
-                for _ in range(PER_BATCH):
-                    n += 1
-                    lat[name].append(get(u.port, "/value?bench-%d" % n))
+        lat = interleaved(instances, "/value?bench-%d", BATCHES, PER_BATCH)
         p50 = {name: percentile(v, 50) for name, v in lat.items()}
         p99 = {name: percentile(v, 99) for name, v in lat.items()}
 

@@ -36,6 +36,22 @@ static VALUE rbframes_app_dir(void) {
 	return Qnil;
 }
 
+static VALUE rbframes_static_facts(VALUE unused) {
+	(void) unused;
+	return rb_funcall(rb_const_get(rb_cObject, rb_intern("UwsgiSentryCapture")), rb_intern("static_facts"), 0);
+}
+
+/* Once the app is loaded (in the master: every worker forked after inherits it), the
+   capture code and its once-per-process facts (the installed gems), so that no
+   worker's first exception pays for them. */
+static void rbframes_prepare(void) {
+	int failed = 0;
+	if (!rack_backtrace) return;
+	if (!rb_const_defined(rb_cObject, rb_intern("UwsgiSentryCapture"))) rb_protect(rbframes_define, Qnil, &failed);
+	if (!failed) rb_protect(rbframes_static_facts, Qnil, &failed);
+	rb_set_errinfo(Qnil);
+}
+
 static VALUE rbframes_capture(VALUE arg) {
 	struct rbframes_call *c = (struct rbframes_call *) arg;
 	VALUE capture = rb_const_get(rb_cObject, rb_intern("UwsgiSentryCapture"));
@@ -81,4 +97,5 @@ static void rbframes_on_load(void) {
 struct uwsgi_plugin sentry_rbframes_plugin = {
 	.name = "sentry_rbframes",
 	.on_load = rbframes_on_load,
+	.init_apps = rbframes_prepare,
 };
