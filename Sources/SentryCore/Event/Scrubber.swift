@@ -74,6 +74,14 @@ public enum Scrubber {
     /// them allowed), no `XX00` (an IBAN's start) and none of the words the rules need. Non-ASCII text (Unicode digits
     /// count for cards) always takes the full path.
     static func cannotMatch(_ text: String, asField: Bool) -> Bool {
+        let count = text.utf8.count
+        // The lowercase copy on the stack (most strings are short), not the heap.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, count)) { lower in
+            cannotMatch(text, asField: asField, lower: lower)
+        }
+    }
+
+    private static func cannotMatch(_ text: String, asField: Bool, lower: UnsafeMutableBufferPointer<UInt8>) -> Bool {
         func isUpper(_ c: UInt8) -> Bool { c >= 65 && c <= 90 }
         func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
         func isSeparator(_ c: UInt8) -> Bool { c == 45 || c == 32 || (c >= 9 && c <= 13) }
@@ -81,8 +89,7 @@ public enum Scrubber {
         // a card (15 or 16) or a US SSN (9) is; a date or a time breaks it with `:`.
         var digits = 0, run = 0, dashes = 0, at = false, ibanStart = false
         var p1: UInt8 = 0, p2: UInt8 = 0, p3: UInt8 = 0  // the bytes before this one
-        var lower: [UInt8] = []
-        lower.reserveCapacity(text.utf8.count)
+        var n = 0
         for c in text.utf8 {
             if c >= 128 { return false }
             if isDigit(c) {
@@ -94,19 +101,21 @@ public enum Scrubber {
             }
             if c == 64 { at = true }
             if c == 45 { dashes += 1 }
-            lower.append(isUpper(c) ? c + 32 : c)
+            lower[n] = isUpper(c) ? c + 32 : c
+            n += 1
             p3 = p2; p2 = p1; p1 = c
         }
+        let low = UnsafeBufferPointer(rebasing: lower[0..<n])
         func has(_ w: [UInt8]) -> Bool {
-            guard w.count <= lower.count else { return false }
-            for i in 0...(lower.count - w.count) where lower[i] == w[0] && lower[i..<(i + w.count)].elementsEqual(w) { return true }
+            guard w.count <= low.count else { return false }
+            for i in 0...(low.count - w.count) where low[i] == w[0] && low[i..<(i + w.count)].elementsEqual(w) { return true }
             return false
         }
         if at || digits >= 9 || ibanStart || has(Scrubber.bearer) { return false }
         guard asField else { return true }
         if dashes >= 5 { return false }  // a PEM armour line
         for word in Scrubber.fieldWords where has(word) { return false }
-        return !Scrubber.wholeFieldWords.contains(lower)
+        return !Scrubber.wholeFieldWords.contains { $0.elementsEqual(low) }
     }
 
     // The words cannotMatch looks for, as bytes once (made per call they were most of its cost).
