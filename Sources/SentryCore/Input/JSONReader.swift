@@ -132,6 +132,13 @@ public struct JSONReader {
 
     private mutating func string() throws -> String {
         at += 1
+        // Most strings have no escape: their bytes, copied once.
+        var end = at
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            defer { at = end + 1 }
+            return String(decoding: bytes[at..<end], as: UTF8.self)
+        }
         var out: [UInt8] = []
         var scalars = String.UnicodeScalarView()
         func flush() {
