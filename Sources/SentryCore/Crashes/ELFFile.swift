@@ -26,7 +26,7 @@ public struct ELFFile {
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         func bytes(_ offset: UInt64, _ count: UInt64) -> [UInt8]? {
-            guard count <= UInt64(maxSection), offset <= UInt64(Int64.max) else { return nil }
+            guard count <= UInt64(maxSection), offset <= UInt64(Int64.max) - count else { return nil }
             var out = [UInt8](repeating: 0, count: Int(count))
             var done = 0
             while done < out.count {
@@ -89,7 +89,7 @@ public struct ELFFile {
         }
         let all = (0..<Int(shnum)).map(section)
         guard let table = all.first(where: { $0.type == 2 }) ?? all.first(where: { $0.type == 11 }),
-              table.link < all.count, table.entsize >= 24,
+              table.link < all.count, table.entsize >= 24, table.entsize <= 1024,
               let syms = bytes(table.offset, table.size), let names = bytes(all[table.link].offset, all[table.link].size)
         else { return [] }
         var out: [(start: UInt64, size: UInt64, name: String)] = []

@@ -48,6 +48,27 @@ final class ELFFileTests: XCTestCase {
         XCTAssertNil(ELFFile.read(path, symbols: true))
     }
 
+    /// A section table that reads, with a symbol table whose entry size or offset is
+    /// absurd: no symbols, no trap.
+    func testAbsurdSizesInTheSectionTableReadNothing() throws {
+        let path = "/tmp/uwsgi-sentry-elf-sections-\(getpid())"
+        removeWhenDone(path)
+        func le(_ v: UInt64, _ n: Int) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: v >> (8 * UInt64($0))) } }
+        func section(type: UInt64, offset: UInt64, size: UInt64, link: UInt64, entsize: UInt64) -> [UInt8] {
+            le(0, 4) + le(type, 4) + le(0, 8) + le(0, 8) + le(offset, 8) + le(size, 8) + le(link, 4) + le(0, 4) + le(0, 8) + le(entsize, 8)
+        }
+        var header: [UInt8] = [0x7f, 0x45, 0x4c, 0x46, 2, 1] + [UInt8](repeating: 0, count: 58)
+        header.replaceSubrange(0x28..<0x30, with: le(64, 8))   // section headers right after
+        header.replaceSubrange(0x3a..<0x3c, with: le(64, 2))
+        header.replaceSubrange(0x3c..<0x3e, with: le(2, 2))
+        for (entsize, offset) in [(UInt64.max, UInt64(0)), (24, UInt64(Int64.max))] {
+            let file = header + section(type: 2, offset: offset, size: 48, link: 1, entsize: entsize)
+                + section(type: 3, offset: 0, size: 16, link: 0, entsize: 0)
+            XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(file)))
+            XCTAssertEqual(ELFFile.read(path, symbols: true)?.symbols.count, 0, "\(entsize) \(offset)")
+        }
+    }
+
     func testANoteSegmentsBuildID() {
         let note: [UInt8] = [4, 0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 0x58, 0x59, 0x5a, 0, 1, 2, 3, 0]  // an "XYZ" note first
             + [4, 0, 0, 0, 4, 0, 0, 0, 3, 0, 0, 0, 0x47, 0x4e, 0x55, 0, 0xde, 0xad, 0xbe, 0xef]
