@@ -41,7 +41,7 @@ public struct CrashStory {
         e.exception?.signal = signal
         if stack.first == c.pc { e.exception?.registers = c.registers }
         if o.platform == nil { e.platform = python.isEmpty ? "native" : "python" }
-        e.crashedThread = CrashedThread(id: c.tid, name: frame.wid.map { "uWSGI worker \($0)" + (c.core.map { " core \($0)" } ?? "") },
+        e.thread = EventThread(id: c.tid, name: frame.wid.map { "uWSGI worker \($0)" + (c.core.map { " core \($0)" } ?? "") },
                                         frames: native.reversed(), registers: c.registers)
         e.images = images
         var uwsgi: [Field] = []

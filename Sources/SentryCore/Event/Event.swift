@@ -110,9 +110,9 @@ public struct Event {
     public var modules: [Field] = []
     /// Where the process imports from (sys.path): InstalledModules reads `modules` there.
     public var importPaths: [String] = []
-    /// A crash: the crashing thread's whole native stack (`threads`), and the loaded
-    /// objects Sentry symbolicates its addresses against (`debug_meta.images`).
-    public var crashedThread: CrashedThread?
+    /// The thread it happened in (`threads`: a crash's with its whole native stack),
+    /// and a crash's loaded objects Sentry symbolicates against (`debug_meta.images`).
+    public var thread: EventThread?
     public var images: [DebugImage] = []
     public var host: HostFacts
 

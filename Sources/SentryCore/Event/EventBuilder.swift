@@ -81,9 +81,9 @@ extension Event {
                          request: facts?.request)
         runtime = facts?.runtime
         if let facts, !facts.modules.isEmpty { modules = facts.modules }
-        if let thread = facts?.threadID {  // as sentry-ruby says it: the exception's thread, the current one
-            exception?.threadID = thread
-            crashedThread = CrashedThread(id: thread, name: nil, frames: [], registers: [])
+        if let id = facts?.threadID {  // as sentry-ruby says it: the exception's thread, the current one
+            exception?.threadID = id
+            thread = EventThread(id: id, name: nil, frames: [], registers: [])
         }
         argv = facts?.argv ?? []
         importPaths = facts?.importPaths ?? []

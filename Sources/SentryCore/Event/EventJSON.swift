@@ -39,7 +39,7 @@ extension Event {
         }
         if !user.isEmpty { writeUser(&w) }
         if let exception { writeExceptions(chained + [exception], &w) }
-        if let crashedThread { crashedThread.write(into: &w) }
+        if let thread { thread.write(into: &w) }
         if !images.isEmpty { DebugImage.write(images, into: &w) }
         request?.write(into: &w)
         if !breadcrumbs.isEmpty { writeBreadcrumbs(&w) }

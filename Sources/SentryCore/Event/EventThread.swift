@@ -1,9 +1,10 @@
-// The crashed thread's whole native stack, oldest first, with its registers:
-// Sentry's `threads` interface. The exception shows the part of it that matters
-// beside the Python frames (the C code the Python code called); this is all of it,
-// from the worker's main loop down, for symbolication.
+// The thread an event happened in, as Sentry's `threads` interface (`crashed` and
+// `current`, as sentry-ruby and sentry-native say it): a Ruby exception's, by its id;
+// a crash's with its whole native stack, oldest first, and its registers. (The crash's
+// exception shows the part that matters beside the Python frames, the C code the
+// Python code called; this is all of it, from the worker's main loop down.)
 
-public struct CrashedThread: Equatable {
+public struct EventThread: Equatable {
     public var id: Int?
     public var name: String?
     public var frames: [StackFrame]
