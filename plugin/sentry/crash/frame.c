@@ -27,23 +27,32 @@ int sentry_crash_frame_begin(void) {
 	return 1;
 }
 
+/* An item's key and its value's length (u32le at `at`). */
+static void sentry_crash_key(const char *key, size_t klen) {
+	out[pos++] = (char) klen;
+	memcpy(out + pos, key, klen);
+	pos += klen;
+}
+
+static void sentry_crash_length(size_t at, size_t len) {
+	for (int i = 0; i < 4; i++) out[at + i] = (char) ((len >> (8 * i)) & 0xff);
+}
+
 /* What does not fit is left out. */
 void sentry_crash_put(const char *key, const char *value, size_t len) {
 	size_t klen = strlen(key);
 	if (pos + 5 + klen + len > limit) return;
-	out[pos++] = (char) klen;
-	memcpy(out + pos, key, klen);
-	pos += klen;
-	for (int i = 0; i < 4; i++) out[pos++] = (char) ((len >> (8 * i)) & 0xff);
-	memcpy(out + pos, value, len);
-	pos += len;
+	sentry_crash_key(key, klen);
+	sentry_crash_length(pos, len);
+	memcpy(out + pos + 4, value, len);
+	pos += 4 + len;
 }
 
 /* `n` in base 10 (signed) or 16 (with 0x). */
 size_t sentry_crash_number(char *buf, int64_t n, int hex) {
 	char digits[24];
 	size_t i = 0, k = 0;
-	uint64_t u = hex || n >= 0 ? (uint64_t) n : (uint64_t) -n;
+	uint64_t u = hex || n >= 0 ? (uint64_t) n : 0 - (uint64_t) n; /* INT64_MIN too */
 	if (!hex && n < 0) buf[k++] = '-';
 	if (hex) { buf[k++] = '0'; buf[k++] = 'x'; }
 	do { digits[i++] = "0123456789abcdef"[u % (hex ? 16 : 10)]; u /= hex ? 16 : 10; } while (u);
@@ -61,13 +70,12 @@ void sentry_crash_put_file(const char *key, int fd) {
 	size_t klen = strlen(key), start, len;
 	ssize_t n;
 	if (fd < 0 || pos + 5 + klen > limit) return;
-	out[pos++] = (char) klen;
-	memcpy(out + pos, key, klen);
-	start = pos + klen;
+	sentry_crash_key(key, klen);
+	start = pos;
 	pos = start + 4;
 	while (pos < limit && (n = read(fd, out + pos, limit - pos)) > 0) pos += (size_t) n;
 	len = pos - start - 4;
-	for (int i = 0; i < 4; i++) out[start + i] = (char) ((len >> (8 * i)) & 0xff);
+	sentry_crash_length(start, len);
 }
 
 /* The lane may be full for a moment (a storm): a dying worker can wait a second.

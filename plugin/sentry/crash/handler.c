@@ -62,6 +62,7 @@ static int sentry_crash_capture(int sig, siginfo_t *info, ucontext_t *uc, struct
 	}
 	sentry_crash_put("stack", text, n);
 	deferred = sentry_crash_python(sig, below);
+	/* The frame's id, as channel.c's sentry_send makes it (without snprintf). */
 	n = sentry_crash_number(text, sentry.shared->epoch, 0);
 	text[n++] = '.';
 	n += sentry_crash_number(text + n, (int64_t) __atomic_add_fetch(&sentry.shared->seq, 1, __ATOMIC_RELAXED), 0);
