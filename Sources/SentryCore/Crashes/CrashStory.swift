@@ -20,11 +20,11 @@ public struct CrashStory {
 
     public var pid: Int? { frame.pid }
 
-    public func event(options o: Options, host: HostFacts, crumbs: [Breadcrumb]) -> Event {
+    public func event(options o: Options, host: HostFacts, crumbs: [Breadcrumb], files: ELFFiles = ELFFiles()) -> Event {
         let c = frame.crash
         let signal = CrashSignal(number: frame.signal ?? 0, code: c.code)
         let stack = c.crashStack
-        let (images, native) = CrashStory.symbolicate(stack, maps: c.maps)
+        let (images, native) = CrashStory.symbolicate(stack, maps: c.maps, files: files)
         let python = c.python.map(PythonStack.frames) ?? []
         // Newest first: the native frames above the interpreter are the C code Python called.
         let runtime = native.firstIndex { ($0.package.map(CrashStory.isPythonRuntime) ?? false) }
@@ -99,7 +99,7 @@ public struct CrashStory {
     /// The loaded objects as debug images, and each address (newest first) as a
     /// native frame: its object, and its function where the object's symbols say.
     /// A return address is looked up one byte back (the call, not what follows it).
-    static func symbolicate(_ stack: [UInt64], maps: String) -> ([DebugImage], [StackFrame]) {
+    static func symbolicate(_ stack: [UInt64], maps: String, files known: ELFFiles) -> ([DebugImage], [StackFrame]) {
         var images: [DebugImage] = []
         var files: [Int: ELFFile] = [:]
         for o in ProcessMaps.objects(maps) {
@@ -107,7 +107,7 @@ public struct CrashStory {
             var st = stat()
             // A file replaced since it was loaded (an upgrade) is not the one that crashed.
             let same = stat(o.path, &st) == 0 && UInt64(st.st_ino) == o.inode
-            guard same, let elf = ELFFile.read(o.path, symbols: holdsFrame) else { continue }
+            guard same, let elf = known.file(o.path, inode: o.inode, symbols: holdsFrame) else { continue }
             if holdsFrame { files[images.count] = elf }
             images.append(DebugImage(codeFile: o.path, imageAddr: o.start, imageSize: o.end - o.start, buildID: elf.buildID))
         }

@@ -114,3 +114,19 @@ public struct ELFFile {
         return v
     }
 }
+
+/// The ELF files a daemon has read, by path and inode: a worker that crashes on every
+/// request does not make the daemon read libpython's symbols at every crash (a file
+/// replaced since, a new inode, is read again).
+public final class ELFFiles {
+    private var read: [String: (inode: UInt64, symbols: Bool, file: ELFFile?)] = [:]
+    public init() {}
+
+    func file(_ path: String, inode: UInt64, symbols: Bool) -> ELFFile? {
+        if let r = read[path], r.inode == inode, r.symbols || !symbols { return r.file }
+        let file = ELFFile.read(path, symbols: symbols)
+        if read.count >= 512 { read.removeAll() }
+        read[path] = (inode, symbols, file)
+        return file
+    }
+}

@@ -25,6 +25,8 @@ public final class Intake {
     /// Source files, for the lines around exception frames.
     let sources = SourceContext()
     let installed = InstalledModules()
+    /// The ELF files crashes named, read once (build ids, symbols).
+    let elfFiles = ELFFiles()
     /// Sentry Logs records waiting for their envelope, and the trace of lines written
     /// while no request (or more than one) was in flight: the daemon's own, as an SDK's
     /// propagation context is its process's.
@@ -204,7 +206,7 @@ public final class Intake {
             // The log lines as of now: what the worker wrote as it died (an assert's
             // message) has come, by the lines lane; uWSGI's own lines of it are left out.
             let crumbs = ring.breadcrumbs(count: o.breadcrumbs + 80).filter { !c.story.isOwnLine($0.message) }.suffix(o.breadcrumbs)
-            submit(c.story.event(options: o, host: host, crumbs: Array(crumbs)), o, now: now, at: c.story.frame.madeAt) {
+            submit(c.story.event(options: o, host: host, crumbs: Array(crumbs), files: elfFiles), o, now: now, at: c.story.frame.madeAt) {
                 self.sources.fill(&$0)
             }
         }

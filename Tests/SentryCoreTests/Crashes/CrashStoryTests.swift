@@ -71,6 +71,21 @@ final class CrashStoryTests: XCTestCase {
         XCTAssertEqual(uwsgi["fault_address"] as? String, "0x0")
     }
 
+    func testTheDaemonReadsEachFileOnce() throws {
+        let files = ELFFiles()
+        let s = try story()
+        let first = s.event(options: Options(), host: testHost, crumbs: [], files: files)
+        let again = s.event(options: Options(), host: testHost, crumbs: [], files: files)
+        XCTAssertEqual(again.images, first.images)
+        XCTAssertEqual(again.exception?.frames, first.exception?.frames, "the same symbols, from what was read once")
+        let libc = try XCTUnwrap(ProcessMaps.objects(s.frame.crash.maps).first { $0.path.contains("/libc.so") })
+        let fresh = ELFFiles()
+        XCTAssertEqual(fresh.file(libc.path, inode: libc.inode, symbols: false)?.symbols.count, 0, "headers only")
+        XCTAssertGreaterThan(fresh.file(libc.path, inode: libc.inode, symbols: true)?.symbols.count ?? 0, 100,
+                             "asked for symbols after headers only: read again, with them")
+        XCTAssertNil(fresh.file("/nonexistent", inode: 1, symbols: true))
+    }
+
     func testWithoutPythonTheWholeNativeStackIsTheExceptions() throws {
         var s = try story()
         s.frame.crash.python = nil
