@@ -41,6 +41,7 @@ public enum Daemon {
             say("cannot load libcurl.so.4 (install libcurl4)")
             return 1
         }
+        dispatcher.journal = Journal(spool.dir)
         let intake = Intake(defaults: channel != nil ? System.environment("UWSGI_SENTRY_OPTIONS") ?? "" : "",
                             host: HostFacts.current(), ledgers: ledgers, say: say,
                             store: { dispatcher.store($0, eventID: $1, category: $2, dsn: $3, orderKey: $5, at: $4) })
@@ -107,6 +108,7 @@ public enum Daemon {
                 if let channel, channelOpen { _ = drain(channel, into: intake, buffer: &buffer, untilSpooled: true) }
                 intake.tick(now: later, force: true)
                 finish(dispatcher, within: min(3, options.timeout))
+                dispatcher.spillJournal()
                 dispatcher.abandonHeld()
                 ledgers.save()
                 if dispatcher.wroteToSpool { _ = syncfs(spoolFD) }

@@ -73,6 +73,10 @@ public final class Dispatcher {
     static let spoolCalm = 5.0
     /// Something was written to the spool since the caller last synced it.
     public var wroteToSpool = false
+    /// The daemon's write-ahead file (State/Journal.swift): a new envelope that is in no
+    /// sequence goes there instead of a spool file of its own, and is sent from memory.
+    public var journal: Journal?
+    private var journaled: [String: (bytes: [UInt8], dsn: DSN, offset: Int)] = [:]
 
     /// `ledgers`: the daemon's, shared with its Intake; `flush` passes its own.
     public init?(spool: Spool, options: Options, ledgers: Ledgers, say: @escaping (String) -> Void) {
@@ -120,6 +124,16 @@ public final class Dispatcher {
     @discardableResult
     public func store(_ envelope: [UInt8], eventID: String, category: DataCategory, dsn: DSN,
                       orderKey key: String? = nil, at: Double = StateDirectory.now()) -> Bool {
+        if let journal, key == nil, category != .monitor {
+            let name = SpoolEntry.name(createdMillis: Seconds.whole((at * 1000).rounded(.down)), eventID: eventID,
+                                       category: category, attempt: 0)
+            if !known.contains(name), let offset = journal.append(name: name, envelope) {
+                journaled[name] = (envelope, dsn, offset)
+                wroteToSpool = true
+                enqueue(name, dsn: dsn)
+                return true
+            }
+        }
         var written = spool.put(envelope, eventID: eventID, category: category, orderKey: key, durable: false, at: at)
         if case .failure(let why) = written, why.code == ENOENT, spool.recreate() {
             written = spool.put(envelope, eventID: eventID, category: category, orderKey: key, durable: false, at: at)
@@ -159,6 +173,19 @@ public final class Dispatcher {
         heldBytes = 0
         if n > 0 { say("\(n) envelope(s) waiting in memory were dropped at the stop (the spool \(spool.path) would not take them); counted") }
         return n
+    }
+
+    /// At a stop: what waits in the journal goes into the spool proper, where the next
+    /// daemon or a flush finds it as any envelope; the journal goes once it is empty
+    /// (what the spool would not take stays in it, recovered by the next scan).
+    public func spillJournal(now: Double = StateDirectory.now()) {
+        guard let journal else { return }
+        for (name, j) in journaled where spool.keep(name, j.bytes, due: dueAt[name] ?? now) {
+            journaled.removeValue(forKey: name)
+            journal.done(at: j.offset)
+            wroteToSpool = true
+        }
+        journal.closeIfDone()
     }
 
     /// An envelope the caller just wrote into the spool, and its project when known.
@@ -224,7 +251,7 @@ public final class Dispatcher {
 
     private func start(_ e: SpoolEntry, now: Double) {
         var claimed: String? = nil
-        var envelope: [UInt8]? = held[e.name]?.bytes
+        var envelope: [UInt8]? = held[e.name]?.bytes ?? journaled[e.name]?.bytes
         if envelope == nil {
             guard let c = spool.claim(e) else { forget(e.name); return }  // another flusher has it
             claimed = c
@@ -278,6 +305,7 @@ public final class Dispatcher {
     /// Delivered, or final: gone from the spool (or from memory).
     private func done(_ e: SpoolEntry, _ claimed: String?) {
         if let claimed { spool.remove(claimed: claimed); return }
+        if let j = journaled.removeValue(forKey: e.name) { journal?.done(at: j.offset); return }
         if let h = held.removeValue(forKey: e.name) { heldBytes -= h.bytes.count }
     }
 
@@ -285,8 +313,18 @@ public final class Dispatcher {
     /// goes to the spool if it has room again (a daemon that dies then loses nothing).
     private func putBack(_ e: SpoolEntry, _ claimed: String?, failed: Bool, due: Double) {
         if let claimed { spool.release(claimed: claimed, e, failed: failed, due: due); return }
-        guard let h = held.removeValue(forKey: e.name) else { return }
         let next = failed ? e.renamed(attempt: e.attempt + 1) : e
+        if let j = journaled.removeValue(forKey: e.name) {
+            // A retry waits in the spool proper; until it is there the record stays pending.
+            if spool.keep(next.name, j.bytes, due: due) {
+                journal?.done(at: j.offset)
+                wroteToSpool = true
+            } else {
+                journaled[next.name] = j
+            }
+            return
+        }
+        guard let h = held.removeValue(forKey: e.name) else { return }
         if spool.keep(next.name, h.bytes, due: due) {
             heldBytes -= h.bytes.count
             wroteToSpool = true

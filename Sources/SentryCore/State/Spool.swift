@@ -160,8 +160,10 @@ public struct Spool {
         return true
     }
 
-    /// Claims left by a flusher that died mid-send go back to the spool.
+    /// Claims left by a flusher that died mid-send go back to the spool, and so does
+    /// what a daemon that died left in its journal.
     public func recoverStale() {
+        Journal.recover(dir)
         for name in names() where name.hasPrefix(".inflight-") {
             let rest = name.dropFirst(10)
             guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]) else { continue }

@@ -139,4 +139,27 @@ final class DispatcherTests: XCTestCase {
         XCTAssertEqual(d.abandonHeld(), 3)
         XCTAssertEqual(ledgers.of(refused).take().first { $0.reason == .queueOverflow }?.quantity, 3)
     }
+
+    /// The daemon's path: a new event goes to the journal, not a spool file of its own,
+    /// and is sent from memory; without an answer it waits in the spool proper.
+    func testAJournaledEnvelopeIsSentFromMemoryAndARetryWaitsInTheSpool() throws {
+        let spool = try XCTUnwrap(Spool(tempState().path))
+        let (d, _) = try dispatcher(spool, inMemory: true)
+        d.journal = try XCTUnwrap(Journal(spool.dir))
+        for i in 0..<2 {
+            let id = String(format: "%032x", i + 1)
+            XCTAssertTrue(d.store(Envelope.make(eventID: id, payload: Array("{}".utf8), dsn: refused), eventID: id, category: .error, dsn: refused))
+        }
+        XCTAssertEqual(spool.entries(), [], "no spool file per event")
+        XCTAssertEqual(d.journal?.pending, 2)
+        d.startDue()
+        XCTAssertEqual(d.inFlightCount, 1)
+        let deadline = System.monotonic() + 10
+        while d.inFlightCount > 0 && System.monotonic() < deadline { _ = d.run(waitingOn: [], timeoutMs: 100) }
+        XCTAssertEqual(spool.entries().map(\.attempt), [1], "no answer: the one tried waits in the spool, counted")
+        XCTAssertEqual(d.journal?.pending, 1)
+        d.spillJournal()
+        XCTAssertEqual(spool.entries().map(\.attempt).sorted(), [0, 1], "a stop puts the rest in the spool")
+        XCTAssertFalse(spool.dir.names().contains { $0.hasPrefix(".journal-") }, "and the journal goes")
+    }
 }

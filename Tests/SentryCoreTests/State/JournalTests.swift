@@ -1,0 +1,86 @@
+import Glibc
+import XCTest
+@testable import SentryCore
+
+final class JournalTests: XCTestCase {
+    func name(_ i: Int) -> String { SpoolEntry.name(createdMillis: 1_700_000_000_000 + i, eventID: String(format: "%032x", i), category: .error, attempt: 0) }
+
+    func bytes(_ j: Journal, _ dir: StateDirectory) -> [UInt8] { dir.read(j.name) ?? [] }
+
+    func testRecordsAreWholeAndMarkedWhenDone() throws {
+        let dir = tempState()
+        let j = try XCTUnwrap(Journal(dir))
+        let a = try XCTUnwrap(j.append(name: name(1), Array("first".utf8)))
+        let b = try XCTUnwrap(j.append(name: name(2), Array("second".utf8)))
+        XCTAssertEqual(a, 0)
+        XCTAssertEqual(j.pending, 2)
+        j.done(at: a)
+        let records = Journal.records(bytes(j, dir))
+        XCTAssertEqual(records.map(\.name), [name(1), name(2)])
+        XCTAssertEqual(records.map(\.pending), [false, true])
+        XCTAssertEqual(records.map(\.offset), [a, b])
+        XCTAssertEqual(Array(bytes(j, dir)[records[1].body]), Array("second".utf8))
+        XCTAssertEqual(j.pending, 1)
+    }
+
+    func testATornOrDamagedTailIsNoRecord() throws {
+        let dir = tempState()
+        let j = try XCTUnwrap(Journal(dir))
+        _ = j.append(name: name(1), Array("whole".utf8))
+        _ = j.append(name: name(2), Array("torn in the middle".utf8))
+        let all = bytes(j, dir)
+        XCTAssertEqual(Journal.records(Array(all.dropLast(5))).map(\.name), [name(1)])
+        var damaged = all
+        damaged[Journal.records(all)[1].offset] = 0
+        XCTAssertEqual(Journal.records(damaged).map(\.name), [name(1)])
+        // A length that points past the end, a name with a path in it: nothing from them.
+        var past = all
+        past[Journal.records(all)[1].offset + 11] = 0xff
+        XCTAssertEqual(Journal.records(past).map(\.name), [name(1)])
+        XCTAssertEqual(Journal.records(Array("USJP\u{1}\0\0\0\0\0\0\0/".utf8)), [])
+    }
+
+    func testADeadDaemonsPendingRecordsBecomeSpoolFilesAndTheJournalGoes() throws {
+        let dir = tempState()
+        let spool = try XCTUnwrap(Spool(dir.path))
+        let j = try XCTUnwrap(Journal(dir))
+        let sent = try XCTUnwrap(j.append(name: name(1), Array("sent".utf8)))
+        _ = j.append(name: name(2), Array("not yet".utf8))
+        j.done(at: sent)
+        Journal.recover(dir)
+        XCTAssertEqual(spool.entries(), [], "the journal of a live process is its own")
+        XCTAssertEqual(rename(dir.file(j.name), dir.file(".journal-999999999")), 0)  // its process is gone
+        spool.recoverStale()
+        XCTAssertEqual(spool.entries().map(\.name), [name(2)])
+        XCTAssertEqual(spool.read(spool.entries()[0]), Array("not yet".utf8))
+        XCTAssertFalse(dir.names().contains(".journal-999999999"))
+    }
+
+    func testStartsOverOnceNothingIsPendingAndStopsTakingWhenFull() throws {
+        let dir = tempState()
+        let j = try XCTUnwrap(Journal(dir))
+        let big = [UInt8](repeating: 65, count: Journal.restartBytes)
+        let a = try XCTUnwrap(j.append(name: name(1), big))
+        let b = try XCTUnwrap(j.append(name: name(2), big))
+        j.done(at: a)
+        XCTAssertGreaterThan(j.end, Journal.restartBytes, "one still pending: the file stays")
+        j.done(at: b)
+        XCTAssertEqual(j.end, 0)
+        XCTAssertEqual(bytes(j, dir), [])
+        var taken = 0
+        while j.append(name: name(10 + taken), big) != nil { taken += 1 }
+        XCTAssertEqual(taken, Journal.maxBytes / (big.count + 100), "full at maxBytes: the caller writes spool files")
+        XCTAssertLessThanOrEqual(bytes(j, dir).count, Journal.maxBytes)
+    }
+
+    func testAStoppingDaemonLeavesNoJournal() throws {
+        let dir = tempState()
+        let j = try XCTUnwrap(Journal(dir))
+        let a = try XCTUnwrap(j.append(name: name(1), [1]))
+        j.closeIfDone()
+        XCTAssertTrue(dir.names().contains(j.name), "a pending record keeps it")
+        j.done(at: a)
+        j.closeIfDone()
+        XCTAssertFalse(dir.names().contains(j.name))
+    }
+}
