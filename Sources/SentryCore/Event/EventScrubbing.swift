@@ -43,6 +43,11 @@ extension Event {
         return x
     }
 
+    static let scrubbing = JSONReader.Rewrite(string: { s in
+        let t = Scrubber.field(name: nil, s)
+        return t == s ? nil : t
+    }, filters: Scrubber.keyIsSecret, filtered: Scrubber.filtered)
+
     /// A local (or what it holds): a credential-like name filters its whole value; a
     /// string is a data field; containers are scrubbed all the way down.
     static func scrubbed(_ v: JSONValue, name: String?) -> JSONValue {
@@ -51,6 +56,10 @@ extension Event {
         case .string(let s): return .string(Scrubber.field(name: nil, s))
         case .array(let items): return .array(items.map { scrubbed($0, name: nil) })
         case .object(let members): return .object(members.map { ($0.0, scrubbed($0.1, name: $0.0)) })
+        case .raw(let text):
+            // The same rules over the text, in one pass; text that is not JSON (it always
+            // is: the reader made it) leaves nothing of itself.
+            return (try? JSONReader.canonical(text, rewrite: scrubbing)).map(JSONValue.raw) ?? .string(Scrubber.filtered)
         default: return v
         }
     }

@@ -67,13 +67,20 @@ public struct JSONWriter {
         case .bool(let b): bool(key, b)
         case .number(let n):
             member(key)
-            bytes += Array((n.isFinite ? (n == n.rounded() && n.magnitude < 1e15 ? String(Int64(n)) : "\(n)") : "null").utf8)
+            bytes += JSONWriter.numberText(n).utf8
         case .string(let s): string(key, s)
         case .array(let items):
             openArray(key); for item in items { value(nil, item) }; closeArray()
         case .object(let members):
             openObject(key); for (k, item) in members { value(k, item) }; closeObject()
+        case .raw(let text):
+            member(key); bytes += text
         }
+    }
+
+    /// A number as JSON: a whole one without a fraction, anything not finite as null.
+    static func numberText(_ n: Double) -> String {
+        n.isFinite ? (n == n.rounded() && n.magnitude < 1e15 ? String(Int64(n)) : "\(n)") : "null"
     }
 
     /// An object of string members, in the given order.

@@ -58,7 +58,7 @@ public struct Backtrace: Equatable {
         while i < items.count {
             let at = i
             let text = { (k: Int) -> String in String(decoding: items[at + k], as: UTF8.self) }
-            let custom = items[at + 4].first == UInt8(ascii: "{") ? try? JSONReader.parse(Array(items[at + 4].prefix(1 << 16))) : nil
+            let custom = items[at + 4].first == UInt8(ascii: "{") ? try? JSONReader.parse(Array(items[at + 4].prefix(1 << 16)), keepingRaw: "v") : nil
             i += 5
             if let x = custom?["x"] {
                 if let p = pending { out.chained.append(p.info) }
@@ -72,7 +72,7 @@ public struct Backtrace: Equatable {
             frame.module = custom?["m"]?.string
             frame.absPath = custom?["a"]?.string
             if case .bool(let app)? = custom?["i"] { frame.inApp = app }  // sentry_rbframes decides, as sentry-ruby does
-            if case .object? = custom?["v"] { frame.vars = custom?["v"] }
+            if case .raw(let locals)? = custom?["v"], locals.first == UInt8(ascii: "{") { frame.vars = .raw(locals) }
             // uWSGI < 2.0.27 on Python >= 3.5 sends blank frames; never send those.
             guard frame.filename != nil || frame.function != nil else { continue }
             if var p = pending {

@@ -103,10 +103,27 @@ enum FuzzTargets {
 
     /// uWSGI exception packets, and the event built from one.
     static func packet(_ bytes: [UInt8]) {
+        // Frames' locals are JSON text kept as text: the same bytes the tree would give.
+        if let why = canonicalDifference(bytes) { fatalError("canonical JSON: \(why)") }
         guard let packet = try? ExceptionPacket.decode(bytes[...]) else { return }
         let (event, _) = Event.build(options: Options(), message: nil, host: host, packet: packet,
                                      eventID: eventID, timestamp: timestamp)
         _ = event.json()
+    }
+
+    /// What `JSONReader.canonical` writes differs from what JSONWriter writes of the
+    /// tree `parse` builds (scrubbed or not), or one throws and the other does not.
+    static func canonicalDifference(_ bytes: [UInt8]) -> String? {
+        let tree = try? JSONReader.parse(bytes)
+        let text = try? JSONReader.canonical(bytes)
+        let scrubbed = try? JSONReader.canonical(bytes, rewrite: Event.scrubbing)
+        guard let tree else { return text == nil && scrubbed == nil ? nil : "parse threw, canonical did not" }
+        var plain = JSONWriter(), clean = JSONWriter()
+        plain.value(nil, tree)
+        clean.value(nil, Event.scrubbed(tree, name: nil))
+        if text != plain.bytes { return "plain: \(String(decoding: text ?? [], as: UTF8.self)) != \(String(decoding: plain.bytes, as: UTF8.self))" }
+        if scrubbed != clean.bytes { return "scrubbed: \(String(decoding: scrubbed ?? [], as: UTF8.self)) != \(String(decoding: clean.bytes, as: UTF8.self))" }
+        return nil
     }
 
     /// The response side. Everything a server (or a proxy in front of it) can send: the

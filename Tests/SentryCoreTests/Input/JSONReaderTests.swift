@@ -33,4 +33,33 @@ final class JSONReaderTests: XCTestCase {
         XCTAssertNil(v.array?[0].number, "infinity is no number a caller gets")
         XCTAssertEqual(v.array?[1].number, 1.2345678901234568e29)
     }
+
+    /// What `canonical` writes is what JSONWriter writes of the tree `parse` builds,
+    /// byte for byte, scrubbed or not; where `parse` throws, it throws.
+    func testCanonicalTextIsWhatTheTreeWouldBeScrubbedOrNot() {
+        let texts = [
+            #"{"amount": 42, "customer": {"name": "Ada", "card": "4111 1111 1111 1111", "password": "hunter2", "tags": [1, 2, 3]}}"#,
+            #"{"secret_token": {"deep": ["x", 1]}, "api_key": null, "ok": "mail me: ada@example.com", "n": -2.5e1, "f": 1.0, "big": 123456789012345678901234567890}"#,
+            #" { "a" : [ true , false , null , "x" ] , "b" : { } , "c" : [ ] } "#,
+            #"{"esc": "a\"b\\c\/d\n\t\u00e9\ud83d\ude00", "ctl": "\u0001\u007f", "lone": "\ud83d x", "key\u0041": 1}"#,
+            #"{"dup": 1, "dup": "4111111111111111", "url": "https://user:pw@host/x", "bearer": "Bearer abc.def"}"#,
+            #"[1e999, -0, 0.1, 1e15, 1e14, 007, +1, 1.]"#,
+            "{\"raw\": \"tab\there\"}", "\"\u{7f}\"", "{\"Password\": 1}", "[]", "{}", "\"\"", "1", "x", "{\"a\":", "[1,]", "",
+            String(repeating: "[", count: JSONReader.maxDepth) + String(repeating: "]", count: JSONReader.maxDepth),
+            String(repeating: "[", count: JSONReader.maxDepth + 1) + String(repeating: "]", count: JSONReader.maxDepth + 1),
+        ]
+        for text in texts { XCTAssertNil(FuzzTargets.canonicalDifference(Array(text.utf8)), text) }
+        // Bytes no Swift string has: invalid UTF-8, inside strings and in a member name.
+        for bytes: [UInt8] in [[34, 0xff, 0x41, 34], [123, 34, 0xe0, 0x80, 0x80, 34, 58, 34, 9, 10, 34, 125], [34, 0xc3, 34]] {
+            XCTAssertNil(FuzzTargets.canonicalDifference(bytes), "\(bytes)")
+        }
+    }
+
+    func testARawMemberIsKeptAsTextAndReadsAsTheTree() throws {
+        let v = try JSONReader.parse(Array(#"{"m": "shop", "v": {"amount": 12, "password": "x"}}"#.utf8), keepingRaw: "v")
+        XCTAssertEqual(v["v"], .raw(Array(#"{"amount":12,"password":"x"}"#.utf8)))
+        XCTAssertEqual(v["v"]?["amount"], .number(12))
+        XCTAssertEqual(v["m"]?.string, "shop")
+        XCTAssertEqual(Event.scrubbed(try XCTUnwrap(v["v"]), name: nil), .raw(Array(#"{"amount":12,"password":"[Filtered]"}"#.utf8)))
+    }
 }
