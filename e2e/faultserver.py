@@ -49,7 +49,8 @@ class FaultServer:
         self.conns = []  # every connection accepted: close(drop_connections=True) ends them
         self.stopped = threading.Event()
         self.sock.settimeout(0.2)  # the accept loop wakes to see close()
-        threading.Thread(target=self._serve, daemon=True).start()
+        self.serving = threading.Thread(target=self._serve, daemon=True)
+        self.serving.start()
 
     def dsn(self, scheme="http", key="0123456789abcdef0123456789abcdef"):
         return "%s://%s@127.0.0.1:%d/1" % (scheme, key, self.port)
@@ -170,6 +171,10 @@ class FaultServer:
             except OSError:
                 pass
         self.sock.close()
+        # The accept loop holds the listening socket until it wakes (0.2 s): once it is
+        # gone, nothing listens on the port any more and another server may take it.
+        if threading.current_thread() is not self.serving:
+            self.serving.join(5)
         for c in self.conns if drop_connections else ():
             try:
                 c.shutdown(socket.SHUT_RDWR)

@@ -124,12 +124,14 @@ public final class Dispatcher {
     @discardableResult
     public func store(_ envelope: [UInt8], eventID: String, category: DataCategory, dsn: DSN,
                       orderKey key: String? = nil, at: Double = StateDirectory.now()) -> Bool {
-        if let journal, key == nil, category != .monitor {
+        // Not while Sentry gives no answer: then it waits as a spool file, within the
+        // spool's bounds, as before.
+        if let journal, !down, key == nil, category != .monitor {
             let name = SpoolEntry.name(createdMillis: Seconds.whole((at * 1000).rounded(.down)), eventID: eventID,
                                        category: category, attempt: 0)
             if !known.contains(name), let offset = journal.append(name: name, envelope) {
                 journaled[name] = (envelope, dsn, offset)
-                wroteToSpool = true
+                took(now: StateDirectory.now())
                 enqueue(name, dsn: dsn)
                 return true
             }
@@ -141,11 +143,7 @@ public final class Dispatcher {
         let now = StateDirectory.now()
         switch written {
         case .success(let name):
-            wroteToSpool = true
-            if let last = spoolRefusedAt, now - last >= Dispatcher.spoolCalm {
-                say("the spool \(spool.path) takes envelopes again (\(held.count) still wait in memory)")
-                spoolRefusedAt = nil
-            }
+            took(now: now)
             enqueue(name, dsn: dsn)
             return true
         case .failure(let why):
@@ -160,6 +158,16 @@ public final class Dispatcher {
             heldBytes += envelope.count
             enqueue(name, dsn: dsn)
             return true
+        }
+    }
+
+    /// The spool (or the journal in it) took an envelope: said once it has for a while
+    /// after refusing.
+    private func took(now: Double) {
+        wroteToSpool = true
+        if let last = spoolRefusedAt, now - last >= Dispatcher.spoolCalm {
+            say("the spool \(spool.path) takes envelopes again (\(held.count) still wait in memory)")
+            spoolRefusedAt = nil
         }
     }
 
@@ -179,13 +187,20 @@ public final class Dispatcher {
     /// daemon or a flush finds it as any envelope; the journal goes once it is empty
     /// (what the spool would not take stays in it, recovered by the next scan).
     public func spillJournal(now: Double = StateDirectory.now()) {
+        spillWaiting(now: now)
+        journal?.closeIfDone()
+    }
+
+    /// What waits in the journal and is not being sent, into the spool proper (a stop;
+    /// an outage, so that what waits for Sentry is in the spool, within its bounds).
+    private func spillWaiting(now: Double) {
         guard let journal else { return }
-        for (name, j) in journaled where spool.keep(name, j.bytes, due: dueAt[name] ?? now) {
+        let sending = Set(inFlight.values.map(\.entry.name))
+        for (name, j) in journaled where !sending.contains(name) && spool.keep(name, j.bytes, due: dueAt[name] ?? now) {
             journaled.removeValue(forKey: name)
             journal.done(at: j.offset)
             wroteToSpool = true
         }
-        journal.closeIfDone()
     }
 
     /// An envelope the caller just wrote into the spool, and its project when known.
@@ -366,6 +381,7 @@ public final class Dispatcher {
             result.unreachable = true
             result.networkError = sender.describe(outcome, eventID: e.eventID)
             if !down && announceOutages { say("\(result.networkError!); keeping events in \(spool.path)") }
+            if !down { spillWaiting(now: now) }
             down = true; probing = true; failures += 1
             pausedUntil = now + min(60, Spool.backoffBase * Double(1 << min(failures - 1, 4)))
         }

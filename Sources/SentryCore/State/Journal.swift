@@ -14,7 +14,7 @@
 // recovered by whoever scans the spool next (the next daemon, a flush): each pending
 // record becomes a spool file under its name, then the journal goes. An envelope
 // sent just before a crash, before its mark was written, is sent again: the same
-// event id, which Sentry keeps once. The file starts over when nothing in it is
+// event id, which Sentry keeps once. The file starts over once nothing in it is
 // pending; when it reaches `maxBytes` with records pending, new envelopes take the
 // spool-file path until it drains.
 import Glibc
@@ -28,24 +28,18 @@ public final class Journal {
 
     let dir: StateDirectory
     public let name: String
-    private var fd: Int32
     /// Where the next record goes (writes are positioned: pwrite, no O_APPEND).
     private(set) var end = 0
     /// Records written and not yet done.
     public private(set) var pending = 0
 
-    /// A new journal for this process in `dir`; nil when it cannot be made (the
-    /// caller writes spool files instead).
+    /// This process's journal in `dir`; nil when one left under our pid (the machine
+    /// restarted since) could not be recovered first (the caller writes spool files).
     public init?(_ dir: StateDirectory) {
         self.dir = dir
         name = Journal.prefix + String(getpid())
-        // One left under our pid (the machine restarted since) is recovered, not truncated.
-        if access(dir.file(name), F_OK) == 0 && !Journal.recoverFile(name, in: dir).complete { fd = -1; return nil }
-        fd = open(dir.file(name), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return nil }
+        if access(dir.file(name), F_OK) == 0 && !Journal.recoverFile(name, in: dir).complete { return nil }
     }
-
-    deinit { if fd >= 0 { close(fd) } }
 
     /// Appends one envelope under its spool name; the record's offset, or nil when
     /// the journal is full or the disk would not take it (nothing half-written counts:
@@ -53,38 +47,54 @@ public final class Journal {
     public func append(name: String, _ bytes: [UInt8]) -> Int? {
         let nameBytes = Array(name.utf8)
         let size = Journal.headerBytes + nameBytes.count + bytes.count
-        guard fd >= 0, end + size <= Journal.maxBytes, nameBytes.count <= 255 else { return nil }
+        guard nameBytes.count <= 255 else { return nil }
         var record = [UInt8](repeating: 0, count: Journal.headerBytes)
         record[0] = 85; record[1] = 83; record[2] = 74; record[3] = 80  // "USJP"
         Journal.put(UInt32(nameBytes.count), into: &record, at: 4)
         Journal.put(UInt32(bytes.count), into: &record, at: 8)
         record += nameBytes
         record += bytes
-        let at = end
-        guard Journal.writeAll(fd, record, at: at) else {
-            _ = ftruncate(fd, off_t(at))  // what did get written goes
-            return nil
-        }
-        end += size
-        pending += 1
-        return at
+        return withFile(create: true) { fd -> Int? in
+            let at = end
+            guard at + size <= Journal.maxBytes else { return nil }
+            guard Journal.writeAll(fd, record, at: at) else {
+                _ = ftruncate(fd, off_t(at))  // what did get written goes
+                return nil
+            }
+            end += size
+            pending += 1
+            return at
+        } ?? nil
     }
 
     /// The record at `offset` is done: it is never recovered. When nothing is pending
     /// and the file has grown, it starts over.
     public func done(at offset: Int) {
-        guard fd >= 0, pending > 0 else { return }
-        _ = Journal.writeAll(fd, [68], at: offset + 3)  // "D"
+        guard pending > 0 else { return }
         pending -= 1
-        if pending == 0 && end >= Journal.restartBytes && ftruncate(fd, 0) == 0 { end = 0 }
+        withFile(create: false) { fd in
+            _ = Journal.writeAll(fd, [68], at: offset + 3)  // "D"
+            if pending == 0 && end >= Journal.restartBytes && ftruncate(fd, 0) == 0 { end = 0 }
+        }
     }
 
     /// Nothing pending: the file goes (a daemon that stops cleanly leaves no journal).
     public func closeIfDone() {
-        guard fd >= 0, pending == 0 else { return }
-        close(fd)
-        fd = -1
-        unlink(dir.file(name))
+        if pending == 0 { unlink(dir.file(name)) }
+    }
+
+    /// `body` with the file open at its end (its size says where the end is, whatever
+    /// happened to it meanwhile). Open for one write at a time: a file held open for
+    /// writing would keep an operator from remounting the spool's filesystem read-only.
+    @discardableResult
+    private func withFile<T>(create: Bool, _ body: (Int32) -> T) -> T? {
+        let fd = open(dir.file(name), O_RDWR | O_CLOEXEC | O_NONBLOCK | (create ? O_CREAT : 0), 0o600)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        end = Int(st.st_size)
+        return body(fd)
     }
 
     // MARK: recovery

@@ -141,25 +141,40 @@ final class DispatcherTests: XCTestCase {
     }
 
     /// The daemon's path: a new event goes to the journal, not a spool file of its own,
-    /// and is sent from memory; without an answer it waits in the spool proper.
-    func testAJournaledEnvelopeIsSentFromMemoryAndARetryWaitsInTheSpool() throws {
+    /// and is sent from memory; once Sentry gives no answer, what waits is in the spool
+    /// proper (within its bounds), and so is what comes next; a stop spills the rest.
+    func testAJournaledEnvelopeIsSentFromMemoryAndAnOutageMovesWhatWaitsToTheSpool() throws {
         let spool = try XCTUnwrap(Spool(tempState().path))
         let (d, _) = try dispatcher(spool, inMemory: true)
         d.journal = try XCTUnwrap(Journal(spool.dir))
-        for i in 0..<2 {
+        func store(_ i: Int) {
             let id = String(format: "%032x", i + 1)
             XCTAssertTrue(d.store(Envelope.make(eventID: id, payload: Array("{}".utf8), dsn: refused), eventID: id, category: .error, dsn: refused))
         }
+        store(0); store(1)
         XCTAssertEqual(spool.entries(), [], "no spool file per event")
         XCTAssertEqual(d.journal?.pending, 2)
         d.startDue()
         XCTAssertEqual(d.inFlightCount, 1)
         let deadline = System.monotonic() + 10
         while d.inFlightCount > 0 && System.monotonic() < deadline { _ = d.run(waitingOn: [], timeoutMs: 100) }
-        XCTAssertEqual(spool.entries().map(\.attempt), [1], "no answer: the one tried waits in the spool, counted")
-        XCTAssertEqual(d.journal?.pending, 1)
+        XCTAssertEqual(spool.entries().map(\.attempt).sorted(), [0, 1], "no answer: the one tried and the one waiting are spool files")
+        XCTAssertEqual(d.journal?.pending, 0)
+        store(2)
+        XCTAssertEqual(spool.entries().count, 3, "while Sentry is out, a new event is a spool file")
         d.spillJournal()
-        XCTAssertEqual(spool.entries().map(\.attempt).sorted(), [0, 1], "a stop puts the rest in the spool")
-        XCTAssertFalse(spool.dir.names().contains { $0.hasPrefix(".journal-") }, "and the journal goes")
+        XCTAssertFalse(spool.dir.names().contains { $0.hasPrefix(".journal-") }, "a stop leaves no journal")
+    }
+
+    func testAStopSpillsWhatWaitsInTheJournal() throws {
+        let spool = try XCTUnwrap(Spool(tempState().path))
+        let (d, _) = try dispatcher(spool, inMemory: true)
+        d.journal = try XCTUnwrap(Journal(spool.dir))
+        let id = String(format: "%032x", 7)
+        XCTAssertTrue(d.store(Envelope.make(eventID: id, payload: Array("{}".utf8), dsn: refused), eventID: id, category: .error, dsn: refused))
+        XCTAssertTrue(spool.dir.names().contains { $0.hasPrefix(".journal-") })
+        d.spillJournal()
+        XCTAssertEqual(spool.entries().map(\.eventID), [id])
+        XCTAssertFalse(spool.dir.names().contains { $0.hasPrefix(".journal-") })
     }
 }
