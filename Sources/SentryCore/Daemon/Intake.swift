@@ -81,7 +81,7 @@ public final class Intake {
             if let minute = f.sessions { sessions(minute, now: now) }
         case .log:
             let line = String(decoding: f.body, as: UTF8.self)
-            ring.append(line, received: now)
+            ring.append(line, received: f.madeAt ?? now)  // when the master read it: the lane may hold lines a while
             if !stories.waiting.isEmpty { for part in line.split(separator: "\n") { stories.absorb(String(part)) } }
             log(line: line, f, now: now)
         case .request:
