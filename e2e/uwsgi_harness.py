@@ -21,7 +21,7 @@ class UWSGI:
     """One uWSGI on 127.0.0.1 running e2e/apps/app.py with `ini` lines appended."""
 
     def __init__(self, workdir, lines, env=None, workers=2, port=None, extra_head=(), binary="uwsgi", python="python3", app=APP,
-                 rack=None):
+                 rack=None, request_logging=False):
         self.dir = workdir
         os.makedirs(workdir, exist_ok=True)
         self.port = port or free_port()
@@ -32,7 +32,8 @@ class UWSGI:
         runs = (["plugins = rack_ruby31", "rack = " + rack, "chdir = " + os.path.dirname(rack)] if rack else
                 (["plugins = " + python] if python else []) + ["wsgi-file = " + app])
         head = ["[uwsgi]"] + runs + ["http-socket = 127.0.0.1:%d" % self.port, "master = true",
-                "workers = %d" % workers, "die-on-term = true", "disable-logging = true", *extra_head]
+                "workers = %d" % workers, "die-on-term = true",
+                *([] if request_logging else ["disable-logging = true"]), *extra_head]
         with open(self.ini, "w") as f:
             f.write("\n".join(head + list(lines)) + "\n")
         self.env = dict(env or os.environ)
