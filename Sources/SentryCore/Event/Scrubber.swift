@@ -74,14 +74,19 @@ public enum Scrubber {
     /// them allowed), no `XX00` (an IBAN's start) and none of the words the rules need. Non-ASCII text (Unicode digits
     /// count for cards) always takes the full path.
     static func cannotMatch(_ text: String, asField: Bool) -> Bool {
-        let count = text.utf8.count
+        var text = text
+        return text.withUTF8 { cannotMatch(bytes: $0, asField: asField) }
+    }
+
+    /// `cannotMatch` of a string's UTF-8 bytes (a local's value read in place).
+    static func cannotMatch(bytes text: UnsafeBufferPointer<UInt8>, asField: Bool) -> Bool {
         // The lowercase copy on the stack (most strings are short), not the heap.
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, count)) { lower in
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, text.count)) { lower in
             cannotMatch(text, asField: asField, lower: lower)
         }
     }
 
-    private static func cannotMatch(_ text: String, asField: Bool, lower: UnsafeMutableBufferPointer<UInt8>) -> Bool {
+    private static func cannotMatch(_ text: UnsafeBufferPointer<UInt8>, asField: Bool, lower: UnsafeMutableBufferPointer<UInt8>) -> Bool {
         func isUpper(_ c: UInt8) -> Bool { c >= 65 && c <= 90 }
         func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
         func isSeparator(_ c: UInt8) -> Bool { c == 45 || c == 32 || (c >= 9 && c <= 13) }
@@ -90,7 +95,7 @@ public enum Scrubber {
         var digits = 0, run = 0, dashes = 0, at = false, ibanStart = false
         var p1: UInt8 = 0, p2: UInt8 = 0, p3: UInt8 = 0  // the bytes before this one
         var n = 0
-        for c in text.utf8 {
+        for c in text {
             if c >= 128 { return false }
             if isDigit(c) {
                 run = isDigit(p1) || (isSeparator(p1) && isDigit(p2)) ? run + 1 : 1
@@ -107,9 +112,8 @@ public enum Scrubber {
         }
         let low = UnsafeBufferPointer(rebasing: lower[0..<n])
         func has(_ w: [UInt8]) -> Bool {
-            guard w.count <= low.count else { return false }
-            for i in 0...(low.count - w.count) where low[i] == w[0] && low[i..<(i + w.count)].elementsEqual(w) { return true }
-            return false
+            guard w.count <= low.count, let base = low.baseAddress else { return false }
+            return w.withUnsafeBytes { String.bytes(base, low.count, contain: $0) }
         }
         if at || digits >= 9 || ibanStart || has(Scrubber.bearer) { return false }
         guard asField else { return true }

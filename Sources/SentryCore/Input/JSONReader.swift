@@ -227,9 +227,13 @@ extension JSONReader {
         /// A member whose whole value becomes `filtered`.
         public var filters: (String) -> Bool
         public var filtered: String
+        /// A quick look at a string's bytes (ASCII, no escape): true when `string` would
+        /// keep it, so that it is copied without being made a String at all.
+        public var keeps: (UnsafeBufferPointer<UInt8>) -> Bool
 
-        public init(string: @escaping (String) -> String?, filters: @escaping (String) -> Bool, filtered: String) {
-            self.string = string; self.filters = filters; self.filtered = filtered
+        public init(string: @escaping (String) -> String?, filters: @escaping (String) -> Bool, filtered: String,
+                    keeps: @escaping (UnsafeBufferPointer<UInt8>) -> Bool = { _ in false }) {
+            self.string = string; self.filters = filters; self.filtered = filtered; self.keeps = keeps
         }
     }
 
@@ -260,12 +264,12 @@ extension JSONReader {
             while true {
                 skipSpace()
                 guard at < bytes.count, bytes[at] == UInt8(ascii: "\"") else { throw fail("no member name") }
-                let key = try canonicalString(into: &out, nil)
+                let key = try canonicalString(into: &out, nil, needed: rw != nil)
                 skipSpace()
                 guard at < bytes.count, bytes[at] == UInt8(ascii: ":") else { throw fail("no ':'") }
                 at += 1
                 out.append(UInt8(ascii: ":"))
-                if let rw, rw.filters(key) {
+                if let rw, let key, rw.filters(key) {
                     var gone: [UInt8] = []
                     try canonical(depth: depth + 1, into: &gone, nil)  // read (and checked) all the same
                     JSONWriter.quote(rw.filtered, into: &out)
@@ -293,7 +297,7 @@ extension JSONReader {
                 at += 1
                 out.append(UInt8(ascii: ","))
             }
-        case UInt8(ascii: "\""): _ = try canonicalString(into: &out, rw)
+        case UInt8(ascii: "\""): _ = try canonicalString(into: &out, rw, needed: false)
         case UInt8(ascii: "t"): try word("true"); out += [116, 114, 117, 101]
         case UInt8(ascii: "f"): try word("false"); out += [102, 97, 108, 115, 101]
         case UInt8(ascii: "n"): try word("null"); out += [110, 117, 108, 108]
@@ -302,9 +306,26 @@ extension JSONReader {
     }
 
     /// Reads a string and writes it: its own bytes when JSONWriter would write the
-    /// same (no escape, no control character, valid UTF-8), else quoted anew.
-    private mutating func canonicalString(into out: inout [UInt8], _ rw: Rewrite?) throws -> String {
+    /// same (no escape, no control character, valid UTF-8), else quoted anew. Most
+    /// strings are plain ASCII: those are copied without being made a String unless the
+    /// caller `needed` it or the rewrite has to look at it as one.
+    private mutating func canonicalString(into out: inout [UInt8], _ rw: Rewrite?, needed: Bool) throws -> String? {
         let start = at
+        var end = at + 1
+        var plain = true
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") {
+            let b = bytes[end]
+            if b < 32 || b >= 127 { plain = false }
+            end += 1
+        }
+        if plain && end < bytes.count && bytes[end] == UInt8(ascii: "\"") && !needed {
+            let keep = rw.map { rw in bytes.withUnsafeBufferPointer { rw.keeps(UnsafeBufferPointer(rebasing: $0[(start + 1)..<end])) } } ?? true
+            if keep {
+                out += bytes[start...end]
+                at = end + 1
+                return nil
+            }
+        }
         let s = try string()
         if let new = rw?.string(s) {
             JSONWriter.quote(new, into: &out)

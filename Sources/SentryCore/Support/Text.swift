@@ -71,6 +71,12 @@ extension String {
         return found ?? slowByteOffset(of: Array(needle.utf8), in: Array(hay.utf8), from: start)
     }
 
+    /// Whether `count` bytes at `hay` contain `needle` (memmem).
+    static func bytes(_ hay: UnsafePointer<UInt8>, _ count: Int, contain needle: UnsafeRawBufferPointer) -> Bool {
+        guard let n = needle.baseAddress, needle.count > 0 else { return false }
+        return c_memmem(hay, count, n, needle.count) != nil
+    }
+
     private static func slowByteOffset(of n: [UInt8], in h: [UInt8], from start: Int) -> Int? {
         guard !n.isEmpty, start >= 0, n.count <= h.count else { return nil }
         var i = start
