@@ -65,4 +65,23 @@ final class ScrubberTests: XCTestCase {
         XCTAssertGreaterThan(skipped, 1000, "the quick look must skip ordinary text, or it buys nothing")
         XCTAssertTrue(Scrubber.cannotMatch("Wed Nov 25 23:23:17 2026 - spawned uWSGI worker 1 (pid: 4242, cores: 1)", asField: true))
     }
+
+    /// The names that mean a credential, by the rule as it reads (a lowercase copy, a
+    /// search per word): the one-pass matcher must agree on every name.
+    func testSecretNamesAsTheRuleReads() {
+        func rule(_ name: String) -> Bool {
+            let n = name.asciiLowercased()
+            let words = ["token", "auth", "cookie", "secret", "passw", "pwd", "session", "csrf", "credential", "signature",
+                         "api_key", "apikey", "api-key", "private", "dsn"]
+            if words.contains(where: { n.find($0) != nil }) { return true }
+            if n == "otp" || n == "two_factor" || n == "two-factor" { return true }
+            return n.hasSuffix("_key") || n.hasSuffix("-key")
+        }
+        let names = ["password", "PASSWORD", "db_Passwd", "secret_token", "x-api-key", "API_KEY", "apikey", "Authorization",
+                     "HTTP_COOKIE", "sessionid", "csrftoken", "credentials", "signature", "private_key", "SENTRY_DSN", "otp",
+                     "OTP", "two-factor", "Two_Factor", "ssh_key", "ssh-key", "key", "_key", "keys", "amount", "customer", "tags",
+                     "e", "", "tok", "toke", "tokens", "dsnx", "pw", "pwd", "a-b-c", "café_token", "naïve", "passwörd", "o",
+                     "my_session", "authorization_header", "otpx", "two_factors", "K_E_Y"]
+        for name in names { XCTAssertEqual(Scrubber.keyIsSecret(name), rule(name), name) }
+    }
 }
