@@ -143,6 +143,8 @@ extension Event {
     /// Cuts to `limit` characters (Unicode scalars, as Sentry counts), ending with a
     /// visible marker so a reader knows the text was longer.
     public static func truncate(_ s: String, to limit: Int) -> String {
+        // No more bytes than the limit: no more scalars either (counting them walks the string).
+        if s.utf8.count <= limit { return s }
         let scalars = s.unicodeScalars
         guard scalars.count > limit else { return s }
         let marker = "\n[... truncated by uwsgi-sentry: \(scalars.count) characters in all]"
@@ -153,6 +155,7 @@ extension Event {
 
     /// Silent cut for short identifiers (logger, culprit, tag values).
     static func clip(_ s: String, _ limit: Int) -> String {
+        if s.utf8.count <= limit { return s }
         let scalars = s.unicodeScalars
         guard scalars.count > limit else { return s }
         var out = String.UnicodeScalarView()

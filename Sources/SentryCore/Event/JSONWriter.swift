@@ -94,29 +94,37 @@ public struct JSONWriter {
     /// every event: a byte at a time, with an array per escape and a table per call,
     /// this was 14% of its instructions per exception event).
     public static func quote(_ s: String, into out: inout [UInt8]) {
-        var s = s
         out.append(34)
-        s.withUTF8 { bytes in
-            var start = 0
-            for i in 0..<bytes.count {
-                let b = bytes[i]
-                guard b < 32 || b == 34 || b == 92 || b == 127 else { continue }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i]))
-                out.append(92)
-                switch b {
-                case 34, 92: out.append(b)
-                case 10: out.append(110)
-                case 13: out.append(114)
-                case 9: out.append(116)
-                default:
-                    out.append(117); out.append(48); out.append(48)
-                    out.append(hexDigit(b >> 4)); out.append(hexDigit(b & 15))
-                }
-                start = i + 1
-            }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<bytes.count]))
+        // A native string's bytes in place (a copy of the String only for one that is not).
+        if s.utf8.withContiguousStorageIfAvailable({ quoted($0, into: &out) }) == nil {
+            var copy = s
+            copy.withUTF8 { quoted($0, into: &out) }
         }
         out.append(34)
+    }
+
+    /// The bytes with what JSON must escape escaped. Most strings (member names, most
+    /// values) have nothing to escape: one scan, one copy.
+    private static func quoted(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        func escaped(_ b: UInt8) -> Bool { b < 32 || b == 34 || b == 92 || b == 127 }
+        var start = 0
+        for i in 0..<bytes.count {
+            let b = bytes[i]
+            guard escaped(b) else { continue }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i]))
+            out.append(92)
+            switch b {
+            case 34, 92: out.append(b)
+            case 10: out.append(110)
+            case 13: out.append(114)
+            case 9: out.append(116)
+            default:
+                out.append(117); out.append(48); out.append(48)
+                out.append(hexDigit(b >> 4)); out.append(hexDigit(b & 15))
+            }
+            start = i + 1
+        }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<bytes.count]))
     }
 
     static func hexDigit(_ n: UInt8) -> UInt8 { n < 10 ? 48 + n : 87 + n }
