@@ -5,7 +5,8 @@
 // takes about 90 ms on a Debian host: the first exception of every worker would
 // pay it. Hostile input: absolute directories only, at most 50 of them, 1,000
 // entries each, 300 distributions, the first 8 KiB of a metadata file; cached by
-// directory and its mtime (an install or removal changes it).
+// directory and its mtime (an install or removal changes it), looked at again at most
+// once a second.
 import Glibc
 
 public final class InstalledModules {
@@ -15,12 +16,21 @@ public final class InstalledModules {
 
     private struct Directory { var mtime: Int; var modules: [Field] }
     private var directories: [String: Directory] = [:]
+    /// The last list made, for the import paths it was made of, and when: within a
+    /// second the same paths get it again without a look at the directories (a burst
+    /// of events from one app asked the same five directories for each).
+    private var last: (paths: [String], at: Double, modules: [Field])?
+    static let recheck = 1.0
 
     public init() {}
 
     /// Fills `e.modules` from the directories its exception's process imports from.
-    public func fill(_ e: inout Event) {
+    public func fill(_ e: inout Event, now: Double = System.monotonic()) {
         guard e.modules.isEmpty, !e.importPaths.isEmpty else { return }
+        if let last, last.paths == e.importPaths, now - last.at < InstalledModules.recheck {
+            e.modules = last.modules
+            return
+        }
         var seen = Set<String>(), out: [Field] = []
         for dir in e.importPaths.prefix(InstalledModules.maxDirectories) where dir.hasPrefix("/") {
             for m in modules(in: dir) where !seen.contains(m.name) && out.count < InstalledModules.maxModules {
@@ -29,6 +39,7 @@ public final class InstalledModules {
             }
         }
         e.modules = out.sorted { $0.name < $1.name }
+        last = (e.importPaths, now, e.modules)
     }
 
     func modules(in dir: String) -> [Field] {
