@@ -18,12 +18,11 @@ the last release), measured in the same runs beside this one.
 """
 import os
 import shutil
-import subprocess
 import sys
 import time
 
 from faultserver import FaultServer
-from measure import RUNS, burst, cpu_seconds, machine, release_under_test, spread, verdicts
+from measure import RUNS, burst, cpu_seconds, heading, release_under_test, spread, verdicts, version_of
 from support import ROOT, clean_env, envelope_items
 from uwsgi_harness import UWSGI, daemon_pid, plugin_dir
 
@@ -84,10 +83,8 @@ def main():
         kinds += [("baseline: one line", baseline, []), ("baseline: sentry-locals = false", baseline, ["sentry-locals = false"])]
     runs = [one_run(run, work, kinds) for run in range(RUNS)]
 
-    version = subprocess.run([os.path.join(prefix, "bin", "uwsgi-sentry"), "--version"], capture_output=True, text=True).stdout.strip()
-    print("%s: %d exceptions (/chain: a chain of two, locals) at %d/s into each instance, 2 workers; sink answers at once." % (
-        version, EXCEPTIONS, RATE))
-    print("%d runs, median (min to max); %s\n" % (RUNS, machine()))
+    heading("%s: %d exceptions (/chain: a chain of two, locals) at %d/s into each instance, 2 workers; sink answers at once." % (
+        version_of(prefix), EXCEPTIONS, RATE))
     print("| per exception event | daemon CPU | master CPU beyond the instance without uwsgi-sentry | beyond log-master alone |")
     print("|---|---|---|---|")
     per = {}

@@ -53,6 +53,18 @@ def release_under_test(work):
     return prefix
 
 
+def version_of(prefix):
+    """`uwsgi-sentry --version` of the installed release a bench measures."""
+    return subprocess.run([os.path.join(prefix, "bin", "uwsgi-sentry"), "--version"], capture_output=True,
+                          text=True).stdout.strip()
+
+
+def heading(text):
+    """The lines every table starts with: what ran, and on what."""
+    print(text)
+    print("%d runs, median (min to max); %s\n" % (RUNS, machine()))
+
+
 def get(port, path, timeout=10):
     """Latency (s) of one request on a new connection; a failed one counts too."""
     start = time.perf_counter()

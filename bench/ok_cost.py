@@ -10,11 +10,10 @@ per run, one at a time on a new connection, the instances in interleaved batches
 """
 import os
 import shutil
-import subprocess
 import sys
 
 from faultserver import FaultServer
-from measure import RUNS, get, machine, release_under_test, spread, verdicts, start_warm
+from measure import RUNS, get, heading, release_under_test, spread, start_warm, verdicts, version_of
 from support import ROOT, clean_env, percentile
 from uwsgi_harness import UWSGI, plugin_dir
 
@@ -51,10 +50,8 @@ def main():
     shutil.rmtree(work, ignore_errors=True)
     prefix = release_under_test(work)
     runs = [one_run(run, work, prefix) for run in range(RUNS)]
-    version = subprocess.run([os.path.join(prefix, "bin", "uwsgi-sentry"), "--version"], capture_output=True, text=True).stdout.strip()
-    print("%s: %d requests to / per instance per run (interleaved batches of %d), request logging on, 2 workers each." % (
-        version, REQUESTS, BATCH))
-    print("%d runs, median (min to max); %s\n" % (RUNS, machine()))
+    heading("%s: %d requests to / per instance per run (interleaved batches of %d), request logging on, 2 workers each." % (
+        version_of(prefix), REQUESTS, BATCH))
     print("| an ordinary request, logged | p50 | p99 | p50 vs without uwsgi-sentry | p50 vs log-master alone |")
     print("|---|---|---|---|---|")
     ratio = {}
