@@ -48,9 +48,10 @@ def test_the_package_says_what_it_is(deb):
     uwsgi = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "uwsgi-core"], capture_output=True, text=True).stdout
     assert "Version: %s\n" % version() in info
     assert "libcurl4 (>= 7.68.0)" in info and "uwsgi-core (= %s)" % uwsgi in info and "libc6 (>= " in info
+    assert "libgcc" not in info, "libgcc's unwinder is linked in (Makefile: -static-libgcc)"
     files = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True).stdout
     for f in ("./usr/bin/uwsgi-sentry", "./usr/lib/uwsgi/plugins/sentry_plugin.so", "./usr/lib/uwsgi/plugins/sentry_pyframes_plugin.so",
-              "./usr/share/uwsgi-sentry/sentry.ini", "./usr/share/man/man1/uwsgi-sentry.1.gz",
+              "./usr/lib/uwsgi/plugins/sentry_rbframes_plugin.so", "./usr/share/uwsgi-sentry/sentry.ini", "./usr/share/man/man1/uwsgi-sentry.1.gz",
               "./usr/share/doc/uwsgi-sentry/copyright", "./usr/share/doc/uwsgi-sentry/changelog.gz"):
         assert f in files, f
 
