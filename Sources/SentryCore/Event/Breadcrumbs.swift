@@ -117,7 +117,8 @@ public enum Breadcrumbs {
 public struct LogRing {
     public private(set) var lines: [(text: String, received: Double)] = []
     /// Each line's breadcrumb, made the first time an event takes it: in a burst of
-    /// events every line rides along with many, and is read (its date, its level) once.
+    /// events every line rides along with many, and is read (its date, its level),
+    /// scrubbed and written as JSON once.
     private var made: [Breadcrumb?] = []
     private var bytes = 0
     public let capacity: Int
@@ -151,7 +152,7 @@ public struct LogRing {
         let lines = self.lines
         return Breadcrumbs.make(lines, count: count, trigger: trigger, crumbAt: { i in
             if let b = made[i] { return b }
-            let b = Breadcrumbs.crumb(lines[i].text, received: lines[i].received)
+            let b = Breadcrumbs.crumb(lines[i].text, received: lines[i].received).scrubbedAndWritten()
             made[i] = b
             return b
         })

@@ -52,6 +52,19 @@ public struct Breadcrumb: Equatable {
     public var level: Level
     public var category: String
     public var message: String
+    /// This breadcrumb scrubbed and written as JSON, once: the daemon's ring makes each
+    /// line's so (a line rides on up to 100 events); nil for one made anywhere else.
+    /// Only a breadcrumb whose message is already scrubbed carries it.
+    var written: [UInt8]? = nil
+
+    public init(timestamp: Double, level: Level, category: String, message: String) {
+        self.timestamp = timestamp; self.level = level; self.category = category; self.message = message
+    }
+
+    /// The same breadcrumb, whether or not it carries its JSON.
+    public static func == (a: Breadcrumb, b: Breadcrumb) -> Bool {
+        a.timestamp == b.timestamp && a.level == b.level && a.category == b.category && a.message == b.message
+    }
 }
 
 /// A context of our own (`contexts.NAME`): a table of strings in Sentry's UI.

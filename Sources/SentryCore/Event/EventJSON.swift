@@ -172,18 +172,34 @@ extension Event {
         w.openObject("breadcrumbs")
         w.openArray("values")
         for b in breadcrumbs {
-            w.openObject()
-            let whole = Seconds.whole(b.timestamp.rounded(.down))
-            let millis = Seconds.whole(((b.timestamp - Double(whole)) * 1000).rounded(.down))
-            w.string("timestamp", System.rfc3339(seconds: whole, milliseconds: min(999, max(0, millis))))
-            w.string("type", "default")
-            w.string("category", b.category)
-            w.string("level", b.level.rawValue)
-            w.string("message", b.message)
-            w.closeObject()
+            if let written = b.written { w.element(written) } else { b.write(into: &w) }
         }
         w.closeArray()
         w.closeObject()
+    }
+}
+
+extension Breadcrumb {
+    func write(into w: inout JSONWriter) {
+        w.openObject()
+        let whole = Seconds.whole(timestamp.rounded(.down))
+        let millis = Seconds.whole(((timestamp - Double(whole)) * 1000).rounded(.down))
+        w.string("timestamp", System.rfc3339(seconds: whole, milliseconds: min(999, max(0, millis))))
+        w.string("type", "default")
+        w.string("category", category)
+        w.string("level", level.rawValue)
+        w.string("message", message)
+        w.closeObject()
+    }
+
+    /// Scrubbed as an event scrubs it, and its JSON made: what the ring keeps.
+    func scrubbedAndWritten() -> Breadcrumb {
+        var b = self
+        b.message = Scrubber.field(name: nil, message)
+        var w = JSONWriter(capacity: 256)
+        b.write(into: &w)
+        b.written = w.bytes
+        return b
     }
 
 }

@@ -21,6 +21,7 @@ extension Event {
         e.argv = argv.map { Scrubber.field(name: nil, $0) }
         e.request = request?.scrubbed()
         e.breadcrumbs = breadcrumbs.map { b in
+            if b.written != nil { return b }  // made scrubbed (the daemon's ring)
             var b = b
             b.message = Scrubber.field(name: nil, b.message)
             return b

@@ -19,6 +19,12 @@ public struct JSONWriter {
         }
     }
 
+    /// A value written once and kept (an array's element), appended as it is.
+    public mutating func element(_ value: [UInt8]) {
+        member(nil)
+        bytes += value
+    }
+
     /// Members written once and kept (`"k":v,"k2":v2`), appended as they are.
     public mutating func members(_ fragment: [UInt8]) {
         guard !fragment.isEmpty else { return }

@@ -37,4 +37,19 @@ final class BreadcrumbsTests: XCTestCase {
         XCTAssertLessThanOrEqual(huge.lines.reduce(0) { $0 + $1.text.utf8.count }, Breadcrumbs.maxTotalBytes * 2)
         XCTAssertLessThanOrEqual(Breadcrumbs.make(huge.lines, count: 100).reduce(0) { $0 + $1.message.utf8.count }, Breadcrumbs.maxTotalBytes)
     }
+
+    /// The ring's breadcrumbs come scrubbed and written once; the event they ride on is
+    /// the same JSON as with breadcrumbs made and scrubbed the usual way.
+    func testTheRingsWrittenBreadcrumbsAreWhatAnEventWrites() {
+        var ring = LogRing(capacity: 30)
+        ring.append("Wed Nov 25 20:44:25 2026 - charge token=abc card 4111 1111 1111 1111 \"q\" \\ \u{1} ada@example.com", received: 1)
+        ring.append("[pid: 9|app: 0|req: 1/1] 127.0.0.1 () {24 vars in 263 bytes} [Wed Nov 25 20:44:20 2026] GET /x => generated 0 bytes in 1 msecs (HTTP/1.1 502)", received: 2.25)
+        ring.append("plain line, Bearer abc.def", received: 3.5)
+        var plain = Event(eventID: "e", timestamp: "t", host: testHost), fromRing = plain
+        plain.breadcrumbs = ring.lines.map { Breadcrumbs.crumb($0.text, received: $0.received) }
+        fromRing.breadcrumbs = ring.breadcrumbs(count: 30)
+        XCTAssertTrue(fromRing.breadcrumbs.allSatisfy { $0.written != nil })
+        XCTAssertEqual(String(decoding: fromRing.json(), as: UTF8.self), String(decoding: plain.json(), as: UTF8.self))
+        XCTAssertFalse(String(decoding: fromRing.json(), as: UTF8.self).contains("4111"), "scrubbed")
+    }
 }
