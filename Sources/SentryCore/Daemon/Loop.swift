@@ -28,6 +28,8 @@ public enum Daemon {
 
     /// How long log lines may wait in their lane between two reads (see the loop).
     static let linesBatch = 0.02
+    /// How long frames may wait in the events lane between two reads.
+    static let eventsBatch = 0.01
 
     /// How much nicer than uWSGI the daemon runs: in a burst it gets the CPU the
     /// workers leave, never theirs (what it cannot take meanwhile waits in the lane
@@ -73,6 +75,9 @@ public enum Daemon {
         // line going to sleep and waking (perf, a log storm): a wake per request line on
         // an ordinary day.
         var linesQuietUntil = 0.0
+        // Events too, for a shorter while: in a burst the daemon woke for each frame (the
+        // lane holds megabytes; a frame waits there, still the lane's, at most `eventsBatch`).
+        var eventsQuietUntil = 0.0
         var buffer = [UInt8](repeating: 0, count: maxFrame)
         while true {
             let now = StateDirectory.now()
@@ -87,7 +92,9 @@ public enum Daemon {
             if let d = dispatcher.nextDue(now: now) { wait = min(wait, d - now) }
             if let d = intake.nextDeadline { wait = min(wait, d - now) }
             var fds: [Int32] = [signals, watch]
-            if channelOpen, let channel { fds.append(channel) }
+            if channelOpen, let channel {
+                if now >= eventsQuietUntil { fds.append(channel) } else { wait = min(wait, eventsQuietUntil - now) }
+            }
             if linesOpen, let lines {
                 if now >= linesQuietUntil { fds.append(lines) } else { wait = min(wait, linesQuietUntil - now) }
             }
@@ -98,13 +105,16 @@ public enum Daemon {
                 while info.withUnsafeMutableBytes({ read(signals, $0.baseAddress, $0.count) }) > 0 {}
                 stopping = true
             }
+            let eventsWoke = channel.map(readable.contains) ?? false
+            let takeEvents = channelOpen && (eventsWoke || now >= eventsQuietUntil)
             // The lines before the events: a line logged before an event is its breadcrumb.
-            if let lines, linesOpen, readable.contains(lines) || (channel.map(readable.contains) ?? false) || now >= linesQuietUntil {
+            if let lines, linesOpen, readable.contains(lines) || takeEvents || now >= linesQuietUntil {
                 linesOpen = drain(lines, into: intake, buffer: &buffer)
                 if readable.contains(lines) { linesQuietUntil = StateDirectory.now() + linesBatch }
             }
-            if let channel, channelOpen, readable.contains(channel) {
+            if let channel, takeEvents {
                 channelOpen = drain(channel, into: intake, buffer: &buffer, untilSpooled: true)
+                if eventsWoke { eventsQuietUntil = StateDirectory.now() + eventsBatch }
                 if !channelOpen { stopping = true }  // uWSGI is gone or reloading: finish and go
             }
             if readable.contains(watch) { readWatch(watch, spool, dispatcher, intake) }
