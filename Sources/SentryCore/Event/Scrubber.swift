@@ -151,6 +151,7 @@ public enum Scrubber {
     /// `password|secret|passwd|api[-_]key|apikey|auth|credentials|mysql_pwd|
     /// privatekey|private[-_]key|token[^\s]*[:=]|^otp$|^two[-_]factor$`, any case.
     /// The words a secret's value gives itself away by, as scalars (made once).
+    static let secretWordStarts = Set(secretWords.map { $0[0] })
     static let secretWords: [[UInt32]] = ["password", "secret", "passwd", "api-key", "api_key", "apikey", "auth", "credentials",
                                           "mysql_pwd", "privatekey", "private-key", "private_key"].map { $0.unicodeScalars.map(\.value) }
     static let tokenWord: [UInt32] = "token".unicodeScalars.map(\.value)
@@ -159,16 +160,17 @@ public enum Scrubber {
     /// instructions per exception event (every breadcrumb of every event goes through here).
     static func valueLooksSecret(_ s: [Unicode.Scalar]) -> Bool {
         let lower = s.map { $0.value >= 65 && $0.value <= 90 ? $0.value + 32 : $0.value }
-        func contains(_ w: [UInt32]) -> Bool {
-            guard w.count <= lower.count else { return false }
-            for i in 0...(lower.count - w.count) where lower[i] == w[0] && lower[i..<(i + w.count)].elementsEqual(w) { return true }
-            return false
+        // All the words in one pass: a position is compared only with the words that
+        // start with its letter.
+        for i in 0..<lower.count where secretWordStarts.contains(lower[i]) {
+            for w in secretWords where w[0] == lower[i] && w.count <= lower.count - i && lower[i..<(i + w.count)].elementsEqual(w) {
+                return true
+            }
         }
-        for word in secretWords where contains(word) {
-            return true
+        if s.count <= 10 {  // the whole value one of these words
+            let whole = String(String.UnicodeScalarView(s)).asciiLowercased()
+            if whole == "otp" || whole == "two-factor" || whole == "two_factor" { return true }
         }
-        let whole = String(String.UnicodeScalarView(s)).asciiLowercased()
-        if whole == "otp" || whole == "two-factor" || whole == "two_factor" { return true }
         // token, then anything but white space, then : or =
         let token = tokenWord
         var i = 0

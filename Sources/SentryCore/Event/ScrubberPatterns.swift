@@ -138,8 +138,11 @@ extension Scrubber {
 
     /// The body between `-----BEGIN ... (PRIVATE|PUBLIC) KEY-----` and its END line.
     static func pemKeyBodies(_ s: [Unicode.Scalar]) -> [Range<Int>] {
-        let text = String(String.UnicodeScalarView(s))
-        guard text.find("-----BEGIN") != nil else { return [] }
+        // Most values have no armour: looked for in the scalars, no String made of them.
+        let begin = Array("-----BEGIN".unicodeScalars)
+        guard s.count >= begin.count, (0...(s.count - begin.count)).contains(where: { s[$0] == "-" && s[$0..<($0 + begin.count)].elementsEqual(begin) }) else {
+            return []
+        }
         var out: [Range<Int>] = []
         var i = 0
         let dashes = Array("-----".unicodeScalars)

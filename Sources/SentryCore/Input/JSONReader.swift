@@ -311,20 +311,24 @@ extension JSONReader {
     /// caller `needed` it or the rewrite has to look at it as one.
     private mutating func canonicalString(into out: inout [UInt8], _ rw: Rewrite?, needed: Bool) throws -> String? {
         let start = at
-        var end = at + 1
-        var plain = true
-        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") {
-            let b = bytes[end]
-            if b < 32 || b >= 127 { plain = false }
-            end += 1
-        }
-        if plain && end < bytes.count && bytes[end] == UInt8(ascii: "\"") && !needed {
-            let keep = rw.map { rw in bytes.withUnsafeBufferPointer { rw.keeps(UnsafeBufferPointer(rebasing: $0[(start + 1)..<end])) } } ?? true
-            if keep {
-                out += bytes[start...end]
+        if !needed {
+            // One scan of the bytes in place, and a copy: most strings end here.
+            let copied = bytes.withUnsafeBufferPointer { b -> Bool in
+                var end = start + 1
+                var plain = true
+                while end < b.count {
+                    let c = b[end]
+                    if c == 34 || c == 92 { break }
+                    if c < 32 || c >= 127 { plain = false }
+                    end += 1
+                }
+                guard plain, end < b.count, b[end] == 34 else { return false }
+                if let rw, !rw.keeps(UnsafeBufferPointer(rebasing: b[(start + 1)..<end])) { return false }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: b[start...end]))
                 at = end + 1
-                return nil
+                return true
             }
+            if copied { return nil }
         }
         let s = try string()
         if let new = rw?.string(s) {
