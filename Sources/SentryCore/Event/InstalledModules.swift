@@ -14,7 +14,7 @@ public final class InstalledModules {
     static let maxEntries = 1000
     static let maxModules = 300
 
-    private struct Directory { var mtime: Int; var modules: [Field] }
+    private struct Directory { var stamp: FileStamp; var modules: [Field] }
     private var directories: [String: Directory] = [:]
     /// The last list made, for the import paths it was made of, and when: within a
     /// second the same paths get it again without a look at the directories (a burst
@@ -45,8 +45,7 @@ public final class InstalledModules {
     func modules(in dir: String) -> [Field] {
         var st = stat()
         guard stat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return [] }
-        let mtime = Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec)
-        if let d = directories[dir], d.mtime == mtime { return d.modules }
+        if let d = directories[dir], d.stamp == FileStamp(st) { return d.modules }
         var found: [Field] = []
         if let handle = opendir(dir) {
             defer { closedir(handle) }
@@ -62,7 +61,7 @@ public final class InstalledModules {
             }
         }
         if directories.count >= 64 { directories.removeAll() }
-        directories[dir] = Directory(mtime: mtime, modules: found)
+        directories[dir] = Directory(stamp: FileStamp(st), modules: found)
         return found
     }
 

@@ -12,7 +12,7 @@ public final class SourceContext {
     static let maxFile = 2 << 20
     static let maxLine = 1024
 
-    private struct File { var mtime: Int; var size: Int; var lines: [Substring] }
+    private struct File { var stamp: FileStamp; var lines: [Substring] }
     private var files: [String: File] = [:]
 
     public init() {}
@@ -42,8 +42,7 @@ public final class SourceContext {
         // A file read before and unchanged since: one stat, no open (three frames of an
         // event in one file were three opens).
         var known = stat()
-        if let f = files[path], stat(path, &known) == 0, (known.st_mode & S_IFMT) == S_IFREG,
-           Int(known.st_mtim.tv_sec) * 1_000_000_000 + Int(known.st_mtim.tv_nsec) == f.mtime, Int(known.st_size) == f.size {
+        if let f = files[path], stat(path, &known) == 0, (known.st_mode & S_IFMT) == S_IFREG, FileStamp(known) == f.stamp {
             return f.lines
         }
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
@@ -51,13 +50,11 @@ public final class SourceContext {
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, Int(st.st_size) <= SourceContext.maxFile else { return nil }
-        let mtime = Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec), size = Int(st.st_size)
-        if let f = files[path], f.mtime == mtime, f.size == size { return f.lines }
         let text = String(decoding: StateDirectory.readAll(fd, limit: SourceContext.maxFile), as: UTF8.self)
         // "\r\n" is one Character in Swift: split on it too, or a CRLF file is one line.
         let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         if files.count >= 32 { files.removeAll() }
-        files[path] = File(mtime: mtime, size: size, lines: lines)
+        files[path] = File(stamp: FileStamp(st), lines: lines)
         return lines
     }
 }

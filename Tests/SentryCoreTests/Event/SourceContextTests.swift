@@ -49,4 +49,15 @@ final class SourceContextTests: XCTestCase {
         let huge = file([String(repeating: "y", count: SourceContext.maxFile + 1)])
         XCTAssertNil(SourceContext().fill(frame(huge, 1)).contextLine, "past 2 MiB: not read")
     }
+
+    /// A file dated after 2262 (anyone can set a file's time): its time in nanoseconds
+    /// as one Int overflowed, and the daemon trapped.
+    func testAFileFromTheFarFutureIsRead() {
+        let path = file(["a", "b", "c"])
+        var times = [timespec(tv_sec: 10_000_000_000, tv_nsec: 0), timespec(tv_sec: 10_000_000_000, tv_nsec: 999_999_999)]
+        XCTAssertEqual(utimensat(AT_FDCWD, path, &times, 0), 0)
+        let sources = SourceContext()
+        XCTAssertEqual(sources.fill(frame(path, 2, said: "b")).preContext, ["a"])
+        XCTAssertEqual(sources.fill(frame(path, 2, said: "b")).postContext, ["c"], "and again, from what was kept")
+    }
 }
