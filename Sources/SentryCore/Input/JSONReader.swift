@@ -305,10 +305,9 @@ extension JSONReader {
         }
     }
 
-    /// Reads a string and writes it: its own bytes when JSONWriter would write the
-    /// same (no escape, no control character, valid UTF-8), else quoted anew. Most
-    /// strings are plain ASCII: those are copied without being made a String unless the
-    /// caller `needed` it or the rewrite has to look at it as one.
+    /// Reads a string and writes it as JSONWriter would. Most strings are plain ASCII
+    /// (JSONWriter writes those as they are): copied without being made a String unless
+    /// the caller `needed` it or the rewrite has to look at it as one.
     private mutating func canonicalString(into out: inout [UInt8], _ rw: Rewrite?, needed: Bool) throws -> String? {
         let start = at
         if !needed {
@@ -330,17 +329,10 @@ extension JSONReader {
             }
             if copied { return nil }
         }
+        // Escapes, control characters, non-ASCII, a name the caller needs, or a value the
+        // rewrite changes: made a String and quoted as JSONWriter quotes it.
         let s = try string()
-        if let new = rw?.string(s) {
-            JSONWriter.quote(new, into: &out)
-            return s
-        }
-        let inner = bytes[(start + 1)..<(at - 1)]
-        if !inner.contains(where: { $0 < 32 || $0 == 92 || $0 == 127 }) && s.utf8.elementsEqual(inner) {
-            out += bytes[start..<at]
-        } else {
-            JSONWriter.quote(s, into: &out)
-        }
+        JSONWriter.quote(rw?.string(s) ?? s, into: &out)
         return s
     }
 }
