@@ -69,15 +69,10 @@ public enum Daemon {
         var linesOpen = lines != nil && channel != nil
         var stopping = false
         var lastRescan = -Double.infinity, lastSync = 0.0
-        // Log lines are read in batches: after a wake for lines alone, the lines lane is
-        // left out of the wait for `linesBatch` (an event still wakes the loop, and its
-        // lines are read first). Woken per line, the daemon spent a third of its CPU per
-        // line going to sleep and waking (perf, a log storm): a wake per request line on
-        // an ordinary day.
-        var linesQuietUntil = 0.0
-        // Events too, for a shorter while: in a burst the daemon woke for each frame (the
-        // lane holds megabytes; a frame waits there, still the lane's, at most `eventsBatch`).
-        var eventsQuietUntil = 0.0
+        // Both lanes are read in batches (see Batch): log lines every `linesBatch` at
+        // most, and an event's lines always before it; events every `eventsBatch` (the
+        // lane holds megabytes; a frame waits there, still the lane's).
+        var lineBatch = Batch(every: linesBatch), eventBatch = Batch(every: eventsBatch)
         var buffer = [UInt8](repeating: 0, count: maxFrame)
         while true {
             let now = StateDirectory.now()
@@ -92,12 +87,8 @@ public enum Daemon {
             if let d = dispatcher.nextDue(now: now) { wait = min(wait, d - now) }
             if let d = intake.nextDeadline { wait = min(wait, d - now) }
             var fds: [Int32] = [signals, watch]
-            if channelOpen, let channel {
-                if now >= eventsQuietUntil { fds.append(channel) } else { wait = min(wait, eventsQuietUntil - now) }
-            }
-            if linesOpen, let lines {
-                if now >= linesQuietUntil { fds.append(lines) } else { wait = min(wait, linesQuietUntil - now) }
-            }
+            if channelOpen, let channel, eventBatch.waitsOn(now: now, wait: &wait) { fds.append(channel) }
+            if linesOpen, let lines, lineBatch.waitsOn(now: now, wait: &wait) { fds.append(lines) }
             // Rounded up: a wait cut to 0 ms short of a deadline spins until it comes.
             let readable = dispatcher.run(waitingOn: fds.filter { $0 >= 0 }, timeoutMs: Int32((max(0, min(1, wait)) * 1000).rounded(.up)))
             if readable.contains(signals) {
@@ -105,16 +96,15 @@ public enum Daemon {
                 while info.withUnsafeMutableBytes({ read(signals, $0.baseAddress, $0.count) }) > 0 {}
                 stopping = true
             }
-            let eventsWoke = channel.map(readable.contains) ?? false
-            let takeEvents = channelOpen && (eventsWoke || now >= eventsQuietUntil)
+            let eventsWoke = channelOpen && (channel.map(readable.contains) ?? false)
             // The lines before the events: a line logged before an event is its breadcrumb.
-            if let lines, linesOpen, readable.contains(lines) || takeEvents || now >= linesQuietUntil {
+            if let lines, linesOpen, readable.contains(lines) || eventsWoke {
                 linesOpen = drain(lines, into: intake, buffer: &buffer)
-                if readable.contains(lines) { linesQuietUntil = StateDirectory.now() + linesBatch }
+                if readable.contains(lines) { lineBatch.woke() }
             }
-            if let channel, takeEvents {
+            if let channel, eventsWoke {
                 channelOpen = drain(channel, into: intake, buffer: &buffer, untilSpooled: true)
-                if eventsWoke { eventsQuietUntil = StateDirectory.now() + eventsBatch }
+                eventBatch.woke()
                 if !channelOpen { stopping = true }  // uWSGI is gone or reloading: finish and go
             }
             if readable.contains(watch) { readWatch(watch, spool, dispatcher, intake) }
@@ -138,6 +128,26 @@ public enum Daemon {
                 return 0
             }
         }
+    }
+
+    /// A lane read in batches: after a wake for it, it is left out of the wait for
+    /// `every` seconds, and what came meanwhile is read at once. Woken per line, the
+    /// daemon spent a third of its CPU per line going to sleep and waking (perf, a log
+    /// storm): a wake per request line on an ordinary day, per frame in a burst.
+    struct Batch {
+        let every: Double
+        private var quietUntil = 0.0
+
+        init(every: Double) { self.every = every }
+
+        /// Whether the loop waits on the lane now; if not, `wait` ends when it should.
+        func waitsOn(now: Double, wait: inout Double) -> Bool {
+            if now >= quietUntil { return true }
+            wait = min(wait, quietUntil - now)
+            return false
+        }
+
+        mutating func woke() { quietUntil = StateDirectory.now() + every }
     }
 
     /// Takes every frame waiting on a lane; false once the loader's end is closed.
