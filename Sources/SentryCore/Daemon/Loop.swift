@@ -58,8 +58,12 @@ public enum Daemon {
         for s in [SIGTERM, SIGINT, SIGHUP, SIGQUIT] { sigaddset(&mask, s) }
         sigprocmask(SIG_BLOCK, &mask, nil)
         let signals = signalfd(-1, &mask, Int32(O_NONBLOCK | O_CLOEXEC))
+        // Renames only: every writer of the spool (hand-offs, spool files, flush) writes
+        // a temporary file and renames it into place. Watching closes too woke the
+        // daemon for its own journal, twice per event; a file copied in by hand is
+        // found by the next rescan.
         let watch = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
-        if watch >= 0 { _ = inotify_add_watch(watch, spool.path, UInt32(IN_MOVED_TO | IN_CLOSE_WRITE)) }
+        if watch >= 0 { _ = inotify_add_watch(watch, spool.path, UInt32(IN_MOVED_TO)) }
         let spoolFD = open(spool.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         defer { for fd in [signals, watch, spoolFD] where fd >= 0 { close(fd) } }
         for fd in [channel, lines].compactMap({ $0 }) { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
