@@ -14,16 +14,25 @@ public final class SourceContext {
 
     private struct File { var stamp: FileStamp; var lines: [Substring] }
     private var files: [String: File] = [:]
+    /// The files already looked at for the event being filled: its frames in one
+    /// file are one stat, not one each.
+    private var checked: [String: [Substring]] = [:]
 
     public init() {}
 
     /// Fills the context of every frame of `e` that has an absolute path and a line.
     public func fill(_ e: inout Event) {
-        if var x = e.exception { x.frames = x.frames.map(fill); e.exception = x }
-        e.chained = e.chained.map { x in var x = x; x.frames = x.frames.map(fill); return x }
+        defer { checked.removeAll(keepingCapacity: true) }
+        if var x = e.exception { x.frames = x.frames.map(context); e.exception = x }
+        e.chained = e.chained.map { x in var x = x; x.frames = x.frames.map(context); return x }
     }
 
     func fill(_ f: StackFrame) -> StackFrame {
+        defer { checked.removeAll(keepingCapacity: true) }
+        return context(f)
+    }
+
+    private func context(_ f: StackFrame) -> StackFrame {
         guard let path = f.absPath, path.hasPrefix("/"), let n = f.lineno, n > 0, let lines = lines(of: path), n <= lines.count else { return f }
         var f = f
         let line = { (i: Int) -> String in
@@ -39,6 +48,13 @@ public final class SourceContext {
     }
 
     private func lines(of path: String) -> [Substring]? {
+        if let lines = checked[path] { return lines }
+        let lines = freshLines(of: path)
+        if let lines { checked[path] = lines }
+        return lines
+    }
+
+    private func freshLines(of path: String) -> [Substring]? {
         // A file read before and unchanged since: one stat, no open (three frames of an
         // event in one file were three opens).
         var known = stat()
