@@ -190,7 +190,10 @@ static size_t uws_header_cb(char *ptr, size_t size, size_t nmemb, void *userdata
 static inline CURLcode uws_capture_into(const struct uws_curl_api *api, CURL *h, struct uws_transfer *t) {
     CURLcode (*setopt)(CURL *, CURLoption, ...) = (CURLcode (*)(CURL *, CURLoption, ...))api->easy_setopt;
     CURLcode c;
-    memset(t, 0, sizeof(*t));
+    /* The counts, not the 33 KB of buffers behind them: only what they count is read. */
+    t->headers.len = t->headers.seen = 0; t->headers.overflow = 0;
+    t->body.len = t->body.seen = 0; t->body.overflow = 0;
+    t->error[0] = 0;
     if ((c = setopt(h, CURLOPT_WRITEFUNCTION, uws_body_cb))) return c;
     if ((c = setopt(h, CURLOPT_WRITEDATA, &t->body))) return c;
     if ((c = setopt(h, CURLOPT_HEADERFUNCTION, uws_header_cb))) return c;
