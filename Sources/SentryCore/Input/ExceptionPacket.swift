@@ -43,7 +43,8 @@ public struct ExceptionPacket: Equatable {
     public static func decode(_ bytes: ArraySlice<UInt8>) throws -> ExceptionPacket {
         var p = ExceptionPacket()
         for (key, value) in try pairs(bytes, what: "packet") {
-            let text = String(decoding: value, as: UTF8.self)
+            // Made only for the keys that want text: a body or a backtrace is kilobytes.
+            var text: String { String(decoding: value, as: UTF8.self) }
             switch String(decoding: key, as: UTF8.self) {
             case "vars":
                 p.vars = try pairs(value, what: "vars").map {

@@ -130,10 +130,12 @@ public struct LoaderFrame: Equatable {
         var f = LoaderFrame(kind: .log)
         var requestPID: Int?, requestCore: Int?, requestStart: Int64?
         for (key, value) in try items(bytes.dropFirst(magic.count)) {
-            let text = String(decoding: value, as: UTF8.self)
+            // Made only for the keys that want text: a body or a backtrace is kilobytes.
+            var text: String { String(decoding: value, as: UTF8.self) }
             switch key {
             case "kind":
-                guard let k = Kind(rawValue: text) else { throw DecodeError(description: "unknown kind '\(text.prefix(20))'") }
+                // A log line is most frames: known without comparing it to every kind.
+                guard let k = value.elementsEqual("log".utf8) ? .log : Kind(rawValue: text) else { throw DecodeError(description: "unknown kind '\(text.prefix(20))'") }
                 kind = k
             case "options": f.options = text
             case "body": f.body = Array(value)
@@ -188,7 +190,8 @@ public struct LoaderFrame: Equatable {
     static func core(_ bytes: ArraySlice<UInt8>) throws -> Core {
         var c = Core()
         for (key, value) in try items(bytes) {
-            let text = String(decoding: value, as: UTF8.self)
+            // Made only for the keys that want text: a body or a backtrace is kilobytes.
+            var text: String { String(decoding: value, as: UTF8.self) }
             switch key {
             case "wid": c.wid = Int(text)
             case "core": c.core = Int(text)
