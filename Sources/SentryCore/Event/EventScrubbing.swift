@@ -48,7 +48,8 @@ extension Event {
         let t = Scrubber.field(name: nil, s)
         return t == s ? nil : t
     }, filters: Scrubber.keyIsSecret, filtered: Scrubber.filtered,
-       keeps: { $0.isEmpty || Scrubber.cannotMatch(bytes: $0, asField: true) })
+       keeps: { $0.isEmpty || Scrubber.cannotMatch(bytes: $0, asField: true) },
+       filtersBytes: { Scrubber.keyIsSecret(bytes: $0) })
 
     /// A local (or what it holds): a credential-like name filters its whole value; a
     /// string is a data field; containers are scrubbed all the way down.
@@ -58,9 +59,10 @@ extension Event {
         case .string(let s): return .string(Scrubber.field(name: nil, s))
         case .array(let items): return .array(items.map { scrubbed($0, name: nil) })
         case .object(let members): return .object(members.map { ($0.0, scrubbed($0.1, name: $0.0)) })
-        case .raw(let text):
-            // The same rules over the text, in one pass; text that is not JSON (it always
-            // is: the reader made it) leaves nothing of itself.
+        case .raw(let text), .unchecked(let text):
+            // The same rules over the text, in one pass that also reads it as JSON (what
+            // came as locals was only passed over); text that is not JSON leaves nothing
+            // of itself.
             return (try? JSONReader.canonical(text, rewrite: scrubbing)).map(JSONValue.raw) ?? .string(Scrubber.filtered)
         default: return v
         }

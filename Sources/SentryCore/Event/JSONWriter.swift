@@ -81,6 +81,9 @@ public struct JSONWriter {
             openObject(key); for (k, item) in members { value(k, item) }; closeObject()
         case .raw(let text):
             member(key); bytes += text
+        case .unchecked(let text):
+            // Not read yet (events are scrubbed first, which reads it): read here, as JSON.
+            member(key); bytes += (try? JSONReader.canonical(text)) ?? Array("null".utf8)
         }
     }
 

@@ -72,7 +72,7 @@ public struct Backtrace: Equatable {
             frame.module = custom?["m"]?.string
             frame.absPath = custom?["a"]?.string
             if case .bool(let app)? = custom?["i"] { frame.inApp = app }  // sentry_rbframes decides, as sentry-ruby does
-            if case .raw(let locals)? = custom?["v"], locals.first == UInt8(ascii: "{") { frame.vars = .raw(locals) }
+            if case .unchecked(let locals)? = custom?["v"], locals.first == UInt8(ascii: "{") { frame.vars = .unchecked(locals) }
             // uWSGI < 2.0.27 on Python >= 3.5 sends blank frames; never send those.
             guard frame.filename != nil || frame.function != nil else { continue }
             if var p = pending {

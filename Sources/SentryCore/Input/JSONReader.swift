@@ -12,8 +12,14 @@ public indirect enum JSONValue: Equatable {
     case array([JSONValue])
     case object([(String, JSONValue)])
     /// A value kept as JSON text, exactly as JSONWriter would write its tree (checked,
-    /// never built): a frame's locals, which the daemon only scrubs and writes out.
+    /// never built): a frame's locals once scrubbed, written out as they are.
     case raw([UInt8])
+    /// A value kept as the text that came, not yet read (`parse(keepingRaw:)`): only
+    /// its brackets and strings were matched to find its end. Reading it as JSON is
+    /// the scrubbing's one pass, which makes it `.raw` (or filtered, if it is not
+    /// JSON); a writer given it unscrubbed reads it the same way. A frame's locals
+    /// were read twice before: once here to check them, once more to scrub them.
+    case unchecked([UInt8])
 
     public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
@@ -24,6 +30,7 @@ public indirect enum JSONValue: Equatable {
         case let (.array(x), .array(y)): return x == y
         case let (.object(x), .object(y)): return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         case let (.raw(x), .raw(y)): return x == y
+        case let (.unchecked(x), .unchecked(y)): return x == y
         default: return false
         }
     }
@@ -31,6 +38,7 @@ public indirect enum JSONValue: Equatable {
     /// The first member named `key` of an object; nil for anything else.
     public subscript(key: String) -> JSONValue? {
         if case .raw(let text) = self { return (try? JSONReader.parse(text))?[key] }
+        if case .unchecked(let text) = self { return (try? JSONReader.parse(text))?[key] }
         guard case .object(let members) = self else { return nil }
         return members.first(where: { $0.0 == key })?.1
     }
@@ -53,7 +61,7 @@ public struct JSONReader {
     private var rawMember: String?
 
     /// The one value in `bytes` (whitespace around it allowed, nothing else).
-    /// `keepingRaw`: the top object's member of that name is read as `.raw`.
+    /// `keepingRaw`: the top object's member of that name is kept `.unchecked`.
     public static func parse(_ bytes: [UInt8], keepingRaw: String? = nil) throws -> JSONValue {
         var r = JSONReader(bytes: bytes)
         r.rawMember = keepingRaw
@@ -105,9 +113,7 @@ public struct JSONReader {
             guard at < bytes.count, bytes[at] == UInt8(ascii: ":") else { throw fail("no ':'") }
             at += 1
             if depth == 0, let raw = rawMember, key == raw {
-                var text: [UInt8] = []
-                try canonical(depth: depth + 1, into: &text, nil)
-                members.append((key, .raw(text)))
+                members.append((key, .unchecked(try skipValue())))
             } else {
                 members.append((key, try value(depth: depth + 1)))
             }
@@ -117,6 +123,44 @@ public struct JSONReader {
             guard bytes[at] == UInt8(ascii: ",") else { throw fail("no ',' or '}'") }
             at += 1
         }
+    }
+
+    /// The text of the value at `at`, passed over without reading it: brackets and
+    /// strings (with their escapes) are matched to find where it ends, nothing else is
+    /// checked, and nothing nests on the stack. Unbalanced text ends where its
+    /// brackets say; whatever it is, it is only ever read as JSON later.
+    private mutating func skipValue() throws -> [UInt8] {
+        skipSpace()
+        let start = at
+        let end = bytes.withUnsafeBufferPointer { b -> Int? in
+            var i = start, depth = 0
+            while i < b.count {
+                switch b[i] {
+                case 34:  // a string: to its closing quote, escapes included
+                    i += 1
+                    while i < b.count && b[i] != 34 { i += b[i] == 92 ? 2 : 1 }
+                    guard i < b.count else { return nil }
+                    i += 1
+                    if depth == 0 { return i }
+                    continue
+                case 123, 91: depth += 1
+                case 125, 93:
+                    if depth == 0 { return i }  // the enclosing object's end: a scalar ended
+                    depth -= 1
+                    if depth == 0 { return i + 1 }
+                case 44: if depth == 0 { return i }
+                default: break
+                }
+                i += 1
+            }
+            return nil
+        }
+        guard let end else { throw fail("unclosed value") }
+        at = end
+        var text = Array(bytes[start..<end])
+        while let last = text.last, last == 32 || last == 9 || last == 10 || last == 13 { text.removeLast() }
+        guard !text.isEmpty else { throw fail("no value") }
+        return text
     }
 
     private mutating func array(depth: Int) throws -> JSONValue {
@@ -230,10 +274,14 @@ extension JSONReader {
         /// A quick look at a string's bytes (ASCII, no escape): true when `string` would
         /// keep it, so that it is copied without being made a String at all.
         public var keeps: (UnsafeBufferPointer<UInt8>) -> Bool
+        /// `filters` of a name's bytes (ASCII, no escape), when it can say without a String.
+        public var filtersBytes: ((UnsafeBufferPointer<UInt8>) -> Bool)?
 
         public init(string: @escaping (String) -> String?, filters: @escaping (String) -> Bool, filtered: String,
-                    keeps: @escaping (UnsafeBufferPointer<UInt8>) -> Bool = { _ in false }) {
+                    keeps: @escaping (UnsafeBufferPointer<UInt8>) -> Bool = { _ in false },
+                    filtersBytes: ((UnsafeBufferPointer<UInt8>) -> Bool)? = nil) {
             self.string = string; self.filters = filters; self.filtered = filtered; self.keeps = keeps
+            self.filtersBytes = filtersBytes
         }
     }
 
@@ -264,12 +312,12 @@ extension JSONReader {
             while true {
                 skipSpace()
                 guard at < bytes.count, bytes[at] == UInt8(ascii: "\"") else { throw fail("no member name") }
-                let key = try canonicalString(into: &out, nil, needed: rw != nil)
+                let filtered = try canonicalString(into: &out, rw, member: true)
                 skipSpace()
                 guard at < bytes.count, bytes[at] == UInt8(ascii: ":") else { throw fail("no ':'") }
                 at += 1
                 out.append(UInt8(ascii: ":"))
-                if let rw, let key, rw.filters(key) {
+                if let rw, filtered {
                     var gone: [UInt8] = []
                     try canonical(depth: depth + 1, into: &gone, nil)  // read (and checked) all the same
                     JSONWriter.quote(rw.filtered, into: &out)
@@ -297,7 +345,7 @@ extension JSONReader {
                 at += 1
                 out.append(UInt8(ascii: ","))
             }
-        case UInt8(ascii: "\""): _ = try canonicalString(into: &out, rw, needed: false)
+        case UInt8(ascii: "\""): _ = try canonicalString(into: &out, rw)
         case UInt8(ascii: "t"): try word("true"); out += [116, 114, 117, 101]
         case UInt8(ascii: "f"): try word("false"); out += [102, 97, 108, 115, 101]
         case UInt8(ascii: "n"): try word("null"); out += [110, 117, 108, 108]
@@ -308,31 +356,46 @@ extension JSONReader {
     /// Reads a string and writes it as JSONWriter would. Most strings are plain ASCII
     /// (JSONWriter writes those as they are): copied without being made a String unless
     /// the caller `needed` it or the rewrite has to look at it as one.
-    private mutating func canonicalString(into out: inout [UInt8], _ rw: Rewrite?, needed: Bool) throws -> String? {
+    /// A string, written as JSONWriter quotes it, and rewritten if it is a value the
+    /// rewrite changes. `member`: it is a member's name (never rewritten), and the
+    /// answer is whether the rewrite filters that member's value.
+    private mutating func canonicalString(into out: inout [UInt8], _ rw: Rewrite?, member: Bool = false) throws -> Bool {
         let start = at
-        if !needed {
-            // One scan of the bytes in place, and a copy: most strings end here.
-            let copied = bytes.withUnsafeBufferPointer { b -> Bool in
-                var end = start + 1
-                var plain = true
-                while end < b.count {
-                    let c = b[end]
-                    if c == 34 || c == 92 { break }
-                    if c < 32 || c >= 127 { plain = false }
-                    end += 1
-                }
-                guard plain, end < b.count, b[end] == 34 else { return false }
-                if let rw, !rw.keeps(UnsafeBufferPointer(rebasing: b[(start + 1)..<end])) { return false }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: b[start...end]))
-                at = end + 1
-                return true
+        // One scan of the bytes in place, and a copy: most strings, names included, end
+        // here (a name made a String to be looked at was a tenth of scrubbing locals).
+        let copied = bytes.withUnsafeBufferPointer { b -> Bool? in
+            var end = start + 1
+            var plain = true
+            while end < b.count {
+                let c = b[end]
+                if c == 34 || c == 92 { break }
+                if c < 32 || c >= 127 { plain = false }
+                end += 1
             }
-            if copied { return nil }
+            guard plain, end < b.count, b[end] == 34 else { return nil }
+            let text = UnsafeBufferPointer(rebasing: b[(start + 1)..<end])
+            var filtered = false
+            if let rw {
+                if member {
+                    guard let filters = rw.filtersBytes else { return nil }
+                    filtered = filters(text)
+                } else if !rw.keeps(text) {
+                    return nil
+                }
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: b[start...end]))
+            at = end + 1
+            return filtered
         }
-        // Escapes, control characters, non-ASCII, a name the caller needs, or a value the
-        // rewrite changes: made a String and quoted as JSONWriter quotes it.
+        if let copied { return copied }
+        // Escapes, control characters, non-ASCII, or a value the rewrite changes: made a
+        // String and quoted as JSONWriter quotes it.
         let s = try string()
+        if member {
+            JSONWriter.quote(s, into: &out)
+            return rw?.filters(s) ?? false
+        }
         JSONWriter.quote(rw?.string(s) ?? s, into: &out)
-        return s
+        return false
     }
 }

@@ -123,6 +123,15 @@ enum FuzzTargets {
         clean.value(nil, Event.scrubbed(tree, name: nil))
         if text != plain.bytes { return "plain: \(String(decoding: text ?? [], as: UTF8.self)) != \(String(decoding: plain.bytes, as: UTF8.self))" }
         if scrubbed != clean.bytes { return "scrubbed: \(String(decoding: scrubbed ?? [], as: UTF8.self)) != \(String(decoding: clean.bytes, as: UTF8.self))" }
+        // The locals' way: passed over as a member (`keepingRaw`), then scrubbed, or
+        // written unscrubbed: the same bytes again.
+        guard let member = (try? JSONReader.parse(Array(#"{"v":"#.utf8) + bytes + [125], keepingRaw: "v"))?["v"] else {
+            return "a value parse reads was not passed over as a member"
+        }
+        if Event.scrubbed(member, name: nil) != .raw(clean.bytes) { return "passed over, then scrubbed: \(Event.scrubbed(member, name: nil))" }
+        var unscrubbed = JSONWriter()
+        unscrubbed.value(nil, member)
+        if unscrubbed.bytes != plain.bytes { return "passed over, written: \(String(decoding: unscrubbed.bytes, as: UTF8.self))" }
         return nil
     }
 

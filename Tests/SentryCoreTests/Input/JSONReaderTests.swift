@@ -56,10 +56,31 @@ final class JSONReaderTests: XCTestCase {
     }
 
     func testARawMemberIsKeptAsTextAndReadsAsTheTree() throws {
-        let v = try JSONReader.parse(Array(#"{"m": "shop", "v": {"amount": 12, "password": "x"}}"#.utf8), keepingRaw: "v")
-        XCTAssertEqual(v["v"], .raw(Array(#"{"amount":12,"password":"x"}"#.utf8)))
+        let v = try JSONReader.parse(Array(#"{"m": "shop", "v": {"amount": 12, "password": "x"} , "i": true}"#.utf8), keepingRaw: "v")
+        XCTAssertEqual(v["v"], .unchecked(Array(#"{"amount": 12, "password": "x"}"#.utf8)), "as it came, passed over")
         XCTAssertEqual(v["v"]?["amount"], .number(12))
         XCTAssertEqual(v["m"]?.string, "shop")
+        XCTAssertEqual(v["i"], .bool(true), "what follows it is read")
         XCTAssertEqual(Event.scrubbed(try XCTUnwrap(v["v"]), name: nil), .raw(Array(#"{"amount":12,"password":"[Filtered]"}"#.utf8)))
+    }
+
+    func testAMemberPassedOverEndsWhereItsBracketsAndStringsSay() throws {
+        let cases: [(String, String)] = [
+            (#"{"v": "a\"}", "b": 1}"#, #""a\"}""#), (#"{"v": 12 , "b": 1}"#, "12"), (#"{"v": [1, {"x": "]"}], "b": 1}"#, #"[1, {"x": "]"}]"#),
+            (#"{"v": null}"#, "null"),
+        ]
+        for (text, member) in cases {
+            let v = try JSONReader.parse(Array(text.utf8), keepingRaw: "v")
+            XCTAssertEqual(v["v"], .unchecked(Array(member.utf8)), text)
+        }
+        for text in [#"{"v": "open"#, #"{"v": [1, 2"#, #"{"v": }"#, #"{"v": "#] {
+            XCTAssertThrowsError(try JSONReader.parse(Array(text.utf8), keepingRaw: "v"), text)
+        }
+        // Not JSON, yet balanced: kept, and then nothing of it is written.
+        let bad = try JSONReader.parse(Array(#"{"v": {"a": tru, "card": "4111111111111111"}}"#.utf8), keepingRaw: "v")
+        XCTAssertEqual(Event.scrubbed(try XCTUnwrap(bad["v"]), name: nil), .string(Scrubber.filtered))
+        var w = JSONWriter()
+        w.value(nil, try XCTUnwrap(bad["v"]))
+        XCTAssertEqual(String(decoding: w.bytes, as: UTF8.self), "null", "unscrubbed, it is read before it is written")
     }
 }
