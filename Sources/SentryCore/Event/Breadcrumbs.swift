@@ -127,13 +127,23 @@ public struct LogRing {
 
     public mutating func append(_ line: String, received: Double) {
         guard capacity > 0 else { return }
+        // uWSGI hands a multi-line record (a traceback printed at once) as one: each of
+        // its lines, without its line ending ("\r\n" too), empty ones left out. Cut as
+        // bytes: as Characters (a line ending removed one at a time, a search for a
+        // newline) it was most of what a log line cost the daemon.
         var text = line
-        while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
-        // uWSGI hands a multi-line record (a traceback printed at once) as one; most
-        // records are one line, and splitting costs a daemon in a storm.
-        let parts = text.utf8.contains(10) ? text.split(separator: "\n", omittingEmptySubsequences: true) : (text.isEmpty ? [] : [text[...]])
+        var parts: [String] = []
+        text.withUTF8 { b in
+            var start = 0
+            for i in 0...b.count where i == b.count || b[i] == 10 {
+                var end = i
+                while end > start && (b[end - 1] == 13 || b[end - 1] == 10) { end -= 1 }
+                if end > start { parts.append(String(decoding: UnsafeBufferPointer(rebasing: b[start..<end]), as: UTF8.self)) }
+                start = i + 1
+            }
+        }
         for part in parts {
-            let clipped = Event.clip(String(part), Breadcrumbs.maxLineLength)
+            let clipped = Event.clip(part, Breadcrumbs.maxLineLength)
             lines.append((clipped, received))
             made.append(nil)
             bytes += clipped.utf8.count

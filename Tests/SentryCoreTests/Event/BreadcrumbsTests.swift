@@ -38,6 +38,16 @@ final class BreadcrumbsTests: XCTestCase {
         XCTAssertLessThanOrEqual(Breadcrumbs.make(huge.lines, count: 100).reduce(0) { $0 + $1.message.utf8.count }, Breadcrumbs.maxTotalBytes)
     }
 
+    func testARecordIsCutIntoItsLinesWithoutTheirEndings() {
+        var ring = LogRing(capacity: 30)
+        ring.append("Traceback:\r\n  File \"app.py\"\n\n\r\n  boom \r\n", received: 1)
+        ring.append("one\n", received: 2)
+        ring.append("\n\r\n", received: 3)
+        ring.append("a\rb", received: 4)
+        XCTAssertEqual(ring.lines.map(\.text), ["Traceback:", "  File \"app.py\"", "  boom ", "one", "a\rb"])
+        XCTAssertEqual(ring.lines.map(\.received), [1, 1, 1, 2, 4])
+    }
+
     /// The ring's breadcrumbs come scrubbed and written once; the event they ride on is
     /// the same JSON as with breadcrumbs made and scrubbed the usual way.
     func testTheRingsWrittenBreadcrumbsAreWhatAnEventWrites() {
