@@ -14,6 +14,10 @@ final class OptionCache {
         self.defaults = defaults; self.say = say
     }
 
+    /// The instance's threshold for Sentry Logs: every log line asks, and a copy of
+    /// the options per line was a fifth of what a line cost the daemon.
+    private(set) lazy var logsThreshold: LogLevel? = options("").logs
+
     /// The instance's defaults, then `text` (a frame's own options win).
     func options(_ text: String) -> Options {
         if let hit = parsed[text] { return hit }

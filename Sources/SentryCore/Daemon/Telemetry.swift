@@ -40,8 +40,8 @@ extension Intake {
 
     /// A line of uWSGI's log, with the trace of the request in flight when it was written.
     func log(line: String, _ f: LoaderFrame, now: Double) {
+        guard let threshold = options.logsThreshold, !LogRecord.skipped(line: line) else { return }
         let o = options.options("")
-        guard let threshold = o.logs, !LogRecord.skipped(line: line) else { return }
         let r = LogRecord.line(line, at: f.madeAt ?? now, trace: f.trace ?? ownTrace)
         if r.level >= threshold { keep(r, o, request: f.request, now: now) }
     }

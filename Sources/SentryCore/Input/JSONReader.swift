@@ -264,18 +264,20 @@ public struct JSONReader {
 // MARK: JSON text to JSON text, without a tree
 
 extension JSONReader {
+    // A class: it is handed down every level of the text, and a struct of five
+    // closures was five retains and releases for each value read.
     /// How strings change on the way through `canonical` (a scrubber's rules).
-    public struct Rewrite {
+    public final class Rewrite {
         /// The new text of a string, nil to keep it.
-        public var string: (String) -> String?
+        public let string: (String) -> String?
         /// A member whose whole value becomes `filtered`.
-        public var filters: (String) -> Bool
-        public var filtered: String
+        public let filters: (String) -> Bool
+        public let filtered: String
         /// A quick look at a string's bytes (ASCII, no escape): true when `string` would
         /// keep it, so that it is copied without being made a String at all.
-        public var keeps: (UnsafeBufferPointer<UInt8>) -> Bool
+        public let keeps: (UnsafeBufferPointer<UInt8>) -> Bool
         /// `filters` of a name's bytes (ASCII, no escape), when it can say without a String.
-        public var filtersBytes: ((UnsafeBufferPointer<UInt8>) -> Bool)?
+        public let filtersBytes: ((UnsafeBufferPointer<UInt8>) -> Bool)?
 
         public init(string: @escaping (String) -> String?, filters: @escaping (String) -> Bool, filtered: String,
                     keeps: @escaping (UnsafeBufferPointer<UInt8>) -> Bool = { _ in false },
