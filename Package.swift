@@ -11,6 +11,9 @@ let lean: [SwiftSetting] = [
         // Direct metadata accessors instead of runtime lookups by mangled name: the
         // demangler they wake is large, sparse code (RSS) and slow on first use.
         "-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors",
+        // A section per function: the linker can then lay out the ones start-up runs
+        // together (Makefile, link/startup.order).
+        "-Xfrontend", "-function-sections",
     ]),
 ]
 
