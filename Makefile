@@ -27,7 +27,7 @@ RELEASE_FLAGS := -c release --static-swift-stdlib --disable-local-rpath -Xlinker
                  -Xlinker -z -Xlinker pack-relative-relocs
 APT_PACKAGES := libcurl4-openssl-dev uwsgi-core uwsgi-plugin-python3 uwsgi-dev python3-dev \
                 nginx-light mandoc man-db hyperfine sqlite3 time openssl python3-venv g++ \
-                dpkg-dev binutils lintian uwsgi-plugin-rack-ruby3.1 ruby-rack ruby3.1-dev ruby-sentry-ruby libpcre3-dev python3-uwsgidecorators
+                dpkg-dev binutils lintian strace uwsgi-plugin-rack-ruby3.1 ruby-rack ruby3.1-dev ruby-sentry-ruby libpcre3-dev python3-uwsgidecorators
 
 PLUGIN_OUT := .build/uwsgi-plugins
 PLUGINS  := $(PLUGIN_OUT)/sentry_plugin.so $(PLUGIN_OUT)/sentry_pyframes_plugin.so $(PLUGIN_OUT)/sentry_rbframes_plugin.so

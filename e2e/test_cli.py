@@ -61,6 +61,19 @@ def test_dry_run_does_not_load_libcurl():
     assert b"libcurl" not in out.stderr and b"calling init" in out.stderr
 
 
+def test_arguments_arrive_as_given_and_start_up_reads_no_process_map():
+    """argv comes from glibc's .init_array call (Sources/StartupArguments), not from the
+    static Swift runtime's reading of /proc/self/maps at every start: every argument as
+    it was given (UTF-8, quotes, a lone '=', an empty one, inner spaces; the words of
+    an option string are joined by one space), and no read of the map."""
+    words = ["dsn=" + DSN + ",message=caf\u00e9 \"q\"", "=", "", "two  spaces"]
+    r = subprocess.run(["strace", "-f", "-e", "trace=openat,open", "-o", "/dev/stderr", BIN, "--dry-run"] + words,
+                       capture_output=True, env=clean_env())
+    assert r.returncode == 0, r.stderr.decode(errors="replace")[-400:]
+    assert b"openat(" in r.stderr and b"/proc/self/maps" not in r.stderr
+    assert '"formatted":"caf\u00e9 \\"q\\" =  two  spaces"'.encode() in r.stdout, r.stdout
+
+
 def test_hook_stdin_pipe_that_never_closes_does_not_hang():
     r_fd, w_fd = os.pipe()
     try:
