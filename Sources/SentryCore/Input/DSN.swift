@@ -4,13 +4,16 @@
 // nothing from a DSN can smuggle a CR/LF into a request header.
 
 public struct DSN: Equatable {
-    public var scheme: String      // "http" or "https"
-    public var publicKey: String
-    public var secretKey: String?
-    public var host: String        // IPv6 keeps its brackets: "[::1]"
-    public var port: Int?
-    public var pathPrefix: String  // "" or "/some/prefix"
-    public var projectID: String
+    public let scheme: String      // "http" or "https"
+    public let publicKey: String
+    public let secretKey: String?
+    public let host: String        // IPv6 keeps its brackets: "[::1]"
+    public let port: Int?
+    public let pathPrefix: String  // "" or "/some/prefix"
+    public let projectID: String
+    /// The project and key it names (what rate limits and client reports belong to),
+    /// made once: the daemon asks for it several times per event.
+    public let identity: String
 
     public struct ParseError: Error, CustomStringConvertible {
         public var reason: String
@@ -55,6 +58,7 @@ public struct DSN: Equatable {
                 port: Int? = nil, pathPrefix: String = "", projectID: String) {
         self.scheme = scheme; self.publicKey = publicKey; self.secretKey = secretKey
         self.host = host; self.port = port; self.pathPrefix = pathPrefix; self.projectID = projectID
+        identity = publicKey + "@" + host + (port.map { ":\($0)" } ?? "") + pathPrefix + "/" + projectID
     }
 
     public init(parsing text: String) throws {

@@ -139,5 +139,5 @@ public struct StateDirectory {
 
 extension DSN {
     /// Rate limits and client reports belong to a project and key; this names their files.
-    public var stateKey: String { StateDirectory.hash(publicKey + "@" + host + (port.map { ":\($0)" } ?? "") + pathPrefix + "/" + projectID) }
+    public var stateKey: String { StateDirectory.hash(identity) }
 }
