@@ -36,6 +36,12 @@ enum FuzzTargets {
     static func frame(_ raw: [UInt8]) {
         let bytes = raw[...]
         let text = String(decoding: bytes, as: UTF8.self)
+        // The bytes as a dead daemon's journal found in the spool: only whole records,
+        // inside the bytes, each under a name the spool would list.
+        for r in Journal.records(raw) {
+            precondition(r.offset >= 0 && r.body.lowerBound > r.offset && r.body.upperBound <= raw.count, "a journal record outside its bytes")
+            precondition(!r.name.contains("/") && SpoolEntry(name: r.name) != nil, "a journal record named \(r.name)")
+        }
         // The bytes as a log line too: every parser that reads one.
         _ = UWSGILine.parse(text)
         var ring = LogRing(capacity: 30)
