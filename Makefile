@@ -21,10 +21,13 @@ LINK_DIR := $(CURDIR)/.build-link
 # why; `make startup-order` remakes the list), and the relative relocations packed
 # (RELR, glibc >= 2.36: 16,728 of them were 400 KB of .rela.dyn read at every start).
 STARTUP_ORDER := $(CURDIR)/link/startup.order
+# RELR only where the C library can read it: a binary with it does not start on an
+# older glibc (Ubuntu 22.04's 2.35, say).
+GLIBC_MINOR := $(shell getconf GNU_LIBC_VERSION 2>/dev/null | sed -n 's/^glibc 2\.\([0-9]*\).*/\1/p')
+PACK_RELOCS := $(if $(shell [ "$(GLIBC_MINOR)" -ge 36 ] 2>/dev/null && echo yes),-Xlinker -z -Xlinker pack-relative-relocs)
 RELEASE_FLAGS := -c release --static-swift-stdlib --disable-local-rpath -Xlinker -L$(LINK_DIR) -Xlinker --no-export-dynamic \
                  -Xswiftc -Xclang-linker -Xswiftc -static-libgcc -Xswiftc -use-ld=lld \
-                 -Xlinker --symbol-ordering-file=$(STARTUP_ORDER) -Xlinker --no-warn-symbol-ordering \
-                 -Xlinker -z -Xlinker pack-relative-relocs
+                 -Xlinker --symbol-ordering-file=$(STARTUP_ORDER) -Xlinker --no-warn-symbol-ordering $(PACK_RELOCS)
 APT_PACKAGES := libcurl4-openssl-dev uwsgi-core uwsgi-plugin-python3 uwsgi-dev python3-dev \
                 nginx-light mandoc man-db hyperfine sqlite3 time openssl python3-venv g++ \
                 dpkg-dev binutils lintian strace uwsgi-plugin-rack-ruby3.1 ruby-rack ruby3.1-dev ruby-sentry-ruby libpcre3-dev python3-uwsgidecorators
