@@ -32,8 +32,6 @@ public final class Journal {
     private(set) var end = 0
     /// Records written and not yet done.
     public private(set) var pending = 0
-    /// The file, open while records are pending (see withFile).
-    private var fd: Int32 = -1
 
     /// This process's journal in `dir`; nil when one left under our pid (the machine
     /// restarted since) could not be recovered first (the caller writes spool files).
@@ -82,35 +80,25 @@ public final class Journal {
 
     /// Nothing pending: the file goes (a daemon that stops cleanly leaves no journal).
     public func closeIfDone() {
-        if pending == 0 { release(); unlink(dir.file(name)) }
+        if pending == 0 { unlink(dir.file(name)) }
     }
 
-    /// `body` with the file open at its end. Opened when a record goes in with
-    /// nothing pending, and held only while something is: a burst pays one open, not
-    /// two per event (and no close for the spool's watch to wake the daemon with);
-    /// once the last record is done it is closed, so that an idle daemon holds no file
-    /// open for writing (which would keep an operator from remounting the spool's
-    /// filesystem read-only). Its size says where the end is when it is opened,
-    /// whatever happened to it meanwhile.
+    /// `body` with the file open at its end (its size says where the end is, whatever
+    /// happened to it meanwhile). Open for one write at a time: a file held open for
+    /// writing would keep an operator from remounting the spool's filesystem read-only.
+    /// (Held open while records were pending, it did, whenever the remount came while
+    /// an answer was on its way: e2e/test_full_disk.py under load. The closes no longer
+    /// wake the daemon: the spool is watched for renames only.)
     @discardableResult
     private func withFile<T>(create: Bool, _ body: (Int32) -> T) -> T? {
-        if fd < 0 {
-            fd = open(dir.file(name), O_RDWR | O_CLOEXEC | O_NONBLOCK | (create ? O_CREAT : 0), 0o600)
-            guard fd >= 0 else { return nil }
-            var st = stat()
-            guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { release(); return nil }
-            end = Int(st.st_size)
-        }
-        defer { if pending == 0 { release() } }
+        let fd = open(dir.file(name), O_RDWR | O_CLOEXEC | O_NONBLOCK | (create ? O_CREAT : 0), 0o600)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        end = Int(st.st_size)
         return body(fd)
     }
-
-    private func release() {
-        if fd >= 0 { close(fd) }
-        fd = -1
-    }
-
-    deinit { release() }
 
     // MARK: recovery
 
