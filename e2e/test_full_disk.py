@@ -54,6 +54,15 @@ def values(server, prefix):
             if e.get("exception", {}).get("values", [{}])[-1].get("value", "").startswith(prefix)}
 
 
+def why_not(sentry, u, prefix, n):
+    """What to look at when not all arrived: how many did, what else Sentry heard (a
+    client report counts drops), and what the daemon and uWSGI said (its last lines)."""
+    missing = sorted(set("%s%d" % (prefix, i) for i in range(n)) - values(sentry, prefix))
+    said = [l for l in u.text().splitlines() if "uwsgi-sentry" in l or "[sentry]" in l or "DAMN" in l]
+    return "%d of %d arrived; missing %s; client reports %s; log:\n%s" % (
+        n - len(missing), n, missing[:10], envelope_items(sentry.requests, "client_report"), "\n".join(said[-30:]))
+
+
 def fire(u, prefix, n):
     """n requests that raise, four at a time (uWSGI closes each without an answer, as
     for any app that raises before start_response), each within a second; then an
@@ -79,23 +88,23 @@ def test_a_full_disk_loses_nothing_while_sentry_answers_and_says_so_twice(tmp_pa
             # Full: 400 exceptions, all delivered from memory.
             fill(small_fs)
             fire(u, "full", 400)
-            assert wait_for(lambda: len(values(sentry, "boom from full-")) == 400, timeout=60), len(values(sentry, "boom from full-"))
+            assert wait_for(lambda: len(values(sentry, "boom from full-")) == 400, timeout=60), why_not(sentry, u, "boom from full-", 400)
             assert u.request("/") == 200
             # Room again (after the daemon's 5 s of calm): said once; the spool is used again.
             os.unlink(os.path.join(small_fs, "filler"))
             time.sleep(5.5)
             fire(u, "room", 5)
-            assert wait_for(lambda: len(values(sentry, "boom from room-")) == 5)
+            assert wait_for(lambda: len(values(sentry, "boom from room-")) == 5), why_not(sentry, u, "boom from room-", 5)
             # Read-only: the same.
             subprocess.run(["mount", "-o", "remount,ro", small_fs], check=True)
             fire(u, "ro", 20)
-            assert wait_for(lambda: len(values(sentry, "boom from ro-")) == 20, timeout=30)
+            assert wait_for(lambda: len(values(sentry, "boom from ro-")) == 20, timeout=30), why_not(sentry, u, "boom from ro-", 20)
             subprocess.run(["mount", "-o", "remount,rw", small_fs], check=True)
             # Removed under the daemon's feet: made again, and used.
             shutil.rmtree(spool)
             time.sleep(5.5)
             fire(u, "gone", 5)
-            assert wait_for(lambda: len(values(sentry, "boom from gone-")) == 5, timeout=30)
+            assert wait_for(lambda: len(values(sentry, "boom from gone-")) == 5, timeout=30), why_not(sentry, u, "boom from gone-", 5)
             assert os.path.isdir(spool)
             # Full and Sentry down: kept in memory, delivered when it answers again.
             port = sentry.port
@@ -105,7 +114,7 @@ def test_a_full_disk_loses_nothing_while_sentry_answers_and_says_so_twice(tmp_pa
             time.sleep(1.5)
             sentry = FaultServer(status=200, port=port)
             servers.append(sentry)
-            assert wait_for(lambda: len(values(sentry, "boom from down-")) == 50, timeout=60), len(values(sentry, "boom from down-"))
+            assert wait_for(lambda: len(values(sentry, "boom from down-")) == 50, timeout=60), why_not(sentry, u, "boom from down-", 50)
             assert u.request("/") == 200
             log = u.text()
     finally:
