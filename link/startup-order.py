@@ -1,6 +1,7 @@
 """`make startup-order`: writes link/startup.order, the functions `uwsgi-sentry` runs
-when it starts and sends one event (and hands one off, prints --version, --help,
---dry-run), for the linker to lay them out together (lld --symbol-ordering-file).
+when it starts and sends what a `cmd:` alarm sends (a worker's death, a full listen
+queue, a harakiri; sent, then handed off) and prints --version, --help, --dry-run, for
+the linker to lay them out together (lld --symbol-ordering-file).
 
 Why: one process per event makes start-up the `cmd:` alarm's hot path. Left where
 the linker puts them, the ~650 functions a send runs are spread over the 5 MB of
@@ -50,9 +51,14 @@ def main():
             spool = os.path.join(work, "spool")
             os.makedirs(spool)
             dsn = sink.dsn()
-            runs = [[BIN, "dsn=%s,message=startup order,budget=0" % dsn],
-                    [BIN, "dsn=%s,message=startup order,budget=0,mode=spool,spool=%s" % (dsn, spool)],
-                    [BIN, "--version"], [BIN, "--help"], [BIN, "--dry-run", "dsn=%s,message=startup order" % dsn]]
+            # What `cmd:` alarms send (a worker's death, a full listen queue, a harakiri),
+            # sent and handed off; then the commands people run by hand.
+            lines = ["DAMN ! worker 1 (pid: 4242) died :( trying respawn ...",
+                     '*** uWSGI listen queue of socket "127.0.0.1:8000" (fd: 3) full !!! (2/2) ***',
+                     "Wed Nov 25 20:44:25 2026 - *** HARAKIRI ON WORKER 1 (pid: 4242, try: 1) ***"]
+            runs = [[BIN, "dsn=%s,message=%s,level=error,budget=0" % (dsn, line)] for line in lines]
+            runs += [[BIN, "dsn=%s,message=%s,budget=0,mode=spool,spool=%s" % (dsn, line, spool)] for line in lines]
+            runs += [[BIN, "--version"], [BIN, "--help"], [BIN, "--dry-run", "dsn=%s,message=startup order" % dsn]]
             for argv in runs:
                 for name in executed(argv, work):
                     if name in known and name not in seen:
