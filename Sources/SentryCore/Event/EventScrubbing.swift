@@ -47,9 +47,8 @@ extension Event {
     static let scrubbing = JSONReader.Rewrite(string: { s in
         let t = Scrubber.field(name: nil, s)
         return t == s ? nil : t
-    }, filters: Scrubber.keyIsSecret, filtered: Scrubber.filtered,
-       keeps: { $0.isEmpty || Scrubber.cannotMatch(bytes: $0, asField: true) },
-       filtersBytes: { Scrubber.keyIsSecret(bytes: $0) })
+    }, filters: { Scrubber.keyIsSecret(bytes: $0) }, filtered: Scrubber.filtered,
+       keeps: { $0.isEmpty || Scrubber.cannotMatch(bytes: $0, asField: true) })
 
     /// A local (or what it holds): a credential-like name filters its whole value; a
     /// string is a data field; containers are scrubbed all the way down.

@@ -37,10 +37,11 @@ public indirect enum JSONValue: Equatable {
 
     /// The first member named `key` of an object; nil for anything else.
     public subscript(key: String) -> JSONValue? {
-        if case .raw(let text) = self { return (try? JSONReader.parse(text))?[key] }
-        if case .unchecked(let text) = self { return (try? JSONReader.parse(text))?[key] }
-        guard case .object(let members) = self else { return nil }
-        return members.first(where: { $0.0 == key })?.1
+        switch self {
+        case .raw(let text), .unchecked(let text): return (try? JSONReader.parse(text))?[key]
+        case .object(let members): return members.first(where: { $0.0 == key })?.1
+        default: return nil
+        }
     }
 
     public var array: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
@@ -270,20 +271,16 @@ extension JSONReader {
     public final class Rewrite {
         /// The new text of a string, nil to keep it.
         public let string: (String) -> String?
-        /// A member whose whole value becomes `filtered`.
-        public let filters: (String) -> Bool
+        /// A member (by its name's UTF-8 bytes) whose whole value becomes `filtered`.
+        public let filters: (UnsafeBufferPointer<UInt8>) -> Bool
         public let filtered: String
         /// A quick look at a string's bytes (ASCII, no escape): true when `string` would
         /// keep it, so that it is copied without being made a String at all.
         public let keeps: (UnsafeBufferPointer<UInt8>) -> Bool
-        /// `filters` of a name's bytes (ASCII, no escape), when it can say without a String.
-        public let filtersBytes: ((UnsafeBufferPointer<UInt8>) -> Bool)?
 
-        public init(string: @escaping (String) -> String?, filters: @escaping (String) -> Bool, filtered: String,
-                    keeps: @escaping (UnsafeBufferPointer<UInt8>) -> Bool = { _ in false },
-                    filtersBytes: ((UnsafeBufferPointer<UInt8>) -> Bool)? = nil) {
+        public init(string: @escaping (String) -> String?, filters: @escaping (UnsafeBufferPointer<UInt8>) -> Bool,
+                    filtered: String, keeps: @escaping (UnsafeBufferPointer<UInt8>) -> Bool = { _ in false }) {
             self.string = string; self.filters = filters; self.filtered = filtered; self.keeps = keeps
-            self.filtersBytes = filtersBytes
         }
     }
 
@@ -355,9 +352,6 @@ extension JSONReader {
         }
     }
 
-    /// Reads a string and writes it as JSONWriter would. Most strings are plain ASCII
-    /// (JSONWriter writes those as they are): copied without being made a String unless
-    /// the caller `needed` it or the rewrite has to look at it as one.
     /// A string, written as JSONWriter quotes it, and rewritten if it is a value the
     /// rewrite changes. `member`: it is a member's name (never rewritten), and the
     /// answer is whether the rewrite filters that member's value.
@@ -378,12 +372,7 @@ extension JSONReader {
             let text = UnsafeBufferPointer(rebasing: b[(start + 1)..<end])
             var filtered = false
             if let rw {
-                if member {
-                    guard let filters = rw.filtersBytes else { return nil }
-                    filtered = filters(text)
-                } else if !rw.keeps(text) {
-                    return nil
-                }
+                if member { filtered = rw.filters(text) } else if !rw.keeps(text) { return nil }
             }
             out.append(contentsOf: UnsafeBufferPointer(rebasing: b[start...end]))
             at = end + 1
@@ -392,10 +381,10 @@ extension JSONReader {
         if let copied { return copied }
         // Escapes, control characters, non-ASCII, or a value the rewrite changes: made a
         // String and quoted as JSONWriter quotes it.
-        let s = try string()
+        var s = try string()
         if member {
             JSONWriter.quote(s, into: &out)
-            return rw?.filters(s) ?? false
+            return rw.map { rw in s.withUTF8 { rw.filters($0) } } ?? false
         }
         JSONWriter.quote(rw?.string(s) ?? s, into: &out)
         return false
