@@ -153,23 +153,16 @@ public enum Scrubber {
     /// Relay's password pattern, which it applies to values as well as names:
     /// `password|secret|passwd|api[-_]key|apikey|auth|credentials|mysql_pwd|
     /// privatekey|private[-_]key|token[^\s]*[:=]|^otp$|^two[-_]factor$`, any case.
-    /// The words a secret's value gives itself away by, as scalars (made once).
-    static let secretWordStarts = Set(secretWords.map { $0[0] })
-    static let secretWords: [[UInt32]] = ["password", "secret", "passwd", "api-key", "api_key", "apikey", "auth", "credentials",
-                                          "mysql_pwd", "privatekey", "private-key", "private_key"].map { $0.unicodeScalars.map(\.value) }
+    /// The words a secret's value gives itself away by (made once).
+    static let secretWords = WordSet(["password", "secret", "passwd", "api-key", "api_key", "apikey", "auth", "credentials",
+                                      "mysql_pwd", "privatekey", "private-key", "private_key"])
     static let tokenWord: [UInt32] = "token".unicodeScalars.map(\.value)
 
     /// Compared in place: an array per candidate position was 12% of the daemon's
     /// instructions per exception event (every breadcrumb of every event goes through here).
     static func valueLooksSecret(_ s: [Unicode.Scalar]) -> Bool {
         let lower = s.map { $0.value >= 65 && $0.value <= 90 ? $0.value + 32 : $0.value }
-        // All the words in one pass: a position is compared only with the words that
-        // start with its letter.
-        for i in 0..<lower.count where secretWordStarts.contains(lower[i]) {
-            for w in secretWords where w[0] == lower[i] && w.count <= lower.count - i && lower[i..<(i + w.count)].elementsEqual(w) {
-                return true
-            }
-        }
+        if secretWords.occurs(in: lower) { return true }
         if s.count <= 10 {  // the whole value one of these words
             let whole = String(String.UnicodeScalarView(s)).asciiLowercased()
             if whole == "otp" || whole == "two-factor" || whole == "two_factor" { return true }
@@ -278,12 +271,17 @@ struct WordSet {
         self.starts = starts
     }
 
-    func occurs(in text: UnsafeBufferPointer<UInt8>) -> Bool {
+    /// Whether a word occurs in `text`: bytes, or Unicode scalar values (a word is ASCII,
+    /// so a value past 255 starts none).
+    func occurs<Text: RandomAccessCollection>(in text: Text) -> Bool where Text.Element: FixedWidthInteger, Text.Index == Int {
         starts.withUnsafeBufferPointer { starts in
-            for i in 0..<text.count where starts[Int(text[i])] != 0 {
-                for w in words where w[0] == text[i] && w.count <= text.count - i {
+            let first = text.startIndex, count = text.count
+            for i in 0..<count {
+                let c = text[first + i]
+                guard c >= 0 && c < 256, starts[Int(c)] != 0 else { continue }
+                for w in words where Text.Element(w[0]) == c && w.count <= count - i {
                     var k = 1
-                    while k < w.count && text[i + k] == w[k] { k += 1 }
+                    while k < w.count && text[first + i + k] == Text.Element(w[k]) { k += 1 }
                     if k == w.count { return true }
                 }
             }
