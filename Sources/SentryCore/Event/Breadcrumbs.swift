@@ -134,12 +134,11 @@ public struct LogRing {
         var text = line
         var parts: [String] = []
         text.withUTF8 { b in
-            var start = 0
-            for i in 0...b.count where i == b.count || b[i] == 10 {
-                var end = i
-                while end > start && (b[end - 1] == 13 || b[end - 1] == 10) { end -= 1 }
-                if end > start { parts.append(String(decoding: UnsafeBufferPointer(rebasing: b[start..<end]), as: UTF8.self)) }
-                start = i + 1
+            eachLine(of: b) { line in
+                var end = line.upperBound
+                while end > line.lowerBound && b[end - 1] == 13 { end -= 1 }
+                if end > line.lowerBound { parts.append(String(decoding: UnsafeBufferPointer(rebasing: b[line.lowerBound..<end]), as: UTF8.self)) }
+                return true
             }
         }
         for part in parts {

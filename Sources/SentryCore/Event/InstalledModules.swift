@@ -85,18 +85,16 @@ public final class InstalledModules {
         var name: String?, version: String?
         // Lines as bytes, up to the first empty one: split into Characters, the whole
         // 8 KiB (the description too) cost 1.9 M instructions a file (callgrind).
-        let bytes = Array(text.utf8)
-        var start = 0
-        while start < bytes.count {
-            var end = start
-            while end < bytes.count && bytes[end] != 10 { end += 1 }
-            var line = bytes[start..<end]
-            if line.last == 13 { line = line.dropLast() }
-            if line.isEmpty { break }  // the headers end; the description follows
-            let text = { (drop: Int) in String(decoding: line.dropFirst(drop), as: UTF8.self).trimmingSpaces() }
-            if name == nil, line.starts(with: "Name:".utf8) { name = text(5) }
-            if version == nil, line.starts(with: "Version:".utf8) { version = text(8) }
-            start = end + 1
+        var text = text
+        text.withUTF8 { b in
+            eachLine(of: b) { range in
+                let line = UnsafeBufferPointer(rebasing: b[range])
+                if line.isEmpty { return false }  // the headers end; the description follows
+                let value = { (drop: Int) in String(decoding: line.dropFirst(drop), as: UTF8.self).trimmingSpaces() }
+                if name == nil, line.starts(with: "Name:".utf8) { name = value(5) }
+                if version == nil, line.starts(with: "Version:".utf8) { version = value(8) }
+                return true
+            }
         }
         guard let name, !name.isEmpty, let version, !version.isEmpty else { return nil }
         return Field(Event.clip(name.asciiLowercased(), 100), Event.clip(version, 50))

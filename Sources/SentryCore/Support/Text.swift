@@ -71,12 +71,6 @@ extension String {
         return found ?? slowByteOffset(of: Array(needle.utf8), in: Array(hay.utf8), from: start)
     }
 
-    /// Whether `count` bytes at `hay` contain `needle` (memmem).
-    static func bytes(_ hay: UnsafePointer<UInt8>, _ count: Int, contain needle: UnsafeRawBufferPointer) -> Bool {
-        guard let n = needle.baseAddress, needle.count > 0 else { return false }
-        return c_memmem(hay, count, n, needle.count) != nil
-    }
-
     private static func slowByteOffset(of n: [UInt8], in h: [UInt8], from start: Int) -> Int? {
         guard !n.isEmpty, start >= 0, n.count <= h.count else { return nil }
         var i = start
@@ -105,5 +99,20 @@ extension String {
     func asciiLowercased() -> String {
         guard utf8.contains(where: { $0 >= 65 && $0 <= 90 }) else { return self }
         return String(decoding: utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
+    }
+}
+
+/// The lines of UTF-8 `bytes` (split at "\n", a "\r" just before it dropped), each as
+/// its offsets, handed to `body` in order until it says to stop. As bytes: a split into
+/// Characters walks the text grapheme by grapheme (and "\r\n" is one of them).
+func eachLine(of bytes: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Bool) {
+    var start = 0
+    while start <= bytes.count {
+        var end = start
+        while end < bytes.count && bytes[end] != 10 { end += 1 }
+        let next = end + 1
+        if end > start && bytes[end - 1] == 13 { end -= 1 }
+        if !body(start..<end) || next > bytes.count { return }
+        start = next
     }
 }
