@@ -49,6 +49,7 @@ public final class Journal {
         let size = Journal.headerBytes + nameBytes.count + bytes.count
         guard nameBytes.count <= 255 else { return nil }
         var record = [UInt8](repeating: 0, count: Journal.headerBytes)
+        record.reserveCapacity(size)  // the envelope copied in once, not regrown
         record[0] = 85; record[1] = 83; record[2] = 74; record[3] = 80  // "USJP"
         Journal.put(UInt32(nameBytes.count), into: &record, at: 4)
         Journal.put(UInt32(bytes.count), into: &record, at: 8)
