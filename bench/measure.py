@@ -80,15 +80,16 @@ def get(port, path, timeout=10):
 
 
 def interleaved(instances, path, batches, per_batch):
-    """Latencies of requests to `path` % n, one at a time, the instances in turn in
-    `batches` batches of `per_batch` each (so drift in the machine hits them alike)."""
+    """Latencies of requests to `path` (`path` % n when it has a %d), one at a time,
+    the instances in turn in `batches` batches of `per_batch` each (so drift in the
+    machine hits them alike)."""
     lat = {name: [] for name in instances}
     n = 0
     for _ in range(batches):
         for name, u in instances.items():
             for _ in range(per_batch):
                 n += 1
-                lat[name].append(get(u.port, path % n))
+                lat[name].append(get(u.port, path % n if "%" in path else path))
     return lat
 
 

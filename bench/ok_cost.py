@@ -13,7 +13,7 @@ import shutil
 import sys
 
 from faultserver import FaultServer
-from measure import RUNS, get, heading, release_under_test, spread, start_warm, verdicts, version_of
+from measure import RUNS, heading, release_under_test, spread, start_warm, verdicts, version_of, interleaved
 from support import ROOT, clean_env, percentile
 from uwsgi_harness import UWSGI, plugin_dir
 
@@ -34,10 +34,7 @@ def one_run(run, work, prefix):
     }
     try:
         start_warm(instances, "/", 200)
-        lat = {name: [] for name in instances}
-        for _ in range(REQUESTS // BATCH):
-            for name, u in instances.items():
-                lat[name] += [get(u.port, "/") for _ in range(BATCH)]
+        lat = interleaved(instances, "/", REQUESTS // BATCH, BATCH)
     finally:
         for u in instances.values():
             u.stop()

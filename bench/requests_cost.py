@@ -25,7 +25,7 @@ import sys
 import time
 
 from faultserver import FaultServer
-from measure import RUNS, start_warm, Probe, burst, get, latency_table, machine, release_under_test, spread, verdicts
+from measure import RUNS, start_warm, Probe, burst, latency_table, machine, release_under_test, spread, verdicts, interleaved
 from support import ROOT, clean_env, envelope_items, percentile
 from uwsgi_harness import UWSGI, plugin_dir
 
@@ -91,10 +91,7 @@ def one_run(run, work, prefix):
             instances[name] = UWSGI(d, loader + lines, dict(env, SENTRY_DSN=sinks[name].dsn()))
     try:
         start_warm(instances, "/", 100)
-        lat = {name: [] for name in instances}
-        for _ in range(REQUESTS // BATCH):
-            for name, u in instances.items():
-                lat[name] += [get(u.port, "/") for _ in range(BATCH)]
+        lat = interleaved(instances, "/", REQUESTS // BATCH, BATCH)
         time.sleep(7)  # the last hand-over of the current minute
         counted = exited(sinks[SESSIONS])
         stormed = {name: storm(instances[name], sinks.get(name)) for name in (BASE, NOSESSIONS, LOGS)}

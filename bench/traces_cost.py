@@ -20,7 +20,7 @@ import sys
 import time
 
 from faultserver import FaultServer
-from measure import RUNS, cpu_seconds, get, latency_table, machine, release_under_test, spread, start_warm, verdicts
+from measure import RUNS, cpu_seconds, latency_table, machine, release_under_test, spread, start_warm, verdicts, interleaved
 from support import ROOT, clean_env, percentile
 from uwsgi_harness import UWSGI, plugin_dir, sdk_app
 
@@ -59,10 +59,7 @@ def one_run(run, work, prefix):
         before = {name: transactions(s) for name, s in sinks.items()}
         daemon = daemon_of(instances[TRACES])
         cpu0 = cpu_seconds(daemon)
-        lat = {name: [] for name in instances}
-        for _ in range(REQUESTS // BATCH):
-            for name, u in instances.items():
-                lat[name] += [get(u.port, "/") for _ in range(BATCH)]
+        lat = interleaved(instances, "/", REQUESTS // BATCH, BATCH)
         deadline = time.time() + 60
         while time.time() < deadline and any(transactions(sinks[n]) - before[n] < REQUESTS for n in (TRACES, SDK)):
             time.sleep(0.5)
