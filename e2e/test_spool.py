@@ -4,6 +4,7 @@ import json
 import os
 import re
 import signal
+import struct
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -148,6 +149,96 @@ def test_daemon_delivers_hand_offs_and_stops_cleanly(tmp_path, bugsink):
     finally:
         if d.poll() is None:
             d.kill()
+
+
+def frames(spool):
+    return [f for f in os.listdir(spool) if f.endswith(".frame")]
+
+
+def test_hand_off_goes_over_a_running_daemons_socket_and_a_stopped_one_gets_a_file(tmp_path):
+    """With a daemon running, a hand-off is a datagram on its socket in the spool,
+    answered once the frame is in the daemon's journal: no frame file, no fsync. A
+    stopped daemon does not answer within UWSGI_SENTRY_HANDOFF_WAIT: the sender writes
+    the frame file (synced) and the daemon, woken, leaves the stale datagram to it
+    (each event sent once: counted at a recording server, since Sentry would keep one
+    event per id anyway). A daemon killed -9 leaves its socket: refused at once."""
+    spool = str(tmp_path / "spool")
+    marker = "socket-%d" % os.getpid()
+    trace = str(tmp_path / "trace")
+    sink = FaultServer(status=200)
+    options = "dsn=%s,message=%s %%s,mode=spool,spool=%s,budget=0" % (sink.dsn(), marker, spool)
+    env = clean_env(UWSGI_SENTRY_HANDOFF_WAIT="0.6")
+    sent = lambda: sorted(w for w in ("live", "stopped", "killed") for body in sink.requests
+                          if ("%s %s" % (marker, w)).encode() in body)
+    d = daemon(spool, env)
+    try:
+        assert wait_for(lambda: os.path.exists(os.path.join(spool, ".handoff.sock")), timeout=10)
+        r = subprocess.run(["strace", "-f", "-o", trace, "-e", "trace=sendto,fsync,rename", BIN, options % "live"],
+                           capture_output=True, env=env, stdin=subprocess.DEVNULL, timeout=30)
+        assert r.returncode == 0, r.stderr
+        calls = open(trace).read()
+        assert "USH1" in calls and "fsync" not in calls and "rename" not in calls, calls
+        assert wait_for(lambda: sent() == ["live"], timeout=15), sent()
+
+        d.send_signal(signal.SIGSTOP)
+        start = time.monotonic()
+        r = run(options % "stopped", env=env)
+        took = time.monotonic() - start
+        assert r.returncode == 0 and took >= 0.6, (r.stderr, took)
+        assert len(frames(spool)) == 1, os.listdir(spool)
+        d.send_signal(signal.SIGCONT)
+        assert wait_for(lambda: sent() == ["live", "stopped"] and frames(spool) == [], timeout=15), sent()
+
+        d.kill()
+        d.wait(5)
+        start = time.monotonic()
+        r = run(options % "killed", env=env)
+        assert r.returncode == 0 and time.monotonic() - start < 0.5, r.stderr
+        assert len(frames(spool)) == 1
+        d = daemon(spool, env)
+        assert wait_for(lambda: len(sent()) == 3 and frames(spool) == [], timeout=15), sent()
+        time.sleep(1)  # nothing more comes: the stopped daemon's stale datagram made no second send
+        assert sent() == ["killed", "live", "stopped"]
+        d.send_signal(signal.SIGTERM)
+        assert d.wait(5) == 0
+        assert not os.path.exists(os.path.join(spool, ".handoff.sock")), "a daemon that stops takes its socket along"
+    finally:
+        if d.poll() is None:
+            d.send_signal(signal.SIGCONT)
+            d.kill()
+        sink.close()
+
+
+def loader_frame(fields):
+    """A frame as channel.c writes it: "USF1", then u8 key length, key, u32 LE value length, value."""
+    out = b"USF1"
+    for k, v in fields:
+        out += bytes([len(k)]) + k + struct.pack("<I", len(v)) + v
+    return out
+
+
+def test_a_frame_a_killed_daemon_had_journaled_is_delivered_by_the_next(tmp_path, bugsink):
+    """The daemon answers a hand-off once the frame is in its journal, before it makes
+    the event. Killed in between, it leaves a journal whose pending record is that
+    frame: the next daemon makes it a frame file again, and the event of it."""
+    spool = str(tmp_path / "spool")
+    os.makedirs(spool, mode=0o700)
+    marker = "journaled-%d" % os.getpid()
+    frame = loader_frame([(b"kind", b"alarm"), (b"options", ("dsn=%s,budget=0" % bugsink.dsn).encode()),
+                          (b"body", marker.encode()), (b"from", b"cmd"), (b"id", b"%032x" % os.getpid())])
+    name = b"%016d-0123456789ab.frame" % int(time.time() * 1000)
+    record = b"USJP" + struct.pack("<II", len(name), len(frame)) + name + frame
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a pid whose process is gone
+    with open(os.open(os.path.join(spool, ".journal-%d" % dead.pid), os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
+        f.write(record)
+    d = daemon(spool)
+    try:
+        assert wait_for(lambda: bugsink.rows("e.calculated_value = ?", (marker,)), timeout=15)
+        assert not [f for f in os.listdir(spool) if f.startswith(".journal-%d" % dead.pid)]
+    finally:
+        d.send_signal(signal.SIGTERM)
+        d.wait(5)
 
 
 def test_daemon_says_an_outage_once_and_its_end_once(tmp_path):

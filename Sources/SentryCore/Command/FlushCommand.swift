@@ -29,6 +29,7 @@ extension CLI {
         // Hand-offs no daemon took (cmd: alarms while it was down): made into events first.
         let intake = Intake(defaults: "", host: HostFacts.current(), ledgers: ledgers, say: { System.diagnostic($0) },
                             store: { d.store($0, eventID: $1, category: $2, dsn: $3, orderKey: $5, at: $4) })
+        spool.recoverStale()  // a dead daemon's journal may hold hand-offs
         for name in spool.handedOff() { Daemon.takeFrame(name, spool, intake) }
         intake.tick(now: StateDirectory.now(), force: true)
         d.rescan()

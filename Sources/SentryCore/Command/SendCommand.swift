@@ -105,8 +105,9 @@ extension CLI {
         }
     }
 
-    /// mode=spool: what we were given goes to the daemon as a frame in the spool, as
-    /// the loader would have written it; on a full listen queue, with what uWSGI's
+    /// mode=spool: what we were given goes to the daemon as a frame, as the loader
+    /// would have written it: to the running daemon's socket, or (none answers) as a
+    /// file in the spool; on a full listen queue, with what uWSGI's
     /// stats server said of the workers (the loader reads that in the master). nil:
     /// the spool would not take the frame (said in one line); the caller sends it itself.
     func handOff(_ handed: Handed, message: String?, options: Options) -> ExitCode? {
@@ -129,7 +130,9 @@ extension CLI {
                 fields.append(("stats_error", Array(why.utf8)))
             }
         }
-        if case .failure(let why) = spool.handOff(LoaderFrame.encode(fields)) {
+        let frame = LoaderFrame.encode(fields)
+        if HandOffSocket.handOff(frame, spool: spool) { return .accepted }
+        if case .failure(let why) = spool.handOff(frame) {
             System.diagnostic("not handed to the daemon: cannot write to \(spool.path) (\(why)); sending it from here")
             return nil
         }

@@ -4,12 +4,13 @@
 //   (a write, not a fork);
 // - `daemon [DIR]`: for uWSGI's attach-daemon, taking what `cmd:` alarms hand off
 //   into the spool (mode=spool): frames (State/HandOff.swift) and envelopes.
+// Either way it answers hand-offs on its socket in the spool (State/HandOffSocket.swift).
 // Either way the spool is the one queue: a frame becomes an envelope there first,
 // then transfers (several at once) take envelopes from it, so a daemon that dies
 // loses nothing it took.
 //
-// Why the loop is here, one thread and one wait: the daemon has five things to wait
-// for (the lanes, inotify on the spool, signals as a descriptor, libcurl's sockets
+// Why the loop is here, one thread and one wait: the daemon has six things to wait
+// for (the lanes, the hand-off socket, inotify on the spool, signals as a descriptor, libcurl's sockets
 // and timers), all of them descriptors or deadlines. libcurl's curl_multi_poll takes
 // extra descriptors, so the whole daemon waits in ONE call: no thread to
 // synchronise, nothing to wake, and at nice +10 it uses the CPU only when one of
@@ -65,7 +66,11 @@ public enum Daemon {
         let watch = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
         if watch >= 0 { _ = inotify_add_watch(watch, spool.path, UInt32(IN_MOVED_TO)) }
         let spoolFD = open(spool.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        defer { for fd in [signals, watch, spoolFD] where fd >= 0 { close(fd) } }
+        let handOffs = HandOffSocket(listeningIn: spool)
+        defer {
+            for fd in [signals, watch, spoolFD] where fd >= 0 { close(fd) }
+            handOffs?.close()
+        }
         for fd in [channel, lines].compactMap({ $0 }) { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
 
         let parent = getppid()
@@ -81,7 +86,9 @@ public enum Daemon {
         while true {
             let now = StateDirectory.now()
             if now - lastRescan >= 30 {
-                // What others put in the spool while nobody watched: hand-offs, then envelopes.
+                // What others put in the spool while nobody watched: hand-offs (a dead
+                // daemon's journal may hold some), then envelopes.
+                spool.recoverStale()
                 for name in spool.handedOff() { takeFrame(name, spool, intake) }
                 dispatcher.rescan(now: now)
                 lastRescan = now
@@ -90,7 +97,7 @@ public enum Daemon {
             var wait = 1.0
             if let d = dispatcher.nextDue(now: now) { wait = min(wait, d - now) }
             if let d = intake.nextDeadline { wait = min(wait, d - now) }
-            var fds: [Int32] = [signals, watch]
+            var fds: [Int32] = [signals, watch, handOffs?.fd ?? -1]
             if channelOpen, let channel, eventBatch.waitsOn(now: now, wait: &wait) { fds.append(channel) }
             if linesOpen, let lines, lineBatch.waitsOn(now: now, wait: &wait) { fds.append(lines) }
             // Rounded up: a wait cut to 0 ms short of a deadline spins until it comes.
@@ -111,6 +118,11 @@ public enum Daemon {
                 eventBatch.woke()
                 if !channelOpen { stopping = true }  // uWSGI is gone or reloading: finish and go
             }
+            if let handOffs, readable.contains(handOffs.fd) {
+                handOffs.receive(into: &buffer) {
+                    if takeHandedOff($0, answer: $1, intake, journal: dispatcher.journal) { dispatcher.wroteToSpool = true }
+                }
+            }
             if readable.contains(watch) { readWatch(watch, spool, dispatcher, intake) }
             let later = StateDirectory.now()
             intake.tick(now: later, force: stopping)
@@ -123,6 +135,9 @@ public enum Daemon {
             if stopping {
                 if let lines, linesOpen { _ = drain(lines, into: intake, buffer: &buffer) }
                 if let channel, channelOpen { _ = drain(channel, into: intake, buffer: &buffer, untilSpooled: true) }
+                handOffs?.receive(into: &buffer, limit: 4096) {
+                    if takeHandedOff($0, answer: $1, intake, journal: dispatcher.journal) { dispatcher.wroteToSpool = true }
+                }
                 intake.tick(now: later, force: true)
                 finish(dispatcher, within: min(3, options.timeout))
                 dispatcher.spillJournal()
@@ -192,6 +207,19 @@ public enum Daemon {
         } catch {
             intake.once("warning: a frame from the loader could not be read (\(error)); dropped, and any like it", key: "unreadable frame")
         }
+    }
+
+    /// A frame from the hand-off socket: in the journal first, as a frame file would be
+    /// in the spool, so that its sender can go while the event is made; the record is
+    /// done once it is. Without a journal (or room in it), not answered here: the socket
+    /// answers once the event is made. True when the journal was written.
+    @discardableResult
+    static func takeHandedOff(_ frame: ArraySlice<UInt8>, answer: () -> Void, _ intake: Intake, journal: Journal?) -> Bool {
+        let offset = journal?.append(name: Spool.frameName(), Array(frame))
+        if offset != nil { answer() }
+        take(frame, intake)
+        if let offset { journal?.done(at: offset) }
+        return offset != nil
     }
 
     static func takeFrame(_ name: String, _ spool: Spool, _ intake: Intake) {

@@ -51,7 +51,7 @@ public enum OptionTable {
     ca_file | PATH | - | also trust the CA certificates in PATH (the system CAs stay trusted)
     debug | - | false | print the request and the answer on stderr, key and secret masked
     spool | DIR | $UWSGI_SENTRY_SPOOL, else under uWSGI the instance's private spool | where what gets no HTTP answer waits
-    mode | send|spool | $UWSGI_SENTRY_MODE, else send | spool: hand the event to the daemon through the spool and exit
+    mode | send|spool | $UWSGI_SENTRY_MODE, else send | spool: hand the event to the daemon (its socket, else a frame file in the spool) and exit
     budget | N/SECONDS | 10/60 | storm control: at most N events per fingerprint per SECONDS; 0 = none
     state_dir | DIR | $UWSGI_SENTRY_STATE, else SPOOL/state, else /tmp/uwsgi-sentry-UID | rate limits, budgets and counts of dropped events
     spool_max | N | 10000 | flush and daemon keep at most N envelopes, dropping the oldest

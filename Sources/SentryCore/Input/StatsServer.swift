@@ -130,19 +130,8 @@ public enum StatsServer {
             defer { freeaddrinfo(list) }
             return open(first.pointee.ai_family, first.pointee.ai_addr, first.pointee.ai_addrlen, address)
         }
-        var sun = sockaddr_un()
-        sun.sun_family = sa_family_t(AF_UNIX)
-        var path = Array(address.utf8)
-        if path.first == UInt8(ascii: "@") { path[0] = 0 }  // abstract namespace
-        let room = MemoryLayout.size(ofValue: sun.sun_path)
-        guard path.count < room, !path.dropFirst().contains(0) else {
-            return .failure(Failure(description: "the stats socket path \(address.prefix(120)) is too long"))
-        }
-        withUnsafeMutableBytes(of: &sun.sun_path) { $0.copyBytes(from: path) }
-        let len = socklen_t(MemoryLayout<sa_family_t>.size + path.count + (path.first == 0 ? 0 : 1))
-        return withUnsafePointer(to: &sun) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { open(AF_UNIX, $0, len, address) }
-        }
+        let opened = UnixAddress.with(address) { open(AF_UNIX, $0, $1, address) }
+        return opened ?? .failure(Failure(description: "the stats socket path \(address.prefix(120)) is too long"))
     }
 
     private static func open(_ family: Int32, _ addr: UnsafePointer<sockaddr>, _ len: socklen_t, _ address: String) -> Result<Int32, Failure> {

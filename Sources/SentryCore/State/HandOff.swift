@@ -13,10 +13,20 @@ extension Spool {
 
     /// Writes `frame` for the daemon; its name, or nil when the spool cannot be written.
     public func handOff(_ frame: [UInt8]) -> Result<String, SystemError> {
-        let ms = String(Seconds.whole((StateDirectory.now() * 1000).rounded(.down)))
-        let name = String(repeating: "0", count: max(0, 16 - ms.count)) + ms + "-" + System.randomEventID().prefix(12)
-            + Spool.frameSuffix
+        let name = Spool.frameName()
         return dir.atomicPut(name, frame, durable: true).map { name }
+    }
+
+    /// A new frame file's name.
+    static func frameName() -> String {
+        let ms = String(Seconds.whole((StateDirectory.now() * 1000).rounded(.down)))
+        return String(repeating: "0", count: max(0, 16 - ms.count)) + ms + "-" + System.randomEventID().prefix(12) + frameSuffix
+    }
+
+    /// Whether `name` is a frame file's (the journal holds frames the daemon is making
+    /// events of under such names; recovered, they are frame files again).
+    static func isFrameName(_ name: String) -> Bool {
+        name.hasSuffix(frameSuffix) && !name.hasPrefix(".") && !name.contains("/")
     }
 
     /// The frames waiting for the daemon, oldest first.

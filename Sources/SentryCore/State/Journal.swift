@@ -1,5 +1,6 @@
 // The daemon's write-ahead file: an envelope it is about to send is appended here,
-// not written as a spool file of its own. A spool file per event cost the daemon a
+// not written as a spool file of its own (and so is a frame handed to it on its
+// socket, while it makes the event: State/HandOffSocket.swift). A spool file per event cost the daemon a
 // new inode, two renames, a read back and an unlink (perf, 600 events through a real
 // uWSGI: a quarter of the daemon's CPU went to those, most of it ext4 finding a free
 // inode); a journal record costs one write, and one more to mark it done.
@@ -156,8 +157,9 @@ public final class Journal {
             guard nameCount > 0, nameCount <= 255, bodyCount <= bytes.count - nameStart - nameCount else { break }
             let name = String(decoding: bytes[nameStart..<(nameStart + nameCount)], as: UTF8.self)
             let bodyStart = nameStart + nameCount
-            // Only a name the spool would list, and no path in it.
-            if SpoolEntry(name: name) != nil && !name.contains("/") {
+            // Only a name the spool would list (an envelope's, or a frame's the daemon
+            // was making an event of), and no path in it.
+            if (SpoolEntry(name: name) != nil || Spool.isFrameName(name)) && !name.contains("/") {
                 out.append(Record(offset: at, pending: bytes[at + 3] == 80, name: name, body: bodyStart..<(bodyStart + bodyCount)))
             }
             at = bodyStart + bodyCount

@@ -51,4 +51,27 @@ final class LoopTests: XCTestCase {
         XCTAssertEqual(spool.handedOff(), [])
         XCTAssertEqual(spool.dir.names().filter { $0.hasPrefix(".") }, [], "no claim left behind")
     }
+
+    func testAHandedOffFrameIsAnsweredOnceJournaledAndDoneOnceItsEventIsMade() throws {
+        let spool = try XCTUnwrap(Spool(tempState().path))
+        var queued: [String] = []
+        let i = intake(spool) { queued.append($0) }
+        let journal = try XCTUnwrap(Journal(spool.dir))
+        let frame = LoaderFrame.encode([("kind", Array("alarm".utf8)), ("body", Array("FOO handed over".utf8)), ("from", Array("cmd".utf8))])
+        var answers = 0
+        let journaled = Daemon.takeHandedOff(frame[...], answer: {
+            answers += 1
+            XCTAssertEqual(queued, [], "answered before the event is made")
+            let records = Journal.records(spool.dir.read(journal.name) ?? [])
+            XCTAssertEqual(records.filter(\.pending).map(\.name).filter(Spool.isFrameName).count, 1, "...once the frame is safe")
+        }, i, journal: journal)
+        XCTAssertTrue(journaled)
+        XCTAssertEqual(answers, 1)
+        XCTAssertEqual(queued.count, 1)
+        XCTAssertEqual(journal.pending, 0, "done once its event is made")
+        // No journal: the socket answers after, once the event is made.
+        XCTAssertFalse(Daemon.takeHandedOff(frame[...], answer: { answers += 1 }, i, journal: nil))
+        XCTAssertEqual(answers, 1)
+        XCTAssertEqual(queued.count, 2)
+    }
 }

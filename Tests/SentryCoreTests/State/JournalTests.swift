@@ -80,6 +80,21 @@ final class JournalTests: XCTestCase {
         XCTAssertFalse(dir.names().contains(".journal-999999999"))
     }
 
+    func testAFrameTheDeadDaemonWasMakingAnEventOfIsAFrameFileAgain() throws {
+        let dir = tempState()
+        let spool = try XCTUnwrap(Spool(dir.path))
+        let j = try XCTUnwrap(Journal(dir))
+        let frame = Spool.frameName()
+        _ = j.append(name: frame, Array("USF1 handed".utf8))
+        _ = j.append(name: "../" + frame, Array("USF1 path".utf8))
+        _ = j.append(name: ".inflight-1-" + frame, Array("USF1 hidden".utf8))
+        XCTAssertEqual(rename(dir.file(j.name), dir.file(".journal-999999999")), 0)
+        spool.recoverStale()
+        XCTAssertEqual(spool.handedOff(), [frame], "a frame's name only, no path, nothing hidden")
+        XCTAssertEqual(dir.read(frame), Array("USF1 handed".utf8))
+        XCTAssertEqual(spool.entries(), [])
+    }
+
     func testStartsOverOnceNothingIsPendingAndStopsTakingWhenFull() throws {
         let dir = tempState()
         let j = try XCTUnwrap(Journal(dir))
