@@ -36,11 +36,13 @@ static int on(int *flag, int dflt) { if (*flag < 0) *flag = dflt; return *flag; 
 
 /* FIRST among log alarms: our own lines never feed an alarm (a matching negative rule
    stops uWSGI's scan). Added whenever there are log alarms at all; `alarm` names one
-   that exists, as uWSGI requires even of a negative rule. */
+   that exists, as uWSGI requires even of a negative rule. Anchored: uWSGI runs it on
+   every line, and unanchored it searched the whole of each (perf: the master's
+   costliest rule); our lines start so (the daemon's stderr, the loader's log lines). */
 static void sentry_guard_log_alarms(char *alarm) {
 	if (!uwsgi.alarm_logs_list || !alarm) return;
 	struct uwsgi_string_list *usl = uwsgi_calloc(sizeof(struct uwsgi_string_list));
-	usl->value = uwsgi_concat2(alarm, " uwsgi-sentry: |^\\[sentry\\] ");
+	usl->value = uwsgi_concat2(alarm, " ^(?:uwsgi-sentry: |\\[sentry\\] )");
 	usl->len = strlen(usl->value);
 	usl->custom = 1;
 	usl->next = uwsgi.alarm_logs_list;
