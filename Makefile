@@ -73,7 +73,7 @@ $(PLUGIN_OUT)/%_plugin.so: plugin/%/*.c plugin/%/uwsgiplugin.py
 $(PLUGIN_OUT)/sentry_pyframes_plugin.so: $(CAPTURE_H)
 $(PLUGIN_OUT)/sentry_rbframes_plugin.so: $(CAPTURE_RB_H)
 
-$(PLUGIN_OUT)/sentry_plugin.so: plugin/sentry/sentry.h plugin/sentry/crash/*.c plugin/sentry/crash/*.h
+$(PLUGIN_OUT)/sentry_plugin.so: plugin/sentry/*.h plugin/sentry/crash/*.c plugin/sentry/crash/*.h
 
 # The loader with AddressSanitizer and UBSan, and with ThreadSanitizer, for
 # e2e/test_sanitizers.py.
@@ -156,7 +156,7 @@ $(PYPI_PLUGINS)/%_plugin.so: $(PYPI_UWSGI) plugin/%/*.c plugin/%/uwsgiplugin.py
 	mkdir -p $(@D)
 	cd $(@D) && SENTRY_GENERATED=$(GENERATED) PYTHON=/usr/bin/python3 $(PYPI_UWSGI) --build-plugin $(CURDIR)/plugin/$* >/dev/null
 
-$(PYPI_PLUGINS)/sentry_plugin.so: plugin/sentry/sentry.h plugin/sentry/crash/*.c plugin/sentry/crash/*.h
+$(PYPI_PLUGINS)/sentry_plugin.so: plugin/sentry/*.h plugin/sentry/crash/*.c plugin/sentry/crash/*.h
 $(PYPI_PLUGINS)/sentry_pyframes_plugin.so: $(CAPTURE_H)
 
 # The same uWSGI built with pyenv's other Pythons (the crash tests read the Python
@@ -216,7 +216,7 @@ $(FUZZ_OUT)/CurlHTTP.swiftmodule: $(CURL_SOURCES) Sources/CCurl/shim.h
 FUZZ_TARGETS_SOURCE := Tests/SentryCoreTests/Fuzz/FuzzTargets.swift
 
 $(FUZZ_OUT)/%: Fuzz/%.swift $(FUZZ_TARGETS_SOURCE) $(CORE_SOURCES) $(FUZZ_OUT)/CurlHTTP.swiftmodule
-	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -I $(FUZZ_OUT) -L $(FUZZ_OUT) -lCurlHTTP \
+	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -I $(FUZZ_OUT) -I Sources/SentryRing/include -L $(FUZZ_OUT) -lCurlHTTP \
 	  -module-name Fuzz_$* $(CORE_SOURCES) $(FUZZ_TARGETS_SOURCE) $< -o $@
 
 # Each target for FUZZ_RUNS executions; new inputs that reach new code join Fuzz/corpus/.

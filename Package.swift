@@ -32,12 +32,14 @@ let package = Package(
                           // Resilient: clients compile against its interface alone, without CCurl.
                           "-enable-library-evolution"]),
         ]),
-        .target(name: "SentryCore", dependencies: ["CurlHTTP"], swiftSettings: lean),
+        // The loader's log-lines ring (plugin/sentry/ring.h, its one definition), read by the daemon.
+        .target(name: "SentryRing"),
+        .target(name: "SentryCore", dependencies: ["CurlHTTP", "SentryRing"], swiftSettings: lean),
         // argv as glibc hands it over, not as the static runtime looks for it (a read
         // of /proc/self/maps at every start; Sources/StartupArguments/arguments.c).
         // DWARF 4: valgrind (3.19, `make startup-order`) cannot read clang's DWARF 5.
         .target(name: "StartupArguments", cSettings: [.unsafeFlags(["-gdwarf-4"])]),
         .executableTarget(name: "uwsgi-sentry", dependencies: ["SentryCore", "StartupArguments"], swiftSettings: lean),
-        .testTarget(name: "SentryCoreTests", dependencies: ["SentryCore"]),
+        .testTarget(name: "SentryCoreTests", dependencies: ["SentryCore", "SentryRing"]),
     ]
 )

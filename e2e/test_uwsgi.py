@@ -3,6 +3,7 @@ delivering to a real Bugsink: assertions are on STORED events."""
 import os
 import signal
 import socket
+import subprocess
 import threading
 import time
 
@@ -153,6 +154,35 @@ def test_sentry_ini_uses_the_loader_and_its_alarm(tmp_path, bugsink, installed):
     assert "[sentry] reporting" in log and "subprocess" not in log, "no process per event, nothing for the master to reap"
     crumbs = [c["message"] for c in row["data"]["breadcrumbs"]["values"]]
     assert "FOO before-7731" in crumbs and "FOO marker-7731" not in crumbs, "the lines before it, not its own"
+
+
+def test_log_lines_reach_the_daemon_without_a_send_each(tmp_path, installed):
+    """uWSGI's master reads a log line per turn of its loop; the loader copies each
+    into the lines' ring (shared memory) and wakes the daemon at most once per batch,
+    instead of a send() per line. strace on the master: 100 requests (200 log lines),
+    a few sends at most; the lines still arrive, as the breadcrumbs of an exception."""
+    sentry = FaultServer(status=200)
+    trace = str(tmp_path / "strace")
+    try:
+        with UWSGI(str(tmp_path / "u"), one_line(installed), uwsgi_env(installed, sentry.dsn()), workers=1) as u:
+            assert u.request("/log?warm-up") == 200
+            wait_for(lambda: daemon_pid(u), timeout=10)
+            st = subprocess.Popen(["strace", "-f", "-e", "trace=sendto,sendmsg", "-o", trace, "-p", str(u.proc.pid)],
+                                  stderr=subprocess.DEVNULL)
+            time.sleep(1)  # strace attached to every thread
+            for i in range(100):
+                assert u.request("/log?ring-%d" % i) == 200
+            u.request("/chain")  # raises: uWSGI closes the connection
+            assert wait_for(lambda: envelope_items(sentry.requests, "event"), timeout=15)
+            st.send_signal(signal.SIGINT)
+            st.wait(10)
+        sends = [l for l in open(trace).read().splitlines() if "sendto(" in l or "sendmsg(" in l]
+        assert 1 <= len(sends) <= 25, sends
+        event = envelope_items(sentry.requests, "event")[0]
+        crumbs = [c["message"] for c in event["breadcrumbs"]["values"]]
+        assert "FOO ring-99" in crumbs and "FOO ring-80" in crumbs, crumbs
+    finally:
+        sentry.close()
 
 
 def test_old_readme_blocks_get_exactly_their_events(tmp_path, bugsink, installed):

@@ -30,6 +30,7 @@ void sentry_channel_open(void) {
 	sentry.shared->epoch = (int64_t) uwsgi_micros();
 	sentry.lane_bytes = sentry_lane_open(sentry.events);
 	sentry_lane_open(sentry.lines);
+	sentry_ring_open();
 }
 
 struct uwsgi_buffer *sentry_frame(const char *kind) {
@@ -70,7 +71,8 @@ void sentry_send(struct uwsgi_buffer *ub, enum sentry_lane lane) {
 	}
 	size_t len = ub ? ub->pos : 0;
 	__atomic_store_n(&s->needed, 1, __ATOMIC_RELAXED);
-	if (ub && fd >= 0 && send(fd, ub->buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t) len) {
+	int ringed = ub && lane == SENTRY_LINE ? sentry_ring_line(ub) : 0;
+	if (ringed > 0 || (ub && !ringed && fd >= 0 && send(fd, ub->buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t) len)) {
 		uwsgi_buffer_destroy(ub);
 		return;
 	}

@@ -48,13 +48,14 @@ static int sentry_daemon_alive(void) {
    master before fork: the master runs threads, so between fork and exec the child
    only makes async-signal-safe calls (no malloc, no setenv). */
 static char **sentry_daemon_env(int *ours_from) {
-	static const char *ours[] = {"SENTRY_DSN=", "UWSGI_SENTRY_SPOOL=", "UWSGI_SENTRY_OPTIONS=", "UWSGI_SENTRY_UWSGI_VERSION="};
+	static const char *ours[] = {"SENTRY_DSN=", "UWSGI_SENTRY_SPOOL=", "UWSGI_SENTRY_OPTIONS=", "UWSGI_SENTRY_UWSGI_VERSION=",
+	                             "UWSGI_SENTRY_RING="};
 	int i, j, n = 0, k = 0;
 	while (environ[n]) n++;
-	char **env = uwsgi_calloc(sizeof(char *) * (n + 5));
+	char **env = uwsgi_calloc(sizeof(char *) * (n + 6));
 	for (i = 0; i < n; i++) {
-		for (j = 0; j < 4 && strncmp(environ[i], ours[j], strlen(ours[j])); j++);
-		if (j == 4 || (j == 0 && !sentry.dsn) || (j == 1 && !sentry.spool)) env[k++] = environ[i];
+		for (j = 0; j < 5 && strncmp(environ[i], ours[j], strlen(ours[j])); j++);
+		if (j == 5 || (j == 0 && !sentry.dsn) || (j == 1 && !sentry.spool)) env[k++] = environ[i];
 	}
 	*ours_from = k;
 	if (sentry.dsn) env[k++] = uwsgi_concat2("SENTRY_DSN=", sentry.dsn);
@@ -62,6 +63,9 @@ static char **sentry_daemon_env(int *ours_from) {
 	env[k++] = uwsgi_concat4("UWSGI_SENTRY_OPTIONS=", sentry.options ? sentry.options : "", sentry.budget ? ",budget=" : "",
 	                         sentry.budget ? sentry.budget : "");
 	env[k++] = uwsgi_concat2("UWSGI_SENTRY_UWSGI_VERSION=", UWSGI_VERSION);
+	/* An environment variable, not a flag: a sender older than the ring still starts
+	   (and reads the lines lane only). */
+	if (sentry_ring_fd >= 0) env[k++] = uwsgi_str("UWSGI_SENTRY_RING=5");
 	return env;
 }
 
@@ -74,11 +78,15 @@ static void sentry_daemon_exec(char **env) {
 	setsid(); /* a terminal's Ctrl-C is uWSGI's to handle; we stop when it is gone */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() == 1) _exit(0);
-	/* Out of the way first (either may sit on 3 or 4), then into place without CLOEXEC. */
+	/* Out of the way first (any may sit on 3, 4 or 5), then into place without CLOEXEC.
+	   The lines' ring (fd 5) is named in the environment (sentry_daemon_env). */
 	int events = fcntl(sentry.events[0], F_DUPFD_CLOEXEC, 10), lines = fcntl(sentry.lines[0], F_DUPFD_CLOEXEC, 10);
-	if (events < 0 || dup2(events, 3) < 0 || (lines >= 0 && dup2(lines, 4) < 0)) _exit(126);
-	if (close_range(lines >= 0 ? 5 : 4, ~0U, 0))
-		for (i = lines >= 0 ? 5 : 4; i < (int) uwsgi.max_fd && i < 65536; i++) close(i);
+	int ring = sentry_ring_fd >= 0 ? fcntl(sentry_ring_fd, F_DUPFD_CLOEXEC, 10) : -1;
+	if (events < 0 || dup2(events, 3) < 0 || (lines >= 0 && dup2(lines, 4) < 0) || (ring >= 0 && dup2(ring, 5) < 0)) _exit(126);
+	if (close_range(6, ~0U, 0))
+		for (i = 6; i < (int) uwsgi.max_fd && i < 65536; i++) close(i);
+	if (lines < 0) close(4);
+	if (ring < 0) close(5);
 	int null = open("/dev/null", O_RDONLY);
 	if (null >= 0 && null != 0) { dup2(null, 0); close(null); }
 	char *argv[] = {sentry.path, "--channel=3", lines >= 0 ? "--lines=4" : "--lines=-1", "daemon", NULL};

@@ -7,7 +7,7 @@
    Everything else (options, grouping, budgets, scrubbing, sending) is Swift's.
 
    Files: sentry_plugin.c (options, handlers, registration), channel.c (frames, the
-   two lanes, drop counts), daemon.c (the daemon's start and supervision), capture.c
+   two lanes, drop counts), ring.c and ring.h (log lines through shared memory), daemon.c (the daemon's start and supervision), capture.c
    (what workers are doing), requests.c (how each request ended: release health),
    traces.c (each sampled request as a transaction), defaults.c (one line of config);
    crash/ (a crash told from inside the crashing thread). */
@@ -90,6 +90,11 @@ int sentry_field_num(struct uwsgi_buffer *ub, const char *key, int64_t n);
 void sentry_send(struct uwsgi_buffer *ub, enum sentry_lane lane);
 int sentry_send_now(struct uwsgi_buffer *ub);
 void sentry_tell_drops(void);
+
+/* ring.c */
+extern int sentry_ring_fd;
+void sentry_ring_open(void);
+int sentry_ring_line(struct uwsgi_buffer *ub);
 
 /* daemon.c */
 void sentry_resolve_sender(void);

@@ -15,7 +15,9 @@ extension CLI {
         }
         guard let spool = Spool(path) else { return usage("\(path) is not a directory of ours, private (0700)") }
         if daemon {
-            return Daemon.run(spool: spool, options: options, channel: channel, lines: lines, say: { System.diagnostic($0) }) == 0 ? .accepted : .internalError
+            let ring = channel != nil ? LineRing.fromEnvironment() : nil
+            return Daemon.run(spool: spool, options: options, channel: channel, lines: lines, ring: ring,
+                              say: { System.diagnostic($0) }) == 0 ? .accepted : .internalError
         }
         var o = options
         if o.spool == nil { o.spool = spool.path }

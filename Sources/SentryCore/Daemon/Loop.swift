@@ -1,7 +1,8 @@
 // `uwsgi-sentry daemon`: one long-lived sender per uWSGI instance, and its loop.
 // - `daemon --channel=3 --lines=4`: started and supervised by the `sentry` loader
 //   plugin, which hands it every event as a frame on fd 3 and every log line on fd 4
-//   (a write, not a fork);
+//   (a write, not a fork), or, from the master, in the lines' ring in shared memory
+//   (fd 5, UWSGI_SENTRY_RING; Input/LineRing.swift);
 // - `daemon [DIR]`: for uWSGI's attach-daemon, taking what `cmd:` alarms hand off
 //   into the spool (mode=spool): frames (State/HandOff.swift) and envelopes.
 // Either way it answers hand-offs on its socket in the spool (State/HandOffSocket.swift).
@@ -37,7 +38,7 @@ public enum Daemon {
     /// and the spool, or is counted if the lane fills).
     static let niceness: Int32 = 10
 
-    public static func run(spool: Spool, options: Options, channel: Int32?, lines: Int32? = nil,
+    public static func run(spool: Spool, options: Options, channel: Int32?, lines: Int32? = nil, ring: LineRing? = nil,
                            say: @escaping (String) -> Void) -> Int32 {
         _ = nice(niceness)
         var o = options
@@ -99,7 +100,13 @@ public enum Daemon {
             if let d = intake.nextDeadline { wait = min(wait, d - now) }
             var fds: [Int32] = [signals, watch, handOffs?.fd ?? -1]
             if channelOpen, let channel, eventBatch.waitsOn(now: now, wait: &wait) { fds.append(channel) }
-            if linesOpen, let lines, lineBatch.waitsOn(now: now, wait: &wait) { fds.append(lines) }
+            // The ring is asked for a wake only now that the loop waits on the lane for
+            // one; lines already there need no wait.
+            var ringWaits = false
+            if linesOpen, let lines, lineBatch.waitsOn(now: now, wait: &wait) {
+                fds.append(lines)
+                if let ring, ring.arm() { ringWaits = true; wait = 0 }
+            }
             // Rounded up: a wait cut to 0 ms short of a deadline spins until it comes.
             let readable = dispatcher.run(waitingOn: fds.filter { $0 >= 0 }, timeoutMs: Int32((max(0, min(1, wait)) * 1000).rounded(.up)))
             if readable.contains(signals) {
@@ -109,9 +116,9 @@ public enum Daemon {
             }
             let eventsWoke = channelOpen && (channel.map(readable.contains) ?? false)
             // The lines before the events: a line logged before an event is its breadcrumb.
-            if let lines, linesOpen, readable.contains(lines) || eventsWoke {
-                linesOpen = drain(lines, into: intake, buffer: &buffer)
-                if readable.contains(lines) { lineBatch.woke() }
+            if let lines, linesOpen, readable.contains(lines) || eventsWoke || ringWaits {
+                linesOpen = drainLines(lines, ring, into: intake, buffer: &buffer)
+                if readable.contains(lines) || ringWaits { lineBatch.woke() }
             }
             if let channel, eventsWoke {
                 channelOpen = drain(channel, into: intake, buffer: &buffer, untilSpooled: true)
@@ -133,7 +140,7 @@ public enum Daemon {
             }
             if getppid() != parent { stopping = true }
             if stopping {
-                if let lines, linesOpen { _ = drain(lines, into: intake, buffer: &buffer) }
+                if let lines, linesOpen { _ = drainLines(lines, ring, into: intake, buffer: &buffer) }
                 if let channel, channelOpen { _ = drain(channel, into: intake, buffer: &buffer, untilSpooled: true) }
                 handOffs?.receive(into: &buffer, limit: 4096) {
                     if takeHandedOff($0, answer: $1, intake, journal: dispatcher.journal) { dispatcher.wroteToSpool = true }
@@ -183,7 +190,7 @@ public enum Daemon {
                 var p = pollfd(fd: lane, events: Int16(POLLIN), revents: 0)
                 if poll(&p, 1, 0) > 0 && p.revents & Int16(POLLHUP) != 0 && !hasRecord(lane) { return false }
                 intake.once("warning: a frame from the loader could not be read (empty); dropped, and any like it", key: "unreadable frame")
-            } else {
+            } else if !LineRing.isWake(buffer[0..<n]) {
                 take(buffer[0..<n], intake)
             }
             if untilSpooled {
@@ -192,6 +199,20 @@ public enum Daemon {
             }
         }
         return true
+    }
+
+    /// The lines: the lane's records (transactions, lines of other processes, wakes),
+    /// then the ring's. False once the loader's end of the lane is closed.
+    static func drainLines(_ lane: Int32, _ ring: LineRing?, into intake: Intake, buffer: inout [UInt8]) -> Bool {
+        ring?.disarm()
+        let open = drain(lane, into: intake, buffer: &buffer)
+        let sane = ring?.drain { record in
+            guard record.count <= buffer.count else { return }  // the ring's records are at most half of 1 MiB
+            buffer.withUnsafeMutableBytes { $0.copyMemory(from: record) }
+            take(buffer[0..<record.count], intake)
+        }
+        if sane == false { intake.once("warning: the log lines' ring made no sense; what was in it is dropped", key: "ring") }
+        return open
     }
 
     /// Whether a record (even an empty one) waits: after a hang-up, what is queued is still read.

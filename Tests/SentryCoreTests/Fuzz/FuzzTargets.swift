@@ -6,6 +6,7 @@
 @testable import SentryCore
 #endif
 import CurlHTTP
+import SentryRing
 
 enum FuzzTargets {
     static let all: [(name: String, run: ([UInt8]) -> Void)] = [
@@ -40,7 +41,30 @@ enum FuzzTargets {
         // inside the bytes, each under a name the spool would list.
         for r in Journal.records(raw) {
             precondition(r.offset >= 0 && r.body.lowerBound > r.offset && r.body.upperBound <= raw.count, "a journal record outside its bytes")
-            precondition(!r.name.contains("/") && SpoolEntry(name: r.name) != nil, "a journal record named \(r.name)")
+            precondition(!r.name.contains("/") && (SpoolEntry(name: r.name) != nil || Spool.isFrameName(r.name)),
+                         "a journal record named \(r.name)")
+        }
+        // The bytes as the log lines' ring the loader shares with the daemon (its head
+        // and tail from the first 16 bytes, its records the rest): every record read
+        // lies inside the ring, and reading ends.
+        if raw.count > 16 + 8 {
+            let size = UInt32(raw.count - 16)
+            let ring = UnsafeMutableRawPointer.allocate(byteCount: Int(sentry_ring_header()) + Int(size), alignment: 8)
+            defer { ring.deallocate() }
+            let r = ring.bindMemory(to: sentry_ring.self, capacity: 1)
+            r.pointee.magic = SENTRY_RING_MAGIC
+            r.pointee.size = size
+            r.pointee.head = raw[0..<8].reversed().reduce(0) { $0 << 8 | UInt64($1) }
+            r.pointee.tail = raw[8..<16].reversed().reduce(0) { $0 << 8 | UInt64($1) }
+            let data = ring + Int(sentry_ring_header())
+            raw[16...].withUnsafeBytes { data.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            var at = r.pointee.tail, got: UnsafePointer<UInt8>? = nil, n: UInt32 = 0, reads = 0
+            while sentry_ring_next(r, size, &at, &got, &n) == 1 {
+                let start = UnsafeRawPointer(got!) - UnsafeRawPointer(data)
+                precondition(start >= 4 && start + Int(n) <= Int(size), "a ring record outside the ring")
+                reads += 1
+                precondition(reads <= Int(size) / 4, "reading the ring does not end")
+            }
         }
         // The bytes as a log line too: every parser that reads one.
         _ = UWSGILine.parse(text)
