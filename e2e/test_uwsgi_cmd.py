@@ -1,6 +1,8 @@
 """Without the loader plugin: the snippets fall back to `cmd:` alarms that hand off
 to an attached daemon; on a real uWSGI, delivering to a real Bugsink."""
 import os
+import signal
+import subprocess
 import time
 
 import pytest
@@ -23,8 +25,18 @@ def test_alarms_hand_off_to_one_daemon(tmp_path, bugsink, cmd_only):
         events.wait(value_has("uWSGI is starting on "))
         u.request("/log?crumb-before")
         time.sleep(0.5)
+        # The senders the alarms start (children of the master) hand off on the
+        # daemon's socket: no frame file is renamed into the spool.
+        trace = str(tmp_path / "strace")
+        st = subprocess.Popen(["strace", "-f", "-e", "trace=rename,renameat,renameat2,sendto", "-o", trace,
+                               "-p", str(u.proc.pid)], stderr=subprocess.DEVNULL)
+        time.sleep(1)
         u.request("/log?cmd-4411")
         row = events.wait(value_has("FOO cmd-4411"))[0]
+        st.send_signal(signal.SIGINT)
+        st.wait(10)
+        calls = open(trace).read()
+        assert "USH1" in calls and ".frame" not in calls, calls[-3000:]
         u.request("/help/cmd-5521")
         events.wait(value_has("help asked: GET /help/cmd-5521"))
         u.request("/kill")
