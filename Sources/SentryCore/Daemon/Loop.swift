@@ -133,6 +133,7 @@ public enum Daemon {
             if readable.contains(watch) { readWatch(watch, spool, dispatcher, intake) }
             let later = StateDirectory.now()
             intake.tick(now: later, force: stopping)
+            dispatcher.journal?.writeMarks(now: later, due: true)
             if dispatcher.wroteToSpool && (later - lastSync >= 1 || stopping) {
                 _ = syncfs(spoolFD)
                 dispatcher.wroteToSpool = false

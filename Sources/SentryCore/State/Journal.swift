@@ -15,7 +15,11 @@
 // recovered by whoever scans the spool next (the next daemon, a flush): each pending
 // record becomes a spool file under its name, then the journal goes. An envelope
 // sent just before a crash, before its mark was written, is sent again: the same
-// event id, which Sentry keeps once. The file starts over once nothing in it is
+// event id, which Sentry keeps once. The marks are written together, at most every
+// `markEvery` (a mark per answer was an open, a stat, a write and a close per event:
+// a few percent of the daemon's CPU in a burst); a daemon that dies sends the
+// envelopes of marks it had not written yet again, with their ids, as above.
+// The file starts over once nothing in it is
 // pending; when it reaches `maxBytes` with records pending, new envelopes take the
 // spool-file path until it drains.
 import Glibc
@@ -33,6 +37,10 @@ public final class Journal {
     private(set) var end = 0
     /// Records written and not yet done.
     public private(set) var pending = 0
+    /// Done marks not yet written (offsets), and when marks were last written.
+    private var marks: [Int] = []
+    private var marksWritten = -Double.infinity
+    static let markEvery = 0.5
 
     /// This process's journal in `dir`; nil when one left under our pid (the machine
     /// restarted since) could not be recovered first (the caller writes spool files).
@@ -69,20 +77,32 @@ public final class Journal {
         } ?? nil
     }
 
-    /// The record at `offset` is done: it is never recovered. When nothing is pending
-    /// and the file has grown, it starts over.
-    public func done(at offset: Int) {
+    /// The record at `offset` is done: once its mark is written, it is never
+    /// recovered. Marks are written with the others due (`writeMarks`), or at once when
+    /// nothing is pending and the file has grown: it starts over.
+    public func done(at offset: Int, now: Double = StateDirectory.now()) {
         guard pending > 0 else { return }
         pending -= 1
-        withFile(create: false) { fd in
-            _ = Journal.writeAll(fd, [68], at: offset + 3)  // "D"
-            if pending == 0 && end >= Journal.restartBytes && ftruncate(fd, 0) == 0 { end = 0 }
-        }
+        marks.append(offset)
+        if (pending == 0 && end >= Journal.restartBytes) || now - marksWritten >= Journal.markEvery { writeMarks(now: now) }
     }
 
-    /// Nothing pending: the file goes (a daemon that stops cleanly leaves no journal).
+    /// The marks waiting, written in one open; the daemon's loop calls it every turn
+    /// (`due`: only once `markEvery` has passed since the last).
+    public func writeMarks(now: Double = StateDirectory.now(), due: Bool = false) {
+        guard !marks.isEmpty, !due || now - marksWritten >= Journal.markEvery else { return }
+        withFile(create: false) { fd in
+            for offset in marks { _ = Journal.writeAll(fd, [68], at: offset + 3) }  // "D"
+            if pending == 0 && end >= Journal.restartBytes && ftruncate(fd, 0) == 0 { end = 0 }
+        }
+        marks = []
+        marksWritten = now
+    }
+
+    /// Nothing pending: the file goes (a daemon that stops cleanly leaves no journal);
+    /// else its marks are written.
     public func closeIfDone() {
-        if pending == 0 { unlink(dir.file(name)) }
+        if pending == 0 { unlink(dir.file(name)); marks = [] } else { writeMarks() }
     }
 
     /// `body` with the file open at its end (its size says where the end is, whatever

@@ -29,6 +29,21 @@ final class LedgerTests: XCTestCase {
         XCTAssertEqual(l.take(), taken, "an envelope that did not get through gives its counts back")
     }
 
+    func testTheDaemonLooksOnDiskForOthersCountsAtMostOnceASecond() {
+        let state = tempState()
+        let l = Ledger(dsn: testDSN, state: state, inMemory: true)
+        XCTAssertEqual(l.take(now: 100), [])
+        ClientReport.record(.networkError, category: .monitor, dsn: testDSN, in: state)  // a cmd: sender's
+        XCTAssertEqual(l.take(now: 100.5), [], "looked half a second ago")
+        XCTAssertEqual(l.take(now: 101), [Discard(reason: .networkError, category: .monitor, quantity: 1)])
+        // A one-shot process (flush) looks every time.
+        ClientReport.record(.networkError, category: .monitor, dsn: testDSN, in: state)
+        let once = Ledger(dsn: testDSN, state: state)
+        XCTAssertEqual(once.take(now: 100), [Discard(reason: .networkError, category: .monitor, quantity: 1)])
+        ClientReport.record(.networkError, category: .monitor, dsn: testDSN, in: state)
+        XCTAssertEqual(once.take(now: 100), [Discard(reason: .networkError, category: .monitor, quantity: 1)])
+    }
+
     func testAOneShotLedgerWritesThrough() {
         let state = tempState()
         Ledger(dsn: testDSN, state: state).count(.backpressure, .error)

@@ -112,6 +112,29 @@ final class JournalTests: XCTestCase {
         XCTAssertLessThanOrEqual(bytes(j, dir).count, Journal.maxBytes)
     }
 
+    func testMarksAreWrittenTogetherAndWhatADeadDaemonHadNotMarkedIsSentAgain() throws {
+        let dir = tempState()
+        let spool = try XCTUnwrap(Spool(dir.path))
+        let j = try XCTUnwrap(Journal(dir))
+        let offsets = (1...4).compactMap { j.append(name: name($0), Array("envelope \($0)".utf8)) }
+        j.done(at: offsets[0], now: 100)
+        j.done(at: offsets[1], now: 100.1)
+        j.done(at: offsets[2], now: 100.2)
+        XCTAssertEqual(Journal.records(bytes(j, dir)).map(\.pending), [false, true, true, true], "the first at once, then together")
+        j.writeMarks(now: 100.3, due: true)
+        XCTAssertEqual(Journal.records(bytes(j, dir)).map(\.pending), [false, true, true, true], "not due yet")
+        j.writeMarks(now: 100.6, due: true)
+        XCTAssertEqual(Journal.records(bytes(j, dir)).map(\.pending), [false, false, false, true])
+        XCTAssertEqual(j.pending, 1)
+        // A daemon that dies with a mark unwritten: that envelope is recovered (and sent
+        // again, with its id), with the one still pending.
+        _ = j.append(name: name(5), Array("envelope 5".utf8))
+        j.done(at: Journal.records(bytes(j, dir)).last!.offset, now: 100.7)
+        XCTAssertEqual(rename(dir.file(j.name), dir.file(".journal-999999999")), 0)
+        spool.recoverStale()
+        XCTAssertEqual(spool.entries().map(\.name), [name(4), name(5)])
+    }
+
     func testAStoppingDaemonLeavesNoJournal() throws {
         let dir = tempState()
         let j = try XCTUnwrap(Journal(dir))
