@@ -1,5 +1,6 @@
 """The loader on a real uWSGI, through the INSTALLED snippets and the one-line set-up,
 delivering to a real Bugsink: assertions are on STORED events."""
+import json
 import os
 import signal
 import socket
@@ -156,18 +157,29 @@ def test_sentry_ini_uses_the_loader_and_its_alarm(tmp_path, bugsink, installed):
     assert "FOO before-7731" in crumbs and "FOO marker-7731" not in crumbs, "the lines before it, not its own"
 
 
+def sigchld_caught(pid):
+    """Whether process `pid` has a handler for SIGCHLD (SigCgt in /proc/PID/status)."""
+    with open("/proc/%d/status" % pid) as f:
+        caught = next(int(l.split()[1], 16) for l in f if l.startswith("SigCgt:"))
+    return bool(caught & (1 << (signal.SIGCHLD - 1)))
+
+
 def test_log_lines_reach_the_daemon_without_a_send_each(tmp_path, installed):
     """uWSGI's master reads a log line per turn of its loop; the loader copies each
     into the lines' ring (shared memory) and wakes the daemon at most once per batch,
-    instead of a send() per line. strace on the master: 100 requests (200 log lines),
-    a few sends at most; the lines still arrive, as the breadcrumbs of an exception."""
+    instead of a send() per line, and looks for a dead worker (waitid) only after a
+    SIGCHLD, not every turn. strace on the master: 100 requests (200 log lines), a few
+    sends at most, no waitid; the lines still arrive, as the breadcrumbs of an
+    exception. Only the master catches SIGCHLD: its workers have it as uWSGI left it."""
     sentry = FaultServer(status=200)
     trace = str(tmp_path / "strace")
     try:
         with UWSGI(str(tmp_path / "u"), one_line(installed), uwsgi_env(installed, sentry.dsn()), workers=1) as u:
             assert u.request("/log?warm-up") == 200
             wait_for(lambda: daemon_pid(u), timeout=10)
-            st = subprocess.Popen(["strace", "-f", "-e", "trace=sendto,sendmsg", "-o", trace, "-p", str(u.proc.pid)],
+            assert sigchld_caught(u.proc.pid)
+            assert [p for p in u.pids() if p != u.proc.pid and sigchld_caught(p)] == []
+            st = subprocess.Popen(["strace", "-f", "-e", "trace=sendto,sendmsg,waitid", "-o", trace, "-p", str(u.proc.pid)],
                                   stderr=subprocess.DEVNULL)
             time.sleep(1)  # strace attached to every thread
             for i in range(100):
@@ -176,8 +188,18 @@ def test_log_lines_reach_the_daemon_without_a_send_each(tmp_path, installed):
             assert wait_for(lambda: envelope_items(sentry.requests, "event"), timeout=15)
             st.send_signal(signal.SIGINT)
             st.wait(10)
-        sends = [l for l in open(trace).read().splitlines() if "sendto(" in l or "sendmsg(" in l]
+            # A worker that dies is still seen (waitid after its SIGCHLD), and the one
+            # forked in its place has SIGCHLD as uWSGI left it.
+            before = set(u.pids())
+            u.request("/kill")
+            assert wait_for(lambda: len([e for e in envelope_items(sentry.requests, "event")
+                                         if "SIGKILL" in json.dumps(e)]) == 1, timeout=15)
+            assert wait_for(lambda: set(u.pids()) - before, timeout=10)
+            assert [p for p in u.pids() if p != u.proc.pid and sigchld_caught(p)] == []
+        calls = open(trace).read().splitlines()
+        sends = [l for l in calls if "sendto(" in l or "sendmsg(" in l]
         assert 1 <= len(sends) <= 25, sends
+        assert [l for l in calls if "waitid(" in l] == []
         event = envelope_items(sentry.requests, "event")[0]
         crumbs = [c["message"] for c in event["breadcrumbs"]["values"]]
         assert "FOO ring-99" in crumbs and "FOO ring-80" in crumbs, crumbs

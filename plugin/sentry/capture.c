@@ -117,37 +117,3 @@ void sentry_harakiri(int wid) {
 	if (ub) sentry_add_cores(ub, wid);
 	sentry_send(ub, SENTRY_ERROR); /* a Harakiri exception */
 }
-
-/* From the master's loop, before it reaps anyone: a worker that has died is still
-   a zombie here, and its cores still say what it was serving (the worker uWSGI
-   respawns clears them). One waitid() that reaps nothing; the daemon pairs this
-   with uWSGI's own "DAMN ! worker" line, which decides whether a death is news.
-   The requests it was serving end here, for release health. */
-void sentry_watch_deaths(void) {
-	static pid_t last;
-	siginfo_t info;
-	int wid;
-	if ((sentry.deaths != 1 && sentry.sessions <= 0) || !uwsgi.workers) return;
-	memset(&info, 0, sizeof(info));
-	if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) || info.si_pid <= 0 || info.si_pid == last) return;
-	for (wid = 1; wid <= uwsgi.numproc && uwsgi.workers[wid].pid != info.si_pid; wid++);
-	if (wid > uwsgi.numproc) return;
-	last = info.si_pid;
-	/* The requests it died in: cut (harakiri's SIGKILL, the OOM killer, an exit; uWSGI's
-	   own SIGSEGV handler exits too), or crashed by a signal that is a crash. */
-	int c, sig = info.si_code == CLD_EXITED ? 0 : info.si_status;
-	for (c = 0; c < uwsgi.cores && uwsgi.workers[wid].cores; c++)
-		if (uwsgi.workers[wid].cores[c].in_request)
-			sentry_count_session(sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGABRT ||
-			                     info.si_pid == __atomic_load_n(&sentry.shared->crashed, __ATOMIC_RELAXED) ? SENTRY_CRASHED : SENTRY_ABNORMAL);
-	if (sentry.deaths != 1) return;
-	struct uwsgi_buffer *ub = sentry_frame("death");
-	if (ub && (sentry_field_num(ub, "wid", wid) || sentry_field_num(ub, "pid", info.si_pid) ||
-	           sentry_field_num(ub, info.si_code == CLD_EXITED ? "exit" : "signal", info.si_status) ||
-	           sentry_field_num(ub, "now_us", uwsgi_micros()))) {
-		uwsgi_buffer_destroy(ub);
-		ub = NULL;
-	}
-	if (ub) sentry_add_cores(ub, wid);
-	sentry_send(ub, SENTRY_CONTEXT); /* context for the DAMN line's event, not an event */
-}

@@ -7,10 +7,12 @@
    Everything else (options, grouping, budgets, scrubbing, sending) is Swift's.
 
    Files: sentry_plugin.c (options, handlers, registration), channel.c (frames, the
-   two lanes, drop counts), ring.c and ring.h (log lines through shared memory), daemon.c (the daemon's start and supervision), capture.c
-   (what workers are doing), requests.c (how each request ended: release health),
-   traces.c (each sampled request as a transaction), defaults.c (one line of config);
-   crash/ (a crash told from inside the crashing thread). */
+   two lanes, drop counts), ring.c and ring.h (log lines through shared memory),
+   daemon.c (the daemon's start and supervision), capture.c (what workers are
+   doing), deaths.c (a worker's death, before uWSGI reaps it), requests.c (how each
+   request ended: release health), traces.c (each sampled request as a transaction),
+   defaults.c (one line of config); crash/ (a crash told from inside the crashing
+   thread). */
 
 #include <uwsgi.h>
 
@@ -106,6 +108,8 @@ int sentry_add_request(struct uwsgi_buffer *ub, struct wsgi_request *wsgi_req);
 int sentry_add_in_flight(struct uwsgi_buffer *ub);
 int sentry_route_func(struct wsgi_request *wsgi_req, struct uwsgi_route *ur);
 void sentry_harakiri(int wid);
+
+/* deaths.c */
 void sentry_watch_deaths(void);
 
 /* requests.c */
