@@ -11,7 +11,10 @@ import subprocess
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.environ.get("UWSGI_SENTRY_BIN", os.path.join(ROOT, ".build", "release", "uwsgi-sentry"))
+# The binary's real path: every `swift build` (test_deb's `make deb` runs one beside
+# the other tests) removes and makes again the `.build/release` symlink, and a test
+# that started the binary through it in that instant got ENOENT (a fresh clone's run).
+BIN = os.environ.get("UWSGI_SENTRY_BIN") or os.path.realpath(os.path.join(ROOT, ".build", "release", "uwsgi-sentry"))
 PLUGINS = os.path.join(ROOT, ".build", "uwsgi-plugins")
 VENV = os.environ.get("BUGSINK_VENV", os.path.join(ROOT, ".venv", "py"))
 TEST_KEY = "0123456789abcdef0123456789abcdef"
