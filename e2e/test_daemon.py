@@ -23,13 +23,16 @@ class ChannelDaemon:
     """`uwsgi-sentry --channel=FD daemon` with one end of a SOCK_SEQPACKET pair (the loader
     passes it as fd 3)."""
 
-    def __init__(self, tmp_path, dsn, options="", **env):
+    def __init__(self, tmp_path, dsn, options="", before=(), preexec=None, **env):
         self.ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        for data in before:  # queued before it starts
+            self.ours.send(data)
         self.spool = str(tmp_path / "spool")
         e = clean_env(SENTRY_DSN=dsn, UWSGI_SENTRY_SPOOL=self.spool, UWSGI_SENTRY_OPTIONS=options,
                       UWSGI_SENTRY_UWSGI_VERSION="2.0.21", **env)
         self.proc = subprocess.Popen([BIN, "--channel=%d" % theirs.fileno(), "daemon"], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e, pass_fds=(theirs.fileno(),))
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e, pass_fds=(theirs.fileno(),),
+                                     preexec_fn=preexec)
         theirs.close()
 
     def send(self, data):
@@ -250,6 +253,22 @@ def test_the_daemon_stops_when_the_loader_side_closes(tmp_path, sentry):
     d.ours.close()  # uWSGI gone, or reloading: EOF on the channel
     assert d.proc.wait(10) == 0
     assert [e["logentry"]["formatted"] for e in events(sentry)] == ["last words"]
+
+
+def test_a_stop_that_comes_while_it_starts_is_a_stop_not_a_death(tmp_path, sentry):
+    """The loader starts the daemon with the stop signals blocked (uWSGI may stop or
+    reload right then; the daemon dies with its parent by SIGTERM): one that is already
+    pending when it starts is read from its signalfd, after what was queued for it is
+    taken and sent. Before, the runtime's default action killed it at once, and the
+    frames queued on the lanes went with it."""
+    def stop_pending():  # as the loader's child between fork and exec, with a stop already there
+        signal.pthread_sigmask(signal.SIG_SETMASK, {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT})
+        os.kill(os.getpid(), signal.SIGTERM)
+    d = ChannelDaemon(tmp_path, sentry.dsn(), before=[frame("route", options="message=queued before the stop")],
+                      preexec=stop_pending)
+    assert d.proc.wait(10) == 0
+    d.ours.close()
+    assert [e["logentry"]["formatted"] for e in events(sentry)] == ["queued before the stop"]
 
 
 def test_hostile_frames_are_said_once_and_never_stop_it(tmp_path, sentry):

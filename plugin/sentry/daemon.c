@@ -72,9 +72,13 @@ static char **sentry_daemon_env(int *ours_from) {
 static void sentry_daemon_exec(char **env) {
 	int i;
 	for (i = 1; i < NSIG; i++) signal(i, SIG_DFL);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* The stop signals stay blocked across exec until the daemon reads them from its
+	   signalfd: a stop (PR_SET_PDEATHSIG below, a reload) that comes while it starts is
+	   then a stop, after the frames queued for it are read, not a death before. */
+	sigset_t stops;
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGTERM); sigaddset(&stops, SIGINT); sigaddset(&stops, SIGHUP); sigaddset(&stops, SIGQUIT);
+	sigprocmask(SIG_SETMASK, &stops, NULL);
 	setsid(); /* a terminal's Ctrl-C is uWSGI's to handle; we stop when it is gone */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() == 1) _exit(0);

@@ -18,7 +18,7 @@ public struct CLI {
 
 
     public static func main(_ args: [String]) -> Int32 {
-        System.resetSignals()
+        System.resetSignals(holdingStops: args.contains { $0.hasPrefix("--channel=") })
         var cli = CLI()
         var i = 1
         flags: while i < args.count, args[i].hasPrefix("-"), args[i] != "-" {

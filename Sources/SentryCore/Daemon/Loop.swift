@@ -57,7 +57,7 @@ public enum Daemon {
         // Signals arrive as reads on a descriptor, never as a flag a handler sets.
         var mask = sigset_t()
         sigemptyset(&mask)
-        for s in [SIGTERM, SIGINT, SIGHUP, SIGQUIT] { sigaddset(&mask, s) }
+        for s in System.stopSignals { sigaddset(&mask, s) }
         sigprocmask(SIG_BLOCK, &mask, nil)
         let signals = signalfd(-1, &mask, Int32(O_NONBLOCK | O_CLOEXEC))
         // Renames only: every writer of the spool (hand-offs, spool files, flush) writes

@@ -167,12 +167,19 @@ public enum System {
     /// uWSGI's alarm thread hands its children a mask with SIGTERM, SIGALRM and ~58
     /// more blocked; a sender that inherits it could not be stopped. SIGPIPE is
     /// ignored so a closed log or socket is an error code, not a death.
-    public static func resetSignals() {
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        sigprocmask(SIG_SETMASK, &empty, nil)
+    /// `holdingStops`: the loader's daemon, started with SIGTERM, SIGINT, SIGHUP and
+    /// SIGQUIT blocked, keeps them so until its loop reads them from a signalfd (one
+    /// that came while it started is a stop, after it read what waits for it).
+    public static func resetSignals(holdingStops: Bool = false) {
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        if holdingStops { for s in stopSignals { sigaddset(&mask, s) } }
+        sigprocmask(SIG_SETMASK, &mask, nil)
         signal(SIGPIPE, SIG_IGN)
     }
+
+    /// What stops the daemon (read from its signalfd).
+    public static let stopSignals: [Int32] = [SIGTERM, SIGINT, SIGHUP, SIGQUIT]
 
     public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 
