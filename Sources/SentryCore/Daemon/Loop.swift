@@ -11,8 +11,8 @@
 // loses nothing it took.
 //
 // Why the loop is here, one thread and one wait: the daemon has six things to wait
-// for (the lanes, the hand-off socket, inotify on the spool, signals as a descriptor, libcurl's sockets
-// and timers), all of them descriptors or deadlines. libcurl's curl_multi_poll takes
+// for (the lanes, the hand-off socket, inotify on the spool, signals as a descriptor,
+// libcurl's sockets and timers), all of them descriptors or deadlines. libcurl's curl_multi_poll takes
 // extra descriptors, so the whole daemon waits in ONE call: no thread to
 // synchronise, nothing to wake, and at nice +10 it uses the CPU only when one of
 // them has something for it. CurlHTTP only performs that wait; what to do when it
@@ -68,6 +68,11 @@ public enum Daemon {
         if watch >= 0 { _ = inotify_add_watch(watch, spool.path, UInt32(IN_MOVED_TO)) }
         let spoolFD = open(spool.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         let handOffs = HandOffSocket(listeningIn: spool)
+        let takeHandOffs = { (limit: Int, buffer: inout [UInt8]) in
+            handOffs?.receive(into: &buffer, limit: limit) {
+                if takeHandedOff($0, answer: $1, intake, journal: dispatcher.journal) { dispatcher.wroteToSpool = true }
+            }
+        }
         defer {
             for fd in [signals, watch, spoolFD] where fd >= 0 { close(fd) }
             handOffs?.close()
@@ -125,11 +130,7 @@ public enum Daemon {
                 eventBatch.woke()
                 if !channelOpen { stopping = true }  // uWSGI is gone or reloading: finish and go
             }
-            if let handOffs, readable.contains(handOffs.fd) {
-                handOffs.receive(into: &buffer) {
-                    if takeHandedOff($0, answer: $1, intake, journal: dispatcher.journal) { dispatcher.wroteToSpool = true }
-                }
-            }
+            if let handOffs, readable.contains(handOffs.fd) { takeHandOffs(64, &buffer) }
             if readable.contains(watch) { readWatch(watch, spool, dispatcher, intake) }
             let later = StateDirectory.now()
             intake.tick(now: later, force: stopping)
@@ -143,9 +144,7 @@ public enum Daemon {
             if stopping {
                 if let lines, linesOpen { _ = drainLines(lines, ring, into: intake, buffer: &buffer) }
                 if let channel, channelOpen { _ = drain(channel, into: intake, buffer: &buffer, untilSpooled: true) }
-                handOffs?.receive(into: &buffer, limit: 4096) {
-                    if takeHandedOff($0, answer: $1, intake, journal: dispatcher.journal) { dispatcher.wroteToSpool = true }
-                }
+                takeHandOffs(4096, &buffer)
                 intake.tick(now: later, force: true)
                 finish(dispatcher, within: min(3, options.timeout))
                 dispatcher.spillJournal()

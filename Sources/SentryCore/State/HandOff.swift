@@ -31,7 +31,7 @@ extension Spool {
 
     /// The frames waiting for the daemon, oldest first.
     public func handedOff() -> [String] {
-        dir.names().filter { $0.hasSuffix(Spool.frameSuffix) && !$0.hasPrefix(".") }.sorted()
+        dir.names().filter(Spool.isFrameName).sorted()
     }
 
     /// Handles frame `name` with `body` and then removes it; a daemon that dies in

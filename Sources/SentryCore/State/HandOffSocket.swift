@@ -46,13 +46,9 @@ public final class HandOffSocket {
         path = spool.dir.file(HandOffSocket.name)
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
-        var bound = false
-        for _ in 0..<2 where !bound {
-            unlink(path)
-            bound = UnixAddress.with(path, { bind(fd, $0, $1) == 0 }) ?? false
-        }
+        unlink(path)
         var st = stat()
-        guard bound, stat(path, &st) == 0 else { Glibc.close(fd); return nil }
+        guard UnixAddress.with(path, { bind(fd, $0, $1) == 0 }) == true, stat(path, &st) == 0 else { Glibc.close(fd); return nil }
         self.fd = fd
         inode = st.st_ino
     }

@@ -1,9 +1,10 @@
 // The daemon's write-ahead file: an envelope it is about to send is appended here,
 // not written as a spool file of its own (and so is a frame handed to it on its
-// socket, while it makes the event: State/HandOffSocket.swift). A spool file per event cost the daemon a
-// new inode, two renames, a read back and an unlink (perf, 600 events through a real
-// uWSGI: a quarter of the daemon's CPU went to those, most of it ext4 finding a free
-// inode); a journal record costs one write, and one more to mark it done.
+// socket, while it makes the event: State/HandOffSocket.swift). A spool file per
+// event cost the daemon a new inode, two renames, a read back and an unlink (perf,
+// 600 events through a real uWSGI: a quarter of the daemon's CPU went to those, most
+// of it ext4 finding a free inode); a journal record costs one write, and one more
+// to mark it done.
 //
 //     ".journal-<pid>" in the spool: records of
 //     "USJ" <state: P pending | D done> <name length, u32 LE> <bytes length, u32 LE> <name> <bytes>
@@ -18,10 +19,9 @@
 // event id, which Sentry keeps once. The marks are written together, at most every
 // `markEvery` (a mark per answer was an open, a stat, a write and a close per event:
 // a few percent of the daemon's CPU in a burst); a daemon that dies sends the
-// envelopes of marks it had not written yet again, with their ids, as above.
-// The file starts over once nothing in it is
-// pending; when it reaches `maxBytes` with records pending, new envelopes take the
-// spool-file path until it drains.
+// envelopes of marks it had not written yet again, with their ids, as above. The
+// file starts over once nothing in it is pending; when it reaches `maxBytes` with
+// records pending, new envelopes take the spool-file path until it drains.
 import Glibc
 
 public final class Journal {
