@@ -58,6 +58,14 @@ public final class Intake {
 
     // MARK: frames
 
+    /// A log line: a breadcrumb of the next events, a harakiri story's, a Sentry Logs record.
+    public func handle(line l: LoaderFrame.Line, now: Double) {
+        let line = String(decoding: l.body, as: UTF8.self)
+        ring.append(line, received: l.madeAt ?? now)  // when the master read it: the lane may hold lines a while
+        if !stories.waiting.isEmpty { for part in line.split(separator: "\n") { stories.absorb(String(part)) } }
+        log(line: line, l, now: now)
+    }
+
     public func handle(_ f: LoaderFrame, now: Double) {
         if f.dropped + f.droppedErrors > 0, let dsn = options.dsn(options.options("")) {
             count(.queueOverflow, .default, f.dropped, dsn, now: now)
@@ -80,10 +88,7 @@ public final class Intake {
         case .sessions:
             if let minute = f.sessions { sessions(minute, now: now) }
         case .log:
-            let line = String(decoding: f.body, as: UTF8.self)
-            ring.append(line, received: f.madeAt ?? now)  // when the master read it: the lane may hold lines a while
-            if !stories.waiting.isEmpty { for part in line.split(separator: "\n") { stories.absorb(String(part)) } }
-            log(line: line, f, now: now)
+            handle(line: f.line, now: now)
         case .request:
             logRequest(f, now: now)
         case .crash:

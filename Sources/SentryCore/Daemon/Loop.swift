@@ -223,6 +223,7 @@ public enum Daemon {
 
     /// One frame, from a lane or a hand-off: the Intake's, or said once when unreadable.
     static func take(_ bytes: ArraySlice<UInt8>, _ intake: Intake) {
+        if let line = LoaderFrame.line(bytes) { return intake.handle(line: line, now: StateDirectory.now()) }
         do {
             intake.handle(try LoaderFrame.decode(bytes), now: StateDirectory.now())
         } catch {

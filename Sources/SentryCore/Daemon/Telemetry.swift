@@ -39,7 +39,7 @@ extension Intake {
     // MARK: Sentry Logs
 
     /// A line of uWSGI's log, with the trace of the request in flight when it was written.
-    func log(line: String, _ f: LoaderFrame, now: Double) {
+    func log(line: String, _ f: LoaderFrame.Line, now: Double) {
         guard let threshold = options.logsThreshold, !LogRecord.skipped(line: line) else { return }
         let o = options.options("")
         let r = LogRecord.line(line, at: f.madeAt ?? now, trace: f.trace ?? ownTrace)

@@ -187,6 +187,93 @@ public struct LoaderFrame: Equatable {
         return f
     }
 
+    /// A log line's frame, read without making a LoaderFrame: lines are most frames
+    /// (a traceback is a dozen), and the whole frame's making and unmaking was most of
+    /// what a line cost the daemon. Nil for anything else (another kind, a key a line
+    /// does not carry): `decode` reads that, and makes the same `Line` of a line.
+    public static func line(_ bytes: ArraySlice<UInt8>) -> Line? {
+        guard bytes.starts(with: magic) else { return nil }
+        var line = Line()
+        var isLine = false, pid: Int?, core: Int?, start: Int64?
+        var i = bytes.startIndex + magic.count
+        while i < bytes.endIndex {
+            let klen = Int(bytes[i])
+            i += 1
+            guard bytes.endIndex - i >= klen + 4 else { return nil }
+            let key = bytes[i..<(i + klen)]
+            i += klen
+            let vlen = Int(bytes[i]) | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2]) << 16 | Int(bytes[i + 3]) << 24
+            i += 4
+            guard bytes.endIndex - i >= vlen else { return nil }
+            let value = bytes[i..<(i + vlen)]
+            i += vlen
+            func named(_ k: StaticString) -> Bool {
+                k.withUTF8Buffer { key.elementsEqual($0) }
+            }
+            if named("kind") {
+                guard value.elementsEqual("log".utf8) else { return nil }
+                isLine = true
+            } else if named("body") {
+                line.body = value
+            } else if named("now_us") {
+                line.nowMicros = decimal(value)
+            } else if named("req_pid") {
+                pid = decimal(value).map(Int.init)
+            } else if named("req_core") {
+                core = decimal(value).map(Int.init)
+            } else if named("req_start_us") {
+                start = decimal(value)
+            } else if named("HTTP_SENTRY_TRACE") {
+                line.sentryTrace = String(decoding: value, as: UTF8.self)
+            } else if named("HTTP_TRACEPARENT") {
+                line.traceparent = String(decoding: value, as: UTF8.self)
+            } else {
+                return nil
+            }
+        }
+        guard isLine else { return nil }
+        if let pid, let core, let start, start > 0 { line.request = Trace.Request(pid: pid, core: core, startMicros: start) }
+        return line
+    }
+
+    /// A log line as the loader forwards it, with when the master read it and the
+    /// request in flight then (sentry-logs).
+    public struct Line: Equatable {
+        public var body: ArraySlice<UInt8> = []
+        public var nowMicros: Int64?
+        public var request: Trace.Request?
+        public var sentryTrace, traceparent: String?
+        public var madeAt: Double? { nowMicros.map { Double($0) / 1e6 } }
+        var trace: Trace? {
+            request == nil && sentryTrace == nil && traceparent == nil ? nil
+                : Trace.of(sentryTrace: sentryTrace, traceparent: traceparent, request: request)
+        }
+    }
+
+    /// A line read by `decode`.
+    var line: Line {
+        Line(body: body[...], nowMicros: nowMicros, request: request, sentryTrace: sentryTrace, traceparent: traceparent)
+    }
+
+    /// An optionally signed decimal as Int64 parses it (no String made): nil where it would be.
+    static func decimal(_ b: ArraySlice<UInt8>) -> Int64? {
+        var i = b.startIndex
+        var negative = false
+        if i < b.endIndex, b[i] == UInt8(ascii: "-") || b[i] == UInt8(ascii: "+") { negative = b[i] == UInt8(ascii: "-"); i += 1 }
+        guard i < b.endIndex else { return nil }
+        var n: Int64 = 0
+        while i < b.endIndex {
+            let d = b[i] &- 48
+            guard d < 10 else { return nil }
+            let (m, o1) = n.multipliedReportingOverflow(by: 10)
+            let (r, o2) = negative ? m.subtractingReportingOverflow(Int64(d)) : m.addingReportingOverflow(Int64(d))
+            guard !o1, !o2 else { return nil }
+            n = r
+            i += 1
+        }
+        return n
+    }
+
     static func core(_ bytes: ArraySlice<UInt8>) throws -> Core {
         var c = Core()
         for (key, value) in try items(bytes) {

@@ -88,6 +88,11 @@ enum FuzzTargets {
         }
         // ... and as a line of uWSGI's log for Sentry Logs.
         if !LogRecord.skipped(line: text) { _ = LogRecord.line(text, at: 1_795_639_465, trace: Trace.of(sentryTrace: nil, traceparent: nil, request: nil)).json() }
+        // A line's frame read on its own (the daemon's way for lines) says what decode says of it.
+        if let line = LoaderFrame.line(bytes) {
+            let whole = try? LoaderFrame.decode(bytes)
+            precondition(whole?.kind == .log && whole?.line == line, "a line read alone differs from the frame decoded")
+        }
         guard let frame = try? LoaderFrame.decode(bytes) else { return }
         let options = Options.parse(frame.options, environment: { _ in nil }).0
         // A request's record and a minute of sessions, from whatever the frame says.

@@ -24,4 +24,28 @@ final class LoaderFrameTests: XCTestCase {
         XCTAssertThrowsError(try LoaderFrame.decode(LoaderFrame.encode([("kind", Array("teleport".utf8))])[...]))
         XCTAssertEqual(try LoaderFrame.decode(LoaderFrame.encode([("kind", Array("log".utf8)), ("dropped", Array("-7".utf8))])[...]).dropped, 0)
     }
+
+    /// A line's frame read on its own is what `decode` reads of it; anything else is
+    /// left to `decode`.
+    func testLinesReadAlone() throws {
+        func frame(_ items: [(String, String)]) -> ArraySlice<UInt8> { LoaderFrame.encode(items.map { ($0.0, Array($0.1.utf8)) })[...] }
+        let plain = frame([("kind", "log"), ("body", "GET / => generated 2 bytes"), ("now_us", "1795645615123456")])
+        let inFlight = frame([("kind", "log"), ("body", "a line"), ("now_us", "+17"), ("req_pid", "42"), ("req_core", "0"),
+                              ("req_start_us", "1795645615000000"), ("HTTP_SENTRY_TRACE", "0123456789abcdef0123456789abcdef-0123456789abcdef-1"),
+                              ("HTTP_TRACEPARENT", "junk")])
+        for bytes in [plain, inFlight, frame([("kind", "log")]), frame([("body", "x"), ("kind", "log"), ("now_us", "-")])] {
+            let alone = try XCTUnwrap(LoaderFrame.line(bytes))
+            XCTAssertEqual(alone, try LoaderFrame.decode(bytes).line)
+        }
+        XCTAssertEqual(LoaderFrame.line(plain)?.nowMicros, 1_795_645_615_123_456)
+        XCTAssertEqual(LoaderFrame.line(inFlight)?.request, Trace.Request(pid: 42, core: 0, startMicros: 1_795_645_615_000_000))
+        XCTAssertNil(LoaderFrame.line(frame([("kind", "log"), ("now_us", "99999999999999999999")]))?.nowMicros, "past Int64: as Int64(text)")
+        // Not a line, or a line with more to say: decode's.
+        XCTAssertNil(LoaderFrame.line(frame([("kind", "alarm"), ("body", "x")])))
+        XCTAssertNil(LoaderFrame.line(frame([("kind", "log"), ("kind", "alarm")])))
+        XCTAssertNil(LoaderFrame.line(frame([("kind", "log"), ("dropped", "3")])))
+        XCTAssertNil(LoaderFrame.line(frame([("body", "x")])), "no kind")
+        XCTAssertNil(LoaderFrame.line(Array("USF1".utf8)[...] + [4] + Array("kind".utf8) + [3, 0, 0]), "truncated")
+        XCTAssertNil(LoaderFrame.line(Array("XXXX".utf8)[...]))
+    }
 }
