@@ -117,9 +117,12 @@ public struct JSONWriter {
     private static func quoted(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
         func escaped(_ b: UInt8) -> Bool { b < 32 || b == 34 || b == 92 || b == 127 }
         var start = 0
-        for i in 0..<bytes.count {
+        var i = 0
+        while true {
+            i = ByteWords.skip(bytes, from: i) { !ByteWords.needsEscape($0) }
+            guard i < bytes.count else { break }
             let b = bytes[i]
-            guard escaped(b) else { continue }
+            guard escaped(b) else { i += 1; continue }
             out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i]))
             out.append(92)
             switch b {
@@ -131,7 +134,8 @@ public struct JSONWriter {
                 out.append(117); out.append(48); out.append(48)
                 out.append(hexDigit(b >> 4)); out.append(hexDigit(b & 15))
             }
-            start = i + 1
+            i += 1
+            start = i
         }
         out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<bytes.count]))
     }

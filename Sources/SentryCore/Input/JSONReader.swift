@@ -360,7 +360,7 @@ extension JSONReader {
         // One scan of the bytes in place, and a copy: most strings, names included, end
         // here (a name made a String to be looked at was a tenth of scrubbing locals).
         let copied = bytes.withUnsafeBufferPointer { b -> Bool? in
-            var end = start + 1
+            var end = ByteWords.skip(b, from: start + 1) { !ByteWords.needsLook($0) }
             var plain = true
             while end < b.count {
                 let c = b[end]

@@ -1,0 +1,66 @@
+import XCTest
+@testable import SentryCore
+
+final class ByteWordsTests: XCTestCase {
+    /// Each test against the byte-at-a-time rule it stands for: every byte value in
+    /// every position of a word of plain letters, then random words.
+    func testWordsAgreeWithBytes() {
+        func word(_ b: [UInt8]) -> UInt64 { b.reversed().reduce(0) { $0 << 8 | UInt64($1) } }
+        func escape(_ b: UInt8) -> Bool { b < 32 || b == 34 || b == 92 || b == 127 }
+        func check(_ bytes: [UInt8]) {
+            let w = word(bytes)
+            XCTAssertEqual(ByteWords.needsEscape(w), bytes.contains(where: escape), "\(bytes)")
+            XCTAssertEqual(ByteWords.needsLook(w), bytes.contains { escape($0) || $0 >= 128 }, "\(bytes)")
+            XCTAssertEqual(ByteWords.hasControl(w), bytes.contains { $0 < 32 }, "\(bytes)")
+        }
+        for position in 0..<8 {
+            for value in 0...255 {
+                var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 8)
+                bytes[position] = UInt8(value)
+                check(bytes)
+                bytes[(position + 3) % 8] = 0x80  // a high byte beside it must not hide it, nor be taken for it
+                check(bytes)
+            }
+        }
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 { check((0..<8).map { _ in UInt8.random(in: 0...255, using: &rng) }) }
+    }
+
+    func testSkipStopsAtTheFirstWordToLookAt() {
+        let bytes = Array("0123456789abcdef\"ghijklmnop".utf8)
+        bytes.withUnsafeBufferPointer { b in
+            XCTAssertEqual(ByteWords.skip(b, from: 0) { !ByteWords.needsEscape($0) }, 16)
+            XCTAssertEqual(ByteWords.skip(b, from: 17) { !ByteWords.needsEscape($0) }, 25, "fewer than 8 left: stops")
+        }
+    }
+
+    /// Quoting word by word writes what a byte-at-a-time writer writes, wherever the
+    /// bytes to escape are.
+    func testQuotingMatchesTheByteRule() {
+        func reference(_ s: String) -> [UInt8] {
+            var out: [UInt8] = [34]
+            for b in s.utf8 {
+                switch b {
+                case 34, 92: out += [92, b]
+                case 10: out += [92, 110]
+                case 13: out += [92, 114]
+                case 9: out += [92, 116]
+                case 0..<32, 127: out += Array(String(format: "\\u%04x", Int(b)).utf8)
+                default: out.append(b)
+                }
+            }
+            return out + [34]
+        }
+        let specials: [Character] = ["\"", "\\", "\n", "\u{1}", "\u{7f}", "é", "🐍"]
+        for length in 0..<24 {
+            for at in 0..<max(1, length) {
+                for c in specials {
+                    var chars = Array(repeating: Character("x"), count: length)
+                    if length > 0 { chars[at] = c }
+                    let s = String(chars)
+                    XCTAssertEqual(Array(JSONWriter.quote(s).utf8), reference(s), s.debugDescription)
+                }
+            }
+        }
+    }
+}
