@@ -99,16 +99,16 @@ public struct ExceptionPacket: Equatable {
     // MARK: the request (scrubbed with the rest of the event: Event/EventScrubbing.swift)
 
     /// HTTP_X_FORWARDED_FOR -> X-Forwarded-For.
-    static func headerName(_ cgi: String) -> String {
-        var out = ""
+    static func headerName<S: Sequence>(_ cgi: S) -> String where S.Element == UInt8 {
+        var out: [UInt8] = []
         var upper = true
-        for c in cgi.utf8 {
-            if c == UInt8(ascii: "_") { out += "-"; upper = true; continue }
+        for c in cgi {
+            if c == UInt8(ascii: "_") { out.append(UInt8(ascii: "-")); upper = true; continue }
             let lower = c >= 65 && c <= 90 ? c + 32 : c
-            out.unicodeScalars.append(Unicode.Scalar(upper && lower >= 97 && lower <= 122 ? lower - 32 : lower))
+            out.append(upper && lower >= 97 && lower <= 122 ? lower - 32 : lower)
             upper = false
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     public var request: RequestInfo? { RequestInfo(vars: vars) }
@@ -135,11 +135,11 @@ extension RequestInfo {
         r.queryString = vars.last(named: "QUERY_STRING")
         for field in vars {
             let k = field.name, value = field.value
-            let isHeader = k.hasPrefix("HTTP_") || k == "CONTENT_TYPE" || k == "CONTENT_LENGTH"
-            if isHeader {
-                let name = ExceptionPacket.headerName(k.hasPrefix("HTTP_") ? String(k.dropFirst(5)) : k)
-                r.headers.append(Field(name, value))
-            } else if !["REQUEST_URI", "QUERY_STRING", "PATH_INFO"].contains(k) {
+            if k.hasPrefix("HTTP_") {
+                r.headers.append(Field(ExceptionPacket.headerName(k.utf8.dropFirst(5)), value))
+            } else if k == "CONTENT_TYPE" || k == "CONTENT_LENGTH" {
+                r.headers.append(Field(ExceptionPacket.headerName(k.utf8), value))
+            } else if k != "REQUEST_URI" && k != "QUERY_STRING" && k != "PATH_INFO" {
                 r.env.append(Field(k, value))
             }
         }

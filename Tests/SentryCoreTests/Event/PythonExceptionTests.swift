@@ -74,4 +74,27 @@ final class PythonExceptionTests: XCTestCase {
         XCTAssertFalse(text.contains("vars"))
         XCTAssertFalse(text.contains("A1"))
     }
+
+    /// A frame's filename (the module's depth of the path's last parts) read as bytes
+    /// is what splitting the strings made of it, for hostile paths and modules too.
+    func testFilenameFromModuleDepth() {
+        func reference(_ abs: String, _ module: String) -> String {
+            let parts = abs.utf8.split(separator: UInt8(ascii: "/"))
+            let depth = module.utf8.split(separator: UInt8(ascii: ".")).count
+                + (parts.last.map { $0.elementsEqual("__init__.py".utf8) } == true ? 1 : 0)
+            return String(decoding: Array(parts.suffix(depth).joined(separator: [UInt8(ascii: "/")])), as: UTF8.self)
+        }
+        let paths = ["/srv/app/shop/views.py", "/srv//app///shop/views.py/", "/", "//", "/x/__init__.py", "/__init__.py",
+                     "/a/b/c/d/e.py", "/sp ace/é/🐍.py", "/usr/lib/python3/dist-packages/x/y.py"]
+        let modules = ["shop.views", "views", "a..b", ".", "..x.", "x", "a.b.c.d.e.f.g", "é.🐍"]
+        for path in paths {
+            for module in modules {
+                var given = StackFrame(filename: "given", function: "f", lineno: 1)
+                given.module = module
+                given.absPath = path
+                let f = Event.python(given, libraries: ["/usr/lib/python3.11/"], locals: true)
+                XCTAssertEqual(f.filename, reference(path, module), "\(path) \(module)")
+            }
+        }
+    }
 }
