@@ -12,11 +12,13 @@ public final class SourceContext {
     static let maxFile = 2 << 20
     static let maxLine = 1024
 
-    private struct File { var stamp: FileStamp; var lines: [Substring] }
+    /// A file's lines as frames take them (cut once, when it is read: a burst's frames
+    /// take the same eleven lines again and again).
+    private struct File { var stamp: FileStamp; var lines: [String] }
     private var files: [String: File] = [:]
     /// The files already looked at for the event being filled: its frames in one
     /// file are one stat, not one each.
-    private var checked: [String: [Substring]] = [:]
+    private var checked: [String: [String]] = [:]
 
     public init() {}
 
@@ -35,9 +37,7 @@ public final class SourceContext {
     private func context(_ f: StackFrame) -> StackFrame {
         guard let path = f.absPath, path.hasPrefix("/"), let n = f.lineno, n > 0, let lines = lines(of: path), n <= lines.count else { return f }
         var f = f
-        let line = { (i: Int) -> String in
-            Event.clip(String(lines[i - 1]), SourceContext.maxLine)  // as sentry-python: the line ending goes, tabs stay
-        }
+        let line = { (i: Int) -> String in lines[i - 1] }
         let read = line(n)
         if let said = f.contextLine, said.trimmingSpaces() != read.trimmingSpaces() { return f }  // the file changed since
         f.contextLine = read
@@ -47,14 +47,14 @@ public final class SourceContext {
         return f
     }
 
-    private func lines(of path: String) -> [Substring]? {
+    private func lines(of path: String) -> [String]? {
         if let lines = checked[path] { return lines }
         let lines = freshLines(of: path)
         if let lines { checked[path] = lines }
         return lines
     }
 
-    private func freshLines(of path: String) -> [Substring]? {
+    private func freshLines(of path: String) -> [String]? {
         // A file read before and unchanged since: one stat, no open (three frames of an
         // event in one file were three opens).
         var known = stat()
@@ -69,6 +69,7 @@ public final class SourceContext {
         let text = String(decoding: StateDirectory.readAll(fd, limit: SourceContext.maxFile), as: UTF8.self)
         // "\r\n" is one Character in Swift: split on it too, or a CRLF file is one line.
         let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+            .map { Event.clip(String($0), SourceContext.maxLine) }  // as sentry-python: the line ending goes, tabs stay
         if files.count >= 32 { files.removeAll() }
         files[path] = File(stamp: FileStamp(st), lines: lines)
         return lines
