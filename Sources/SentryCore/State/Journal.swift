@@ -57,17 +57,16 @@ public final class Journal {
         let nameBytes = Array(name.utf8)
         let size = Journal.headerBytes + nameBytes.count + bytes.count
         guard nameBytes.count <= 255 else { return nil }
-        var record = [UInt8](repeating: 0, count: Journal.headerBytes)
-        record.reserveCapacity(size)  // the envelope copied in once, not regrown
-        record[0] = 85; record[1] = 83; record[2] = 74; record[3] = 80  // "USJP"
-        Journal.put(UInt32(nameBytes.count), into: &record, at: 4)
-        Journal.put(UInt32(bytes.count), into: &record, at: 8)
-        record += nameBytes
-        record += bytes
+        var head = [UInt8](repeating: 0, count: Journal.headerBytes)
+        head[0] = 85; head[1] = 83; head[2] = 74; head[3] = 80  // "USJP"
+        Journal.put(UInt32(nameBytes.count), into: &head, at: 4)
+        Journal.put(UInt32(bytes.count), into: &head, at: 8)
+        head += nameBytes
         return withFile(create: true) { fd -> Int? in
             let at = end
             guard at + size <= Journal.maxBytes else { return nil }
-            guard Journal.writeAll(fd, record, at: at) else {
+            // The head, then the envelope where it is (no copy of it into a record).
+            guard Journal.writeAll(fd, head, bytes, at: at) else {
                 _ = ftruncate(fd, off_t(at))  // what did get written goes
                 return nil
             }
@@ -193,6 +192,26 @@ public final class Journal {
 
     private static func get(_ b: [UInt8], _ i: Int) -> UInt32 {
         UInt32(b[i]) | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 3]) << 24
+    }
+
+    /// `head` then `body`, in one pwritev when the disk takes it whole (else the rest
+    /// one part at a time).
+    private static func writeAll(_ fd: Int32, _ head: [UInt8], _ body: [UInt8], at offset: Int) -> Bool {
+        let n = head.withUnsafeBytes { h in
+            body.withUnsafeBytes { b -> Int in
+                var parts = [iovec(iov_base: UnsafeMutableRawPointer(mutating: h.baseAddress), iov_len: h.count),
+                             iovec(iov_base: UnsafeMutableRawPointer(mutating: b.baseAddress), iov_len: b.count)]
+                while true {
+                    let n = pwritev(fd, &parts, 2, off_t(offset))
+                    if n < 0 && errno == EINTR { continue }
+                    return n
+                }
+            }
+        }
+        if n < 0 { return false }
+        if n >= head.count + body.count { return true }
+        if n < head.count { return writeAll(fd, Array(head[n...]), at: offset + n) && writeAll(fd, body, at: offset + head.count) }
+        return writeAll(fd, Array(body[(n - head.count)...]), at: offset + n)
     }
 
     private static func writeAll(_ fd: Int32, _ bytes: [UInt8], at offset: Int) -> Bool {
