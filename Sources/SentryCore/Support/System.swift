@@ -68,28 +68,34 @@ public enum System {
     /// A UUIDv4-shaped event id derived from `text`: the same text, the same id.
     /// (Two FNV-1a hashes of it, for 128 bits; uniqueness, not secrecy, is the point.)
     public static func eventID(from text: String) -> String {
-        func fnv(_ seed: UInt64) -> UInt64 {
-            var h = seed
-            for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
-            return h
+        // Both hashes in one pass, the id written in place (the daemon makes a trace's
+        // and a span's id this way for every event).
+        var a: UInt64 = 0xcbf29ce484222325, b: UInt64 = 0x84222325cbf29ce4
+        for c in text.utf8 {
+            a = (a ^ UInt64(c)) &* 0x100000001b3
+            b = (b ^ UInt64(c)) &* 0x100000001b3
         }
-        var bytes: [UInt8] = []
-        for h in [fnv(0xcbf29ce484222325), fnv(0x84222325cbf29ce4)] { for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: h >> (8 * i))) } }
-        bytes[6] = (bytes[6] & 0x0f) | 0x40
-        bytes[8] = (bytes[8] & 0x3f) | 0x80
-        return hex(bytes)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { bytes in
+            for i in 0..<8 { bytes[i] = UInt8(truncatingIfNeeded: a >> (8 * i)); bytes[8 + i] = UInt8(truncatingIfNeeded: b >> (8 * i)) }
+            bytes[6] = (bytes[6] & 0x0f) | 0x40
+            bytes[8] = (bytes[8] & 0x3f) | 0x80
+            return hex(UnsafeBufferPointer(bytes))
+        }
     }
 
-    public static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 15)])
+    public static func hex(_ bytes: [UInt8]) -> String { bytes.withUnsafeBufferPointer(hex) }
+
+    static func hex(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            for (i, b) in bytes.enumerated() {
+                out[2 * i] = hexDigits[Int(b >> 4)]
+                out[2 * i + 1] = hexDigits[Int(b & 15)]
+            }
+            return bytes.count * 2
         }
-        return String(decoding: out, as: UTF8.self)
     }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Current UTC time as RFC 3339 with milliseconds, e.g. 2026-11-24T20:51:41.343Z.
     public static func now() -> String {

@@ -23,4 +23,14 @@ final class SystemTests: XCTestCase {
         XCTAssertTrue(a.utf8.allSatisfy { DSN.isHex($0) && !($0 >= 65 && $0 <= 70) })
         XCTAssertEqual(Array(a)[12], "4")
     }
+
+    /// An id made from text is the same in every version (a frame read again by the
+    /// next daemon makes the event Sentry already has): pinned, from a reference
+    /// written apart from the code (Python, FNV-1a 64 with two seeds).
+    func testEventIDsFromTextArePinned() {
+        XCTAssertEqual(System.eventID(from: "span|42/0/1795645615000000"), "26797f82b94f47a69789407b25c84fd0")
+        XCTAssertEqual(System.eventID(from: ""), "25232284e49c42cba49cf2cb25232284")
+        XCTAssertEqual(System.eventID(from: "é🐍"), "73584fcebd334e52b2684ccd4075b299")
+        XCTAssertEqual(System.hex([0, 1, 0xab, 0xff]), "0001abff")
+    }
 }
