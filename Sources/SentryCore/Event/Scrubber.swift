@@ -132,8 +132,16 @@ public enum Scrubber {
         return name.withUTF8 { keyIsSecret(bytes: $0) }
     }
 
-    /// `keyIsSecret` of a name's UTF-8 bytes (a local's name read in place).
+    /// `keyIsSecret` of a name's UTF-8 bytes (a local's name read in place). The same
+    /// names come again and again (a burst's frames hold the same locals): a name's
+    /// answer is remembered (`SecretNames`).
     static func keyIsSecret(bytes raw: UnsafeBufferPointer<UInt8>) -> Bool {
+        secretNames.answer(raw, else: keyIsSecretWorkedOut)
+    }
+
+    private static let secretNames = SecretNames()
+
+    static func keyIsSecretWorkedOut(_ raw: UnsafeBufferPointer<UInt8>) -> Bool {
         // Every local's name and every field's comes here: lowercased on the stack, the
         // words looked for in one pass (a String and a search per word were 6,000
         // instructions a name, callgrind).
@@ -287,5 +295,28 @@ struct WordSet {
             }
             return false
         }
+    }
+}
+
+/// Answers for names, remembered: a slot per hash of the name (FNV-1a), the name kept
+/// to check a hit, a slot's answer replaced by the next name that hashes there. Names
+/// longer than `maxName` are worked out every time. One thread (the daemon's, a
+/// sender's) uses it.
+final class SecretNames {
+    static let slots = 512
+    static let maxName = 64
+    private var names = [[UInt8]](repeating: [], count: SecretNames.slots)
+    private var answers = [Bool?](repeating: nil, count: SecretNames.slots)
+
+    func answer(_ name: UnsafeBufferPointer<UInt8>, else work: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+        guard name.count <= SecretNames.maxName else { return work(name) }
+        var h: UInt64 = 0xcbf29ce484222325
+        for c in name { h = (h ^ UInt64(c)) &* 0x100000001b3 }
+        let slot = Int(truncatingIfNeeded: h >> 32) & (SecretNames.slots - 1)
+        if let known = answers[slot], names[slot].elementsEqual(name) { return known }
+        let answer = work(name)
+        names[slot] = Array(name)
+        answers[slot] = answer
+        return answer
     }
 }

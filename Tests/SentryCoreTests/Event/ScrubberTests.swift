@@ -84,4 +84,27 @@ final class ScrubberTests: XCTestCase {
                      "my_session", "authorization_header", "otpx", "two_factors", "K_E_Y"]
         for name in names { XCTAssertEqual(Scrubber.keyIsSecret(name), rule(name), name) }
     }
+
+    /// A name's answer is remembered, never confused with another name's (more names
+    /// than slots, so slots are shared), and a long name is worked out every time.
+    func testSecretNamesRemembered() {
+        let memo = SecretNames()
+        var worked = 0
+        func ask(_ name: String) -> Bool {
+            var name = name
+            return name.withUTF8 { memo.answer($0) { worked += 1; return Scrubber.keyIsSecretWorkedOut($0) } }
+        }
+        let names = (0..<2_000).map { i in i % 3 == 0 ? "api_key_\(i)" : "customer_\(i)" } + ["token", "amount", "", "é🐍"]
+        for name in names { XCTAssertEqual(ask(name), Scrubber.keyIsSecret(name), name) }
+        XCTAssertEqual(worked, names.count)
+        worked = 0
+        XCTAssertEqual(ask("amount"), false)
+        XCTAssertEqual(ask("amount"), false)
+        XCTAssertEqual(worked, 0, "asked again: remembered")
+        for name in names { XCTAssertEqual(ask(name), Scrubber.keyIsSecret(name), name) }
+        let long = String(repeating: "x", count: SecretNames.maxName + 1) + "password"
+        worked = 0
+        XCTAssertTrue(ask(long)); XCTAssertTrue(ask(long))
+        XCTAssertEqual(worked, 2)
+    }
 }
