@@ -25,15 +25,18 @@ public enum Breadcrumbs {
                 picked = picked[..<at]
             }
         }
+        let last = picked.suffix(min(max(0, count), maxCount)).indices
         var out: [Breadcrumb] = []
+        out.reserveCapacity(last.count)
         var bytes = 0
-        for i in picked.suffix(min(max(0, count), maxCount)).indices.reversed() {
+        for i in last.reversed() {
             let b = crumbAt?(i) ?? crumb(lines[i].text, received: lines[i].received)
             bytes += b.message.utf8.count
             if bytes > maxTotalBytes { break }
             out.append(b)
         }
-        return out.reversed()
+        out.reverse()  // in place: a copy of each crumb was a third of this
+        return out
     }
 
     /// One line as a breadcrumb.
@@ -46,9 +49,9 @@ public enum Breadcrumbs {
     /// The level of a log line: uWSGI's known troubles as alarms get them; a
     /// request logged with a 5xx or 4xx status; words that say so.
     public static func level(_ line: String) -> Level {
-        if let known = Grouping.inferLevel(line) { return known }
+        let l = line.asciiLowercased()  // once, for every word looked for
+        if let known = Grouping.inferLevel(lowered: l) { return known }
         if let status = requestStatus(line) { return status >= 500 ? .error : status >= 400 ? .warning : .info }
-        let l = line.asciiLowercased()
         if l.find("traceback") != nil || l.find("error") != nil || l.find("exception") != nil { return .error }
         if l.find("warn") != nil || l.find("!!!") != nil { return .warning }
         return .info
@@ -132,20 +135,20 @@ public struct LogRing {
         // bytes: as Characters (a line ending removed one at a time, a search for a
         // newline) it was most of what a log line cost the daemon.
         var text = line
-        var parts: [String] = []
         text.withUTF8 { b in
-            eachLine(of: b) { line in
-                var end = line.upperBound
-                while end > line.lowerBound && b[end - 1] == 13 { end -= 1 }
-                if end > line.lowerBound { parts.append(String(decoding: UnsafeBufferPointer(rebasing: b[line.lowerBound..<end]), as: UTF8.self)) }
+            eachLine(of: b) { r in
+                var end = r.upperBound
+                while end > r.lowerBound && b[end - 1] == 13 { end -= 1 }
+                guard end > r.lowerBound else { return true }
+                // A record of one line (most are) is kept as the String it came as.
+                let part = r.lowerBound == 0 && end == b.count ? line
+                    : String(decoding: UnsafeBufferPointer(rebasing: b[r.lowerBound..<end]), as: UTF8.self)
+                let clipped = Event.clip(part, Breadcrumbs.maxLineLength)
+                lines.append((clipped, received))
+                made.append(nil)
+                bytes += clipped.utf8.count
                 return true
             }
-        }
-        for part in parts {
-            let clipped = Event.clip(part, Breadcrumbs.maxLineLength)
-            lines.append((clipped, received))
-            made.append(nil)
-            bytes += clipped.utf8.count
         }
         while lines.count > capacity || bytes > Breadcrumbs.maxTotalBytes * 2 {
             bytes -= lines.removeFirst().text.utf8.count

@@ -6,8 +6,10 @@
 
 public enum Grouping {
     /// The level of uWSGI's own trouble lines; nil when the line is not one of them.
-    public static func inferLevel(_ message: String) -> Level? {
-        let m = message.asciiLowercased()
+    public static func inferLevel(_ message: String) -> Level? { inferLevel(lowered: message.asciiLowercased()) }
+
+    /// `inferLevel` of a message already in lower case.
+    static func inferLevel(lowered m: String) -> Level? {
         if m.find("segmentation fault") != nil || m.find("sigsegv") != nil || m.find("harakiri on worker") != nil
             || m.find("got signal 11") != nil || m.find("sigbus") != nil || m.hasPrefix("*** backtrace of ") {
             return .fatal

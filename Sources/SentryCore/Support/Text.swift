@@ -108,7 +108,7 @@ extension String {
 func eachLine(of bytes: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Bool) {
     var start = 0
     while start <= bytes.count {
-        var end = start
+        var end = ByteWords.skip(bytes, from: start) { !ByteWords.has($0, 10) }
         while end < bytes.count && bytes[end] != 10 { end += 1 }
         let next = end + 1
         if end > start && bytes[end - 1] == 13 { end -= 1 }
