@@ -3,6 +3,8 @@
 // forwards; every byte of it is checked here (a frame that lies about a length is
 // an error, never a crash), and fuzzed.
 
+import Glibc
+
 public struct LoaderFrame: Equatable {
     public enum Kind: String {
         case exception, alarm, hook, route, harakiri, log
@@ -207,8 +209,8 @@ public struct LoaderFrame: Equatable {
             guard bytes.endIndex - i >= vlen else { return nil }
             let value = bytes[i..<(i + vlen)]
             i += vlen
-            func named(_ k: StaticString) -> Bool {
-                k.withUTF8Buffer { key.elementsEqual($0) }
+            func named(_ k: StaticString) -> Bool {  // compared as memory: a generic elementsEqual was most of a line's reading
+                key.count == k.utf8CodeUnitCount && key.withUnsafeBytes { $0.count == 0 || memcmp($0.baseAddress!, k.utf8Start, $0.count) == 0 }
             }
             if named("kind") {
                 guard value.elementsEqual("log".utf8) else { return nil }
