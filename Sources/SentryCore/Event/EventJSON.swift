@@ -43,7 +43,7 @@ extension Event {
         if !images.isEmpty { DebugImage.write(images, into: &w) }
         request?.write(into: &w)
         if !breadcrumbs.isEmpty { writeBreadcrumbs(&w) }
-        if !modules.isEmpty { w.fields("modules", modules) }
+        if !modules.isEmpty { w.members(Event.modulesJSON(modules)) }
         w.openObject("contexts")
         w.openObject("os")
         w.string("type", "os")
@@ -167,6 +167,22 @@ extension Event {
         w.string("instruction_addr", ifPresent: f.instructionAddr)
         w.closeObject()
     }
+
+    /// `"modules":{...}`, written once for as long as the installed modules are the
+    /// same (InstalledModules hands every event of a burst the same list: compared, it
+    /// is one check of identity).
+    static func modulesJSON(_ modules: [Field]) -> [UInt8] {
+        if let (known, json) = writtenModules, known == modules { return json }
+        var w = JSONWriter()
+        w.openObject()
+        w.fields("modules", modules)
+        w.closeObject()
+        let json = Array(w.bytes.dropFirst().dropLast())
+        writtenModules = (modules, json)
+        return json
+    }
+
+    private static var writtenModules: ([Field], [UInt8])?
 
     private func writeBreadcrumbs(_ w: inout JSONWriter) {
         w.openObject("breadcrumbs")

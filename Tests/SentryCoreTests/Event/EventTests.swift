@@ -86,4 +86,25 @@ final class EventTests: XCTestCase {
         let json = String(decoding: Event.build(options: o, message: "m", host: h).0.json(), as: UTF8.self)
         XCTAssertTrue(json.contains(#""uwsgi":{"type":"uwsgi","reloads":"2","parent_pid":77,"original_proc_name":"uWSGI master"}"#), json)
     }
+
+    /// The modules' JSON is written once and kept while the list is the same: a list
+    /// that changes (a deploy) is written anew, never the one before.
+    func testModulesWrittenOnceAndNeverStale() throws {
+        var (e, _) = build("")
+        let first = [Field("flask", "3.0.0"), Field("sentry-sdk", "2.0.0")]
+        e.modules = first
+        func modules(_ e: Event) throws -> [String: String] {
+            let json = try JSONReader.parse(e.json())
+            guard case .object(let members)? = json["modules"] else { return [:] }
+            return Dictionary(uniqueKeysWithValues: members.map { ($0.0, $0.1.string ?? "") })
+        }
+        XCTAssertEqual(try modules(e), ["flask": "3.0.0", "sentry-sdk": "2.0.0"])
+        XCTAssertEqual(try modules(e), ["flask": "3.0.0", "sentry-sdk": "2.0.0"])
+        e.modules = [Field("flask", "3.1.0"), Field("sentry-sdk", "2.0.0")]  // same count, a new version
+        XCTAssertEqual(try modules(e), ["flask": "3.1.0", "sentry-sdk": "2.0.0"])
+        e.modules = first
+        XCTAssertEqual(try modules(e), ["flask": "3.0.0", "sentry-sdk": "2.0.0"])
+        e.modules = []
+        XCTAssertEqual(try modules(e), [:])
+    }
 }
