@@ -6,7 +6,7 @@ extension Event {
     public func json() -> [UInt8] { scrubbed().writtenAsIs() }
 
     private func writtenAsIs() -> [UInt8] {
-        var w = JSONWriter()
+        var w = JSONWriter(capacity: 16 << 10)  // an exception event with locals: ~18 KB
         w.openObject()
         w.string("event_id", eventID)
         w.string("timestamp", timestamp)
