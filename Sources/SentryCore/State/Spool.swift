@@ -24,14 +24,16 @@ public struct SpoolEntry: Equatable {
 
     init?(name: String) {
         guard name.hasSuffix(".envelope"), !name.hasPrefix(".") else { return nil }
-        let parts = name.dropLast(9).split(separator: "-", omittingEmptySubsequences: false)
+        // Split as bytes: split as Characters it was 23,000 instructions an envelope.
+        let parts = name.utf8.dropLast(9).split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
+            .map { String(decoding: $0, as: UTF8.self) }
         guard parts.count == 4 || parts.count == 5, let ms = Int(parts[0]), let attempt = Int(parts[3]) else { return nil }
         self.name = name
         createdMillis = ms
-        eventID = String(parts[1])
-        category = DataCategory(rawValue: String(parts[2]))
+        eventID = parts[1]
+        category = DataCategory(rawValue: parts[2])
         self.attempt = attempt
-        orderKey = parts.count == 5 ? String(parts[4]) : nil
+        orderKey = parts.count == 5 ? parts[4] : nil
     }
 
     /// The same envelope after `attempt` failed deliveries.
