@@ -24,12 +24,18 @@ enum ByteWords {
     /// ... or is not ASCII either (what a reader has to look at more closely).
     @inline(__always) static func needsLook(_ w: UInt64) -> Bool { w & highs != 0 || needsEscape(w) }
 
-    /// The first index from `i` on where a word of 8 bytes fails `plain` (or where fewer
-    /// than 8 are left): the bytes before it all pass.
+    /// The first index from `i` on where a word of 8 bytes fails `plain`, or the end:
+    /// the bytes before it all pass. The last 1 to 7 bytes are one word padded with
+    /// spaces, which `plain` must pass (no look at them a byte at a time).
     @inline(__always) static func skip(_ b: UnsafeBufferPointer<UInt8>, from i: Int, while plain: (UInt64) -> Bool) -> Int {
         guard let base = b.baseAddress else { return i }
         var i = i
         while i + 8 <= b.count && plain(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) { i += 8 }
+        if i < b.count && i + 8 > b.count {
+            var w: UInt64 = 0x2020_2020_2020_2020
+            withUnsafeMutableBytes(of: &w) { $0.baseAddress!.copyMemory(from: base + i, byteCount: b.count - i) }
+            if plain(w) { return b.count }
+        }
         return i
     }
 }

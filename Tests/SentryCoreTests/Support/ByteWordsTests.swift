@@ -30,7 +30,19 @@ final class ByteWordsTests: XCTestCase {
         let bytes = Array("0123456789abcdef\"ghijklmnop".utf8)
         bytes.withUnsafeBufferPointer { b in
             XCTAssertEqual(ByteWords.skip(b, from: 0) { !ByteWords.needsEscape($0) }, 16)
-            XCTAssertEqual(ByteWords.skip(b, from: 17) { !ByteWords.needsEscape($0) }, 25, "fewer than 8 left: stops")
+            XCTAssertEqual(ByteWords.skip(b, from: 17) { !ByteWords.needsEscape($0) }, b.count, "the last bytes, padded: all plain")
+            XCTAssertEqual(ByteWords.skip(b, from: 20) { !ByteWords.needsEscape($0) }, b.count)
+        }
+        // A byte to look at among the last ones: the skip stops at their word, never past it.
+        for end in 1..<8 {
+            for at in 0..<end {
+                var bytes = Array(repeating: UInt8(ascii: "a"), count: 16 + end)
+                bytes[16 + at] = 34
+                bytes.withUnsafeBufferPointer { b in
+                    let stop = ByteWords.skip(b, from: 0) { !ByteWords.needsEscape($0) }
+                    XCTAssertEqual(stop, 16, "\(end) \(at)")
+                }
+            }
         }
     }
 
