@@ -10,7 +10,7 @@ which uWSGI leaves to the plugin, carries a JSON object:
   {"m": module, "a": absolute path, "v": {name: bounded repr}}   a frame's extras
   {"x": {"type", "module", "value", "id", "parent", "source"}}   a chained exception
       begins (a frame of its own, with empty filename and function); its frames follow
-  {"p": {"runtime", "sdk", "req", "paths", "argv", "syspath"}}  the packet's facts,
+  {"p": {"runtime", "paths", "argv", "sdk", "syspath", "req"}}  the packet's facts (req last),
       in one last frame of its own
 The main exception (uWSGI's `class` and `msg`) is the last one, mechanism id 0.
 
@@ -202,8 +202,10 @@ def _static_facts():
 def _facts(start_us, pid, core):
     sdk = _sdk()
     syspath = ",".join(_quote(_text(p)[:512]) for p in sys.path[:50] if isinstance(p, str) and p.startswith("/"))
-    return '{"p":{%s,"sdk":%s,"req":{"start_us":%d,"pid":%d,"core":%d},"syspath":[%s]}}' % (
-        _static_facts(), _quote(sdk) if sdk else "null", start_us, pid, core, syspath)
+    # The request last: the rest is the same from one exception of a worker to the next,
+    # and the daemon reads it once (Backtrace.swift, KnownFacts).
+    return '{"p":{%s,"sdk":%s,"syspath":[%s],"req":{"start_us":%d,"pid":%d,"core":%d}}}' % (
+        _static_facts(), _quote(sdk) if sdk else "null", syspath, start_us, pid, core)
 
 
 def _about(code, module):

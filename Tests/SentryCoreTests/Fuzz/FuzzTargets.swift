@@ -140,7 +140,10 @@ enum FuzzTargets {
     static func packet(_ bytes: [UInt8]) {
         // Frames' locals are JSON text kept as text: the same bytes the tree would give.
         if let why = canonicalDifference(bytes) { fatalError("canonical JSON: \(why)") }
+        Backtrace.knownFacts.forget()
         guard let packet = try? ExceptionPacket.decode(bytes[...]) else { return }
+        // Read again, its facts remembered: the same packet.
+        precondition((try? ExceptionPacket.decode(bytes[...])) == packet, "a packet read with its facts remembered differs")
         let (event, _) = Event.build(options: Options(), message: nil, host: host, packet: packet,
                                      eventID: eventID, timestamp: timestamp)
         _ = event.json()

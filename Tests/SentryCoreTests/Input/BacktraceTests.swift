@@ -60,4 +60,39 @@ final class BacktraceTests: XCTestCase {
         XCTAssertThrowsError(try Backtrace.decode([9, 0, 1][...]), "a length past the end")
         XCTAssertThrowsError(try Backtrace.decode(frameItems([["a", "b", "c", "d"]])[...]), "not 5 items a frame")
     }
+
+    /// A worker's facts are read whole once; the next packets with the same facts but
+    /// the request are read from the bytes before it, and say what reading them whole
+    /// says, hostile ones too.
+    func testFactsReadOnceArePacketsReadWhole() throws {
+        func decoded(_ p: String, cold: Bool) throws -> Backtrace {
+            if cold { Backtrace.knownFacts.forget() }
+            return try Backtrace.decode(frameItems([frame("/c.py", "4", "main"), frame("", "0", "", #"{"p":\#(p)}"#)])[...])
+        }
+        func common(_ syspath: String = "/srv") -> String {
+            #""runtime":{"name":"CPython","version":"3.11.2"},"paths":["/usr/lib/python3.11"],"argv":["uwsgi"],"sdk":null,"syspath":["\#(syspath)"]"#
+        }
+        let packets = [
+            "{\(common()),\"req\":{\"start_us\":1795553883000000,\"pid\":7,\"core\":0}}",
+            "{\(common()),\"req\":{\"start_us\":1795553883000001,\"pid\":8,\"core\":1}}",  // the same facts, another request
+            "{\(common()),\"req\":{\"start_us\":0,\"pid\":8,\"core\":1}}",  // a request that is none
+            "{\(common()),\"req\":{\"pid\":9,\"core\":1,\"start_us\":5,\"x\":{\"req\":1}}}",
+            "{\(common()),\"req\":{\"start_us\":5,\"pid\":9,\"core\":1} }",  // not `}}` at the end
+            "{\(common()),\"req\":[1]}",
+            "{\(common()),\"req\":{\"start_us\":5,\"pid\":9,\"core\":1},\"req\":{\"start_us\":6,\"pid\":9,\"core\":1}}",
+            "{\"req\":{\"start_us\":1,\"pid\":1,\"core\":1},\(common()),\"req\":{\"start_us\":5,\"pid\":9,\"core\":1}}",  // an earlier req wins
+            "{\"req\":{\"start_us\":1,\"pid\":1,\"core\":1},\(common()),\"req\":{\"start_us\":1,\"pid\":1,\"core\":1}}",  // ... the same as the last
+            "{\(common("/srv2")),\"req\":{\"start_us\":5,\"pid\":9,\"core\":1}}",  // new facts
+            "{\(common()),\"req\":{\"start_us\":5,\"pid\":9,\"core\":1}",  // not JSON
+        ]
+        for warm in packets {
+            for p in packets {
+                _ = try decoded(warm, cold: true)  // what is remembered: `warm`'s
+                XCTAssertEqual(try decoded(p, cold: false), try decoded(p, cold: true), "\(warm) then \(p)")
+            }
+        }
+        _ = try decoded(packets[0], cold: true)
+        XCTAssertEqual(try decoded(packets[1], cold: false).facts?.request, Trace.Request(pid: 8, core: 1, startMicros: 1795553883000001))
+        XCTAssertEqual(try decoded(packets[9], cold: false).facts?.importPaths, ["/srv2"])
+    }
 }
