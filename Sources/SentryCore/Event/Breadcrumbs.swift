@@ -49,12 +49,15 @@ public enum Breadcrumbs {
     /// The level of a log line: uWSGI's known troubles as alarms get them; a
     /// request logged with a 5xx or 4xx status; words that say so.
     public static func level(_ line: String) -> Level {
-        let l = line.asciiLowercased()  // once, for every word looked for
-        if let known = Grouping.inferLevel(lowered: l) { return known }
-        if let status = requestStatus(line) { return status >= 500 ? .error : status >= 400 ? .warning : .info }
-        if l.find("traceback") != nil || l.find("error") != nil || l.find("exception") != nil { return .error }
-        if l.find("warn") != nil || l.find("!!!") != nil { return .warning }
-        return .info
+        var lowered = line.asciiLowercased()  // once, for every word looked for
+        return lowered.withUTF8 { b in
+            let l = Grouping.Words(b)
+            if let known = Grouping.inferLevel(lowered: l) { return known }
+            if let status = requestStatus(line) { return status >= 500 ? .error : status >= 400 ? .warning : .info }
+            if l.has(.traceback) || l.has(.error) || l.has(.exception) { return .error }
+            if l.has(.warn) || l.has(.bangs) { return .warning }
+            return .info
+        }
     }
 
     /// `... (HTTP/1.1 502) ...` in uWSGI's request log line.
@@ -90,10 +93,27 @@ public enum Breadcrumbs {
               let day = Int(parts[2]), (1...31).contains(day), let year = Int(parts[4]), (1970...9999).contains(year) else { return nil }
         let hms = parts[3].split(separator: ":")
         guard hms.count == 3, let h = Int(hms[0]), let m = Int(hms[1]), let sec = Int(hms[2]), h < 24, m < 60, sec < 61 else { return nil }
+        guard (0..<24).contains(h), (0..<60).contains(m), (0...60).contains(sec) else { return localTime(year, month, day, h, m, sec) }
+        // The hour's start once per hour: glibc's mktime looks at the zone's file again on
+        // every call (a stat of /etc/localtime and a parse), which made a line's date
+        // most of what its breadcrumb cost the daemon (CPU time; callgrind counts no
+        // system calls). A zone whose clocks change at other than a whole hour is off by
+        // that change for the rest of that hour.
+        let key = ((year * 12 + month) * 32 + day) * 24 + h
+        if let (known, start) = hourStart, known == key { return start + Double(m * 60 + sec) }
+        guard let start = localTime(year, month, day, h, 0, 0) else { return nil }
+        hourStart = (key, start)
+        return start + Double(m * 60 + sec)
+    }
+
+    private static var hourStart: (Int, Double)?
+
+    /// mktime's answer: uWSGI writes local time, mktime reads the same zone.
+    private static func localTime(_ year: Int, _ month: Int, _ day: Int, _ h: Int, _ m: Int, _ sec: Int) -> Double? {
         var tm = Glibc.tm()
         tm.tm_year = Int32(year - 1900); tm.tm_mon = Int32(month); tm.tm_mday = Int32(day)
         tm.tm_hour = Int32(h); tm.tm_min = Int32(m); tm.tm_sec = Int32(sec); tm.tm_isdst = -1
-        let t = mktime(&tm)  // uWSGI writes local time; mktime reads the same zone
+        let t = mktime(&tm)
         return t == -1 ? nil : Double(t)
     }
 

@@ -279,6 +279,21 @@ struct WordSet {
         self.starts = starts
     }
 
+    /// Which words occur in `text` (bit i: the i-th word), in one pass (at most 64 words).
+    func found(in text: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var mask: UInt64 = 0
+        starts.withUnsafeBufferPointer { starts in
+            for i in 0..<text.count where starts[Int(text[i])] != 0 {
+                for (n, w) in words.enumerated() where n < 64 && w[0] == text[i] && w.count <= text.count - i && mask & (1 << n) == 0 {
+                    var k = 1
+                    while k < w.count && text[i + k] == w[k] { k += 1 }
+                    if k == w.count { mask |= 1 << n }
+                }
+            }
+        }
+        return mask
+    }
+
     /// Whether a word occurs in `text`: bytes, or Unicode scalar values (a word is ASCII,
     /// so a value past 255 starts none).
     func occurs<Text: RandomAccessCollection>(in text: Text) -> Bool where Text.Element: FixedWidthInteger, Text.Index == Int {

@@ -1,3 +1,4 @@
+import Glibc
 import XCTest
 @testable import SentryCore
 
@@ -61,5 +62,32 @@ final class BreadcrumbsTests: XCTestCase {
         XCTAssertTrue(fromRing.breadcrumbs.allSatisfy { $0.written != nil })
         XCTAssertEqual(String(decoding: fromRing.json(), as: UTF8.self), String(decoding: plain.json(), as: UTF8.self))
         XCTAssertFalse(String(decoding: fromRing.json(), as: UTF8.self).contains("4111"), "scrubbed")
+    }
+
+    /// A date read with the hour's start remembered is mktime's, across the days a
+    /// zone's clocks change (a POSIX zone: no zone file needed), hour after hour.
+    func testLocalDatesAsMktimeReadsThem() {
+        let old = getenv("TZ").map { String(cString: $0) }
+        setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3", 1); tzset()
+        defer { if let old { setenv("TZ", old, 1) } else { unsetenv("TZ") }; tzset() }
+        func direct(_ d: Int, _ month: Int, _ h: Int, _ m: Int, _ sec: Int) -> Double {
+            var tm = Glibc.tm()
+            tm.tm_year = 2026 - 1900; tm.tm_mon = Int32(month); tm.tm_mday = Int32(d)
+            tm.tm_hour = Int32(h); tm.tm_min = Int32(m); tm.tm_sec = Int32(sec); tm.tm_isdst = -1
+            return Double(mktime(&tm))
+        }
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        var checked = 0
+        for (month, name, day) in [(2, "Mar", 29), (9, "Oct", 25), (5, "Jun", 1)] {
+            for h in 0..<24 {
+                for (m, sec) in [(0, 0), (1, 59), (29, 60), (59, 59)] {
+                    let text = "Sun \(name) \(two(day)) \(two(h)):\(two(m)):\(two(sec)) 2026"
+                    XCTAssertEqual(Breadcrumbs.asctime(Array(text.utf8)[...]), direct(day, month, h, m, sec), text)
+                    checked += 1
+                }
+            }
+        }
+        XCTAssertEqual(checked, 3 * 24 * 4)
+        XCTAssertNil(Breadcrumbs.asctime(Array("Sun Mar 29 24:00:00 2026".utf8)[...]))
     }
 }

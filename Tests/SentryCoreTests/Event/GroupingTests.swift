@@ -42,4 +42,23 @@ final class GroupingTests: XCTestCase {
         let (f, _) = Event.build(options: o, message: "DAMN ! worker 2 (pid: 77) died", host: host)
         XCTAssertEqual(f.level, .info); XCTAssertEqual(f.fingerprint, ["mine"]); XCTAssertEqual(f.logger, "app")
     }
+
+    /// The words found in one pass are the words a search for each finds, wherever
+    /// they are (overlapping, at the ends, one inside another).
+    func testWordsFoundInOnePass() {
+        typealias W = Grouping.Words.Word
+        var rng = SystemRandomNumberGenerator()
+        let pieces = W.allCases.map(\.text) + ["x", " ", "!", "wor", "dam", "signal 1", "é"]
+        for _ in 0..<3_000 {
+            var text = ""
+            for _ in 0..<Int.random(in: 0...8, using: &rng) { text += pieces.randomElement(using: &rng)! }
+            var t = text
+            t.withUTF8 { b in
+                let words = Grouping.Words(b)
+                for w in W.allCases {
+                    XCTAssertEqual(words.has(w), text.find(w.text) != nil, "\(w) in \(text.debugDescription)")
+                }
+            }
+        }
+    }
 }
