@@ -212,7 +212,7 @@ extension Breadcrumb {
     func scrubbedAndWritten() -> Breadcrumb {
         var b = self
         b.message = Scrubber.field(name: nil, message)
-        var w = JSONWriter(capacity: 256)
+        var w = JSONWriter(capacity: 128 + b.message.utf8.count)
         b.write(into: &w)
         b.written = w.bytes
         return b

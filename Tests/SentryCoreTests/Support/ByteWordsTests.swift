@@ -71,6 +71,10 @@ final class ByteWordsTests: XCTestCase {
                     if length > 0 { chars[at] = c }
                     let s = String(chars)
                     XCTAssertEqual(Array(JSONWriter.quote(s).utf8), reference(s), s.debugDescription)
+                    var w = JSONWriter(capacity: 1)  // the writer's own way (one copy when clean), growing as it goes
+                    w.string(nil, s)
+                    w.string(nil, s)
+                    XCTAssertEqual(w.bytes, reference(s) + [44] + reference(s), s.debugDescription)
                 }
             }
         }
