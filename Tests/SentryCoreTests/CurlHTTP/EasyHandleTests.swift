@@ -45,6 +45,45 @@ final class EasyHandleTests: XCTestCase {
         XCTAssertFalse(refusedForItsCertificate(post(verify: false)))
     }
 
+    /// Options set once for a handle's requests alike: each request still arrives with
+    /// its own URL, headers and body, on the one connection, whatever came before it.
+    func testEachRequestIsItsOwnOnAReusedHandle() throws {
+        let dir = NSTemporaryDirectory() + "uwsgi-sentry-easy-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        removeWhenDone(dir)
+        let script = dir + "/server.py", log = dir + "/requests"
+        try """
+        import http.server, sys
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                with open(sys.argv[2], "a") as f:
+                    f.write("%s %s %s %s\\n" % (self.path, self.headers.get("X-Case"), body.decode(), self.client_address[1]))
+                self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
+            def log_message(self, *a): pass
+        http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+        """.write(toFile: script, atomically: true, encoding: .utf8)
+        let port = try freePort()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        server.arguments = [script, String(port), log]
+        try server.run()
+        defer { server.terminate(); server.waitUntilExit() }
+        XCTAssertTrue(waitForListener(port), "the recording server did not start")
+        let handle = try XCTUnwrap(EasyHandle())
+        let requests: [(String, String, String)] = [("/a", "1", "one"), ("/a", "1", "two"), ("/c", "2", "three"), ("/a", "1", "four"),
+                                                     ("/a", "1", ""), ("/a", "1", "five")]
+        for (path, header, body) in requests {
+            let r = handle.perform(HTTPRequest(url: "http://127.0.0.1:\(port)\(path)", headers: ["X-Case: \(header)"], body: Array(body.utf8), timeout: 5))
+            guard case .success(let raw) = r else { return XCTFail("\(path) \(body): \(r)") }
+            XCTAssertEqual(raw.status, 200)
+        }
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: false) }
+        XCTAssertEqual(lines.map { "\($0[0]) \($0[1]) \($0[2])" }, requests.map { "\($0.0) \($0.1) \($0.2)" })
+        XCTAssertEqual(Set(lines.map { $0[3] }).count, 1, "one connection for all of them")
+    }
+
     private func run(_ path: String, _ args: [String]) throws -> Int32 {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
