@@ -53,7 +53,7 @@ public enum Grouping {
                 }
             }
         }
-        private static let all = WordSet(Word.allCases.map(\.text))
+        private static let all = WordSet(Word.allCases.map { $0.text })  // a closure: a key path wakes the runtime's demangler (RSS)
         let bytes: UnsafeBufferPointer<UInt8>
         private let found: UInt64
         init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes; found = Words.all.found(in: bytes) }
