@@ -24,7 +24,7 @@ public struct JSONWriter {
     /// Array(repeating:) filled them a byte at a time, 17,000 instructions an event).
     private static func space(_ count: Int, keeping kept: ArraySlice<UInt8>) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            _ = kept.withUnsafeBufferPointer { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer($0)) }
+            kept.withUnsafeBufferPointer { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer($0)) }
             initialized = count
         }
     }
