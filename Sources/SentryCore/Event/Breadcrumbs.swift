@@ -106,7 +106,8 @@ public enum Breadcrumbs {
         return start + Double(m * 60 + sec)
     }
 
-    private static var hourStart: (Int, Double)?
+    /// The hour last converted (its key) and its start. Tests that change the zone forget it.
+    static var hourStart: (Int, Double)?
 
     /// mktime's answer: uWSGI writes local time, mktime reads the same zone.
     private static func localTime(_ year: Int, _ month: Int, _ day: Int, _ h: Int, _ m: Int, _ sec: Int) -> Double? {

@@ -69,7 +69,8 @@ final class BreadcrumbsTests: XCTestCase {
     func testLocalDatesAsMktimeReadsThem() {
         let old = getenv("TZ").map { String(cString: $0) }
         setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3", 1); tzset()
-        defer { if let old { setenv("TZ", old, 1) } else { unsetenv("TZ") }; tzset() }
+        Breadcrumbs.hourStart = nil  // an hour another test converted in another zone
+        defer { if let old { setenv("TZ", old, 1) } else { unsetenv("TZ") }; tzset(); Breadcrumbs.hourStart = nil }
         func direct(_ d: Int, _ month: Int, _ h: Int, _ m: Int, _ sec: Int) -> Double {
             var tm = Glibc.tm()
             tm.tm_year = 2026 - 1900; tm.tm_mon = Int32(month); tm.tm_mday = Int32(d)
