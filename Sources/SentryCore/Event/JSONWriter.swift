@@ -5,11 +5,11 @@
 
 public struct JSONWriter {
     /// What was written: the first `end` bytes of `out`, which is kept longer than
-    /// that (zeros past the end), so that a write is a copy into place. As Array
+    /// that (its bytes past the end never read), so that a write is a copy into place. As Array
     /// appends (a uniqueness and capacity check and a generic copy each, ~120
     /// instructions a string) they were a third of writing an exception event.
-    fileprivate var out: [UInt8]
-    fileprivate var end = 0
+    private var out: [UInt8]
+    private var end = 0
     public var bytes: [UInt8] { Array(out[..<end]) }
     /// Per open container, whether its next member needs a comma: a bit per level (an
     /// array of flags was two checked reads and writes per member), deeper levels in
@@ -38,7 +38,7 @@ public struct JSONWriter {
             deeper[level - 64] = true
         }
         if let key {
-            JSONWriter.quote(key, into: &self)
+            JSONWriter.quoting(key, into: &self)
             put(UInt8(ascii: ":"))
         }
     }
@@ -54,7 +54,7 @@ public struct JSONWriter {
         level -= 1
     }
 
-    @inline(__always) fileprivate mutating func room(_ n: Int) {
+    @inline(__always) private mutating func room(_ n: Int) {
         if end + n > out.count { out = JSONWriter.space(out.count + max(n, out.count), keeping: out[..<end]) }
     }
 
@@ -99,7 +99,7 @@ public struct JSONWriter {
     public mutating func closeArray() { leave(); put(UInt8(ascii: "]")) }
 
     public mutating func string(_ key: String?, _ value: String) {
-        member(key); JSONWriter.quote(value, into: &self)
+        member(key); JSONWriter.quoting(value, into: &self)
     }
     /// Writes the member only when there is a value.
     public mutating func string(_ key: String, ifPresent value: String?) {
@@ -159,25 +159,6 @@ public struct JSONWriter {
     /// every event: a byte at a time, with an array per escape and a table per call,
     /// this was 14% of its instructions per exception event).
     public static func quote(_ s: String, into out: inout [UInt8]) { quoting(s, into: &out) }
-
-    /// Into the writer: a string with nothing to escape (most) is one copy into place.
-    static func quote(_ s: String, into out: inout JSONWriter) {
-        var s = s
-        s.withUTF8 { b in
-            guard ByteWords.skip(b, from: 0, while: { !ByteWords.needsEscape($0) }) == b.count else {
-                out.put(34); quoted(b, into: &out); out.put(34)
-                return
-            }
-            out.room(b.count + 2)
-            let at = out.end
-            out.out.withUnsafeMutableBufferPointer { o in
-                o[at] = 34
-                if let from = b.baseAddress, b.count > 0 { (o.baseAddress! + at + 1).update(from: from, count: b.count) }
-                o[at + 1 + b.count] = 34
-            }
-            out.end += b.count + 2
-        }
-    }
 
     private static func quoting<Sink: JSONSink>(_ s: String, into out: inout Sink) {
         out.put(34)
