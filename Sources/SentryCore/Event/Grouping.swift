@@ -8,14 +8,12 @@ import Glibc
 
 public enum Grouping {
     /// The level of uWSGI's own trouble lines; nil when the line is not one of them.
-    public static func inferLevel(_ message: String) -> Level? { inferLevel(lowered: message.asciiLowercased()) }
-
-    /// `inferLevel` of a message already in lower case.
-    static func inferLevel(lowered m: String) -> Level? {
-        var m = m
+    public static func inferLevel(_ message: String) -> Level? {
+        var m = message.asciiLowercased()
         return m.withUTF8 { inferLevel(lowered: Words($0)) }
     }
 
+    /// `inferLevel` of a message already in lower case, its words found.
     static func inferLevel(lowered m: Words) -> Level? {
         if m.has(.segmentationFault) || m.has(.sigsegv) || m.has(.harakiriOnWorker) || m.has(.gotSignal11)
             || m.has(.sigbus) || m.starts("*** backtrace of ") {
