@@ -62,7 +62,6 @@ public final class EasyHandle {
         func check(_ what: String, _ code: CURLcode) {
             if code != CURLE_OK && failed == nil { failed = (what, code) }
         }
-        check("capture", uws_capture_into(api, h, transfer))
         // Options stay set on the handle from one transfer to the next: those that are
         // the same as the last request's (a daemon's every request to one project) are
         // not set again (their setting, the header list made again, was ~15,000
@@ -77,7 +76,6 @@ public final class EasyHandle {
             if lastTLS != fixed.tls {
                 if lastTLS != nil { uws_easy_reset(api, h) }  // options go; the connection stays
                 lastTLS = fixed.tls
-                check("capture", uws_capture_into(api, h, transfer))
             }
             uws_slist_free_all(api, headerList)
             headerList = nil
@@ -104,6 +102,7 @@ public final class EasyHandle {
             }
             if failed == nil { lastFixed = fixed }
         }
+        check("capture", uws_capture_into(api, h, transfer))  // after a reset: it clears the callbacks too
         check("body size", uws_setopt_offset(api, h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count)))
         request.body.withUnsafeBufferPointer { buf in
             buf.baseAddress.map { base in
