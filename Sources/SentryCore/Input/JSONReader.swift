@@ -140,7 +140,7 @@ public struct JSONReader {
                 case 34:  // a string: to its closing quote, escapes included
                     i += 1
                     while i < b.count && b[i] != 34 {
-                        i = ByteWords.skip(b, from: i) { !ByteWords.has($0, 34) && !ByteWords.has($0, 92) }
+                        i = ByteWords.skip(b, from: i) { !ByteWords.endsPlainString($0) }
                         guard i < b.count && b[i] != 34 else { break }
                         i += b[i] == 92 ? 2 : 1
                     }
@@ -197,7 +197,7 @@ public struct JSONReader {
     private mutating func string() throws -> String {
         at += 1
         // Most strings have no escape: their bytes, copied once.
-        var end = bytes.withUnsafeBufferPointer { b in ByteWords.skip(b, from: at) { !ByteWords.has($0, 34) && !ByteWords.has($0, 92) } }
+        var end = bytes.withUnsafeBufferPointer { b in ByteWords.skip(b, from: at) { !ByteWords.endsPlainString($0) } }
         while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
         if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
             defer { at = end + 1 }

@@ -21,6 +21,9 @@ enum ByteWords {
         hasControl(w) || has(w, 34) || has(w, 92) || has(w, 127)
     }
 
+    /// A byte of `w` ends a JSON string's plain run: `"` or `\`.
+    @inline(__always) static func endsPlainString(_ w: UInt64) -> Bool { has(w, 34) || has(w, 92) }
+
     /// ... or is not ASCII either (what a reader has to look at more closely).
     @inline(__always) static func needsLook(_ w: UInt64) -> Bool { w & highs != 0 || needsEscape(w) }
 
