@@ -34,7 +34,7 @@ def code_lines(path):
 
 def test_loader_is_small():
     """C captures and forwards: every file small (one job each), the whole readable
-    in minutes. (About 975 lines of code: two lanes and the count of what they
+    in minutes. (About 1,015 lines of code: two lanes and the count of what they
     refuse, the daemon's start and supervision, the harakiri hook, the death watch,
     the cores, a request's identity and trace headers, the one-line set-up with its
     sentry_pyframes, 16 options, and requests.c: how each request ended, counted by
@@ -42,11 +42,12 @@ def test_loader_is_small():
     request a log line was written in; traces.c: the sampling decision and a sampled
     request's frame (about 120); ring.c and ring.h: the master's log lines through
     shared memory instead of a send each (about 95); deaths.c: the death watch, its
-    waitid() made only after a SIGCHLD (about 50). Python frames are read by
-    sentry_pyframes.)"""
+    waitid() made only after a SIGCHLD (about 50); exceptions.c: a request's
+    exception sent by the worker it happened in, not through the master (about 35).
+    Python frames are read by sentry_pyframes.)"""
     sizes = {os.path.basename(p): code_lines(p) for p in SOURCES}
     assert all(n <= 120 for n in sizes.values()), sizes
-    assert sum(sizes.values()) <= 980, sizes
+    assert sum(sizes.values()) <= 1020, sizes
     # crash/: the handler, the Python stack, the frame written without malloc (about 225).
     crash = {os.path.basename(p): code_lines(p) for p in CRASH}
     assert set(crash) == {"crash.h", "handler.c", "python.c", "frame.c"} and all(n <= 120 for n in crash.values()), crash

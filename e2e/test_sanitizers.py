@@ -1,6 +1,6 @@
 """The C loader built with sanitizers, loaded into Debian's uWSGI (the sanitizer
 runtime preloaded), and hit from every thread that touches its state at once: the
-workers (routes), the master's exception thread, its log loop (log alarms and
+workers (routes, a request's exception), the master's log loop (log alarms and
 breadcrumbs), the alarm thread (raw binary alarms) and the master's own loop (the
 daemon's supervision), while the daemon is killed and restarted under it.
 
@@ -57,7 +57,7 @@ def hammer(u, seconds, routes):
         i = 0
         while time.time() < stop and i < 100:
             i += 1
-            u.request("/value?c%dn%d" % (n, i), timeout=3)      # exception handler (master's thread)
+            u.request("/value?c%dn%d" % (n, i), timeout=3)      # a request's exception (the worker)
             if u.request("/help/%d/%d" % (n, i), timeout=3) == 200:  # route action (a worker)
                 routes.append("/help/%d/%d" % (n, i))
             u.request("/log?line-%d-%d" % (n, i), timeout=3)    # log alarm + breadcrumb (master's log loop)

@@ -210,6 +210,29 @@ def test_log_lines_reach_the_daemon_without_a_send_each(tmp_path, installed):
         sentry.close()
 
 
+def test_a_requests_exception_goes_from_its_worker_to_the_daemon(tmp_path, installed):
+    """The master has no part in a request's exception: its worker sends the packet
+    on the events lane itself (uWSGI's exception-handler route woke a thread of the
+    master for each). With the master stopped, the exception still arrives, whole."""
+    sentry = FaultServer(status=200)
+    try:
+        with UWSGI(str(tmp_path), one_line(installed), uwsgi_env(installed, sentry.dsn()), workers=1) as u:
+            u.request("/value?warm-up")
+            assert wait_for(lambda: any(b"boom from warm-up" in b for b in sentry.requests), timeout=10)
+            os.kill(u.proc.pid, signal.SIGSTOP)
+            try:
+                u.request("/value?master-stopped")
+                arrived = wait_for(lambda: any(b"boom from master-stopped" in b for b in sentry.requests), timeout=10)
+            finally:
+                os.kill(u.proc.pid, signal.SIGCONT)
+            assert arrived, "the exception waited for the master"
+    finally:
+        sentry.close()
+    event = [e for e in envelope_items(sentry.requests, "event") if "master-stopped" in json.dumps(e)][0]
+    assert event["exception"]["values"][-1]["stacktrace"]["frames"][-1]["function"] == "application"
+    assert event["request"]["query_string"] == "master-stopped"
+
+
 def test_old_readme_blocks_get_exactly_their_events(tmp_path, bugsink, installed):
     """No DSN in the environment: the old explicit config, nothing added."""
     events = Events(bugsink)

@@ -99,7 +99,9 @@ void uwsgi_sentry_configure(void) {
 	if (sentry.exceptions == 2 || !sentry_locals)
 		sentry.options = uwsgi_concat3(sentry.options ? sentry.options : "", sentry.exceptions == 2 ? ",own_sdk=report" : "",
 		                               sentry_locals ? "" : ",locals=false");
-	if (sentry.exceptions) uwsgi_string_new_list(&uwsgi.exception_handlers_instance, "sentry:");
+	/* From the worker itself (exceptions.c); uWSGI's exception handler only where no
+	   plugin we know raises them. */
+	if (sentry.exceptions && !sentry_exceptions_from_workers()) uwsgi_string_new_list(&uwsgi.exception_handlers_instance, "sentry:");
 	if (on(&sentry.segfault, 1) && !sentry_engine_attached(uwsgi.alarm_segfault))
 		uwsgi_string_new_list(&uwsgi.alarm_segfault, "sentry-default");
 	if (on(&sentry.listen_queue, 1) && !sentry_engine_attached(uwsgi.alarm_backlog))

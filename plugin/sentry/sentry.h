@@ -132,5 +132,12 @@ void sentry_tell_traces(void);
 /* crash/handler.c */
 void sentry_crash_start(void);
 
+/* sentry_plugin.c: one frame of `kind` (options, body, the time; `cores`: what every
+   worker is doing), sent on its lane */
+void sentry_event(const char *kind, char *options, char *body, size_t len, int cores);
+
+/* exceptions.c */
+int sentry_exceptions_from_workers(void);
+
 /* defaults.c */
 void uwsgi_sentry_configure(void);

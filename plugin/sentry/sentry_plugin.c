@@ -5,7 +5,8 @@
                                          every worker is doing at that moment
    hook-PHASE = sentry:OPTIONS           the hook's process; never fatal
    route = REGEX sentry:OPTIONS          the worker; ${VAR}s expanded; never holds it
-   and, on its own: harakiri (capture.c), the log lines as breadcrumbs, how each
+   and, on its own: a request's exception, from its worker (exceptions.c), harakiri
+   (capture.c), the log lines as breadcrumbs, how each
    request ended (requests.c) and, sampled, each request as a transaction (traces.c). Each is one
    frame on the channel to the daemon (channel.c): a write, not a fork. */
 
@@ -72,7 +73,7 @@ static struct uwsgi_option sentry_options[] = {
 	UWSGI_END_OF_OPTIONS
 };
 
-static void sentry_event(const char *kind, char *options, char *body, size_t len, int cores) {
+void sentry_event(const char *kind, char *options, char *body, size_t len, int cores) {
 	struct uwsgi_buffer *ub = sentry_frame(kind);
 	if (ub && ((options && sentry_field(ub, "options", options, strlen(options))) || sentry_field(ub, "body", body, len) ||
 	           sentry_field_num(ub, "now_us", uwsgi_micros()) || (!strcmp(kind, "log") && sentry.logs > 0 && sentry_add_in_flight(ub)))) {

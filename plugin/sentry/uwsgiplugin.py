@@ -11,4 +11,4 @@ if _sanitize:
 CFLAGS = ['-Wall', '-Wextra'] + _sanitize
 LDFLAGS = _sanitize
 LIBS = ['-lm']
-GCC_LIST = ['sentry_plugin', 'channel', 'ring', 'daemon', 'capture', 'deaths', 'requests', 'traces', 'defaults', 'crash/handler', 'crash/python', 'crash/frame']
+GCC_LIST = ['sentry_plugin', 'channel', 'ring', 'daemon', 'capture', 'exceptions', 'deaths', 'requests', 'traces', 'defaults', 'crash/handler', 'crash/python', 'crash/frame']

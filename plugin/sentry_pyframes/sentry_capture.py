@@ -361,8 +361,8 @@ def packet(type_, value, tb, with_locals=True):
 
 def install_excepthook(send, with_locals):
     """sys.excepthook, which uWSGI's PyErr_Print calls for an exception that nothing
-    else reports: `send` hands the packet to the loader (it refuses one that uWSGI's
-    exception handlers report already: a request's); whatever hook was there runs
+    else reports: `send` hands the packet to the loader (it refuses one that the
+    loader reports already: a request's); whatever hook was there runs
     after, as before (it prints the traceback)."""
     previous = sys.excepthook
     if getattr(previous, "_uwsgi_sentry", False):

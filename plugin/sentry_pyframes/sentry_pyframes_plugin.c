@@ -208,8 +208,8 @@ static struct uwsgi_buffer *pyframes_repr(struct wsgi_request *wsgi_req) {
    every timer and cron, an RPC function, a post-fork hook): uWSGI's Python plugin
    only PyErr_Print()s them, which calls sys.excepthook. Ours (sentry_capture.py's)
    hands their packet to the loader; a request's exception comes the same way (uWSGI
-   logs it with PyErr_Print too) while uWSGI's exception handlers report it: that one
-   is refused here. */
+   logs it with PyErr_Print too) while the loader reports it (its wrapper of this
+   exception_log, or uWSGI's exception handlers): that one is refused here. */
 static void (*pyframes_request_log)(struct wsgi_request *);
 static int pyframes_in_request;
 
