@@ -111,16 +111,18 @@ public enum Scrubber {
             p3 = p2; p2 = p1; p1 = c
         }
         let low = UnsafeBufferPointer(rebasing: lower[0..<n])
-        if at || digits >= 9 || ibanStart || Scrubber.bearer.occurs(in: low) { return false }
+        if at || digits >= 9 || ibanStart { return false }
+        let words = Scrubber.quickWords.found(in: low)  // both kinds, in one pass
+        if words & 1 != 0 { return false }  // bearer
         guard asField else { return true }
         if dashes >= 5 { return false }  // a PEM armour line
-        if Scrubber.fieldWords.occurs(in: low) { return false }
+        if words != 0 { return false }
         return !Scrubber.wholeFieldWords.contains { $0.elementsEqual(low) }
     }
 
-    // The words cannotMatch looks for, made once (made per call they were most of its cost).
-    private static let bearer = WordSet(["bearer"])
-    private static let fieldWords = WordSet(["passw", "secret", "api", "auth", "credential", "mysql_pwd", "private", "token"])
+    // The words cannotMatch looks for, made once (made per call they were most of its
+    // cost): "bearer" (bit 0), for a message too, then the words of a field's secrets.
+    private static let quickWords = WordSet(["bearer", "passw", "secret", "api", "auth", "credential", "mysql_pwd", "private", "token"])
     private static let wholeFieldWords = ["otp", "two-factor", "two_factor"].map { Array($0.utf8) }
 
     // MARK: names and values that mean a credential
@@ -262,55 +264,6 @@ public enum Scrubber {
     static func boundaryBefore(_ s: [Unicode.Scalar], _ i: Int) -> Bool { i == 0 || !isWord(s[i - 1]) }
     /// `\b` at position i, after a word character.
     static func boundaryAfterWord(_ s: [Unicode.Scalar], _ i: Int) -> Bool { i >= s.count || !isWord(s[i]) }
-}
-
-/// Words looked for in lowercase ASCII text, all in one pass: a position is compared
-/// only with the words that start with its byte (a search per word cost more in
-/// setting up than in searching, for the short texts most names and values are).
-struct WordSet {
-    /// 1 where some word starts with that byte.
-    private let starts: [UInt8]
-    private let words: [[UInt8]]
-
-    init(_ words: [String]) {
-        self.words = words.map { Array($0.utf8) }.filter { !$0.isEmpty }
-        var starts = [UInt8](repeating: 0, count: 256)
-        for w in self.words { starts[Int(w[0])] = 1 }
-        self.starts = starts
-    }
-
-    /// Which words occur in `text` (bit i: the i-th word), in one pass (at most 64 words).
-    func found(in text: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var mask: UInt64 = 0
-        starts.withUnsafeBufferPointer { starts in
-            for i in 0..<text.count where starts[Int(text[i])] != 0 {
-                for (n, w) in words.enumerated() where n < 64 && w[0] == text[i] && w.count <= text.count - i && mask & (1 << n) == 0 {
-                    var k = 1
-                    while k < w.count && text[i + k] == w[k] { k += 1 }
-                    if k == w.count { mask |= 1 << n }
-                }
-            }
-        }
-        return mask
-    }
-
-    /// Whether a word occurs in `text`: bytes, or Unicode scalar values (a word is ASCII,
-    /// so a value past 255 starts none).
-    func occurs<Text: RandomAccessCollection>(in text: Text) -> Bool where Text.Element: FixedWidthInteger, Text.Index == Int {
-        starts.withUnsafeBufferPointer { starts in
-            let first = text.startIndex, count = text.count
-            for i in 0..<count {
-                let c = text[first + i]
-                guard c >= 0 && c < 256, starts[Int(c)] != 0 else { continue }
-                for w in words where Text.Element(w[0]) == c && w.count <= count - i {
-                    var k = 1
-                    while k < w.count && text[first + i + k] == Text.Element(w[k]) { k += 1 }
-                    if k == w.count { return true }
-                }
-            }
-            return false
-        }
-    }
 }
 
 /// Answers for names, remembered: a slot per hash of the name (FNV-1a), the name kept
