@@ -79,6 +79,25 @@ def test_spooler_timer_signal_rpc_and_mule_exceptions_each_arrive_once(tmp_path,
     assert len(own) == 1 and own[0]["exception"]["values"][-1]["mechanism"]["type"] == "uwsgi"
 
 
+def test_a_requests_exception_builds_no_second_packet(tmp_path, installed):
+    """The hook also sees a request's exception (uWSGI prints it through it): the
+    loader reports that one already, so the hook builds no packet for it (one built
+    only to be refused cost the worker as much again as the report itself). An
+    exception outside a request still gets its packet."""
+    sentry = FaultServer(status=200)
+    try:
+        with elsewhere(tmp_path, installed, sentry) as u:
+            for i in range(5):
+                u.request("/value?%d" % i)
+            assert wait_for(lambda: len(of_type(sentry, "ValueError")) == 5, timeout=15)
+            assert u.request("/signal") == 200
+            assert wait_for(lambda: of_type(sentry, "KeyError"), timeout=15)
+    finally:
+        sentry.close()
+    built = (tmp_path / "packets-built").read_text().split()  # the failing cron's OSError may be in it too
+    assert "ValueError" not in built and "KeyError" in built, built
+
+
 def test_a_spooler_task_failing_100_times_is_budgeted_and_the_drops_counted(tmp_path, installed):
     """The storm rules hold outside requests: 100 failing tasks (each retried by the
     spooler) make the same fingerprint: the budget (10 per 60 s) sends 10, the rest is

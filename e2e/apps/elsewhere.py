@@ -3,11 +3,24 @@ spooler task, a timer, a signal handler, an RPC function and a mule function, ea
 raising on demand (a request asks for it); two crons every minute (one fails) and
 a timer of two minutes, which Sentry Crons monitor."""
 import os
+import sys
 
 import uwsgi
 from uwsgidecorators import cron, mulefunc, rpc, signal, spool, timer
 
 FLAG = os.path.join(os.environ.get("ELSEWHERE_DIR", "/tmp"), "timer-should-fail")
+
+# Each packet sentry_pyframes' hook builds, by exception type, for test_elsewhere (its
+# module is loaded before the app is).
+_capture = sys.modules.get("uwsgi_sentry_capture")
+if _capture is not None:
+    _build = _capture.packet
+
+    def _counted(type_, value, tb, *rest):
+        with open(os.path.join(os.environ.get("ELSEWHERE_DIR", "/tmp"), "packets-built"), "a") as f:
+            f.write(type_.__name__ + "\n")
+        return _build(type_, value, tb, *rest)
+    _capture.packet = _counted
 
 
 @spool

@@ -359,18 +359,19 @@ def packet(type_, value, tb, with_locals=True):
     return bytes(out)
 
 
-def install_excepthook(send, with_locals):
+def install_excepthook(send, with_locals, reported):
     """sys.excepthook, which uWSGI's PyErr_Print calls for an exception that nothing
-    else reports: `send` hands the packet to the loader (it refuses one that the
-    loader reports already: a request's); whatever hook was there runs
-    after, as before (it prints the traceback)."""
+    else reports: `send` hands the packet to the loader; none is built for one that
+    the loader reports already (`reported()`: a request's); whatever hook was there
+    runs after, as before (it prints the traceback)."""
     previous = sys.excepthook
     if getattr(previous, "_uwsgi_sentry", False):
         return
 
     def hook(type_, value, tb):
         try:
-            send(packet(type_, value, tb, with_locals()))
+            if not reported():
+                send(packet(type_, value, tb, with_locals()))
         except Exception:
             pass
         previous(type_, value, tb)

@@ -231,6 +231,14 @@ static PyObject *pyframes_send(PyObject *self, PyObject *packet) {
 	Py_RETURN_NONE;
 }
 
+/* Asked by the hook before it builds a packet: a request's exception is reported
+   already (its packet was built for it), and building a second one only to have it
+   refused was as much again of what a request's exception costs its worker. */
+static PyObject *pyframes_reported(PyObject *self, PyObject *unused) {
+	(void) self; (void) unused;
+	return PyBool_FromLong(pyframes_in_request);
+}
+
 static PyObject *pyframes_check_in(PyObject *self, PyObject *body) {
 	(void) self;
 	pyframes_forward("checkin", body);
@@ -269,6 +277,7 @@ static PyMethodDef pyframes_task_def = {"task", pyframes_task, METH_O, NULL};
 static PyMethodDef pyframes_send_def = {"send", pyframes_send, METH_O, NULL};
 static PyMethodDef pyframes_check_in_def = {"check_in", pyframes_check_in, METH_O, NULL};
 static PyMethodDef pyframes_locals_def = {"with_locals", pyframes_with_locals, METH_NOARGS, NULL};
+static PyMethodDef pyframes_reported_def = {"reported", pyframes_reported, METH_NOARGS, NULL};
 
 /* In the master once the app is loaded (every process forked after inherits it), and
    in each process after its fork (lazy apps load there). */
@@ -277,10 +286,12 @@ static void pyframes_install(void) {
 	PyGILState_STATE gil = PyGILState_Ensure();
 	PyObject *install = pyframes_function("install_excepthook");
 	PyObject *send = PyCFunction_New(&pyframes_send_def, NULL), *locals = PyCFunction_New(&pyframes_locals_def, NULL);
-	PyObject *done = install && send && locals ? PyObject_CallFunctionObjArgs(install, send, locals, NULL) : NULL;
+	PyObject *reported = PyCFunction_New(&pyframes_reported_def, NULL);
+	PyObject *done = install && send && locals && reported ? PyObject_CallFunctionObjArgs(install, send, locals, reported, NULL) : NULL;
 	Py_XDECREF(done);
 	Py_XDECREF(send);
 	Py_XDECREF(locals);
+	Py_XDECREF(reported);
 	Py_XDECREF(install);
 	PyErr_Clear();
 	PyGILState_Release(gil);
