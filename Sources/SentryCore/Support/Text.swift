@@ -3,7 +3,7 @@
 import Glibc
 
 @_silgen_name("memmem")
-func c_memmem(_ haystack: UnsafeRawPointer, _ haystackCount: Int, _ needle: UnsafeRawPointer, _ needleCount: Int) -> UnsafeMutableRawPointer?
+private func c_memmem(_ haystack: UnsafeRawPointer, _ haystackCount: Int, _ needle: UnsafeRawPointer, _ needleCount: Int) -> UnsafeMutableRawPointer?
 
 extension String {
     /// Diagnostics are single, plain lines: a newline would split one in uWSGI's log,
